@@ -1,0 +1,1 @@
+"""Example workflows registered by the manifests in this tree."""

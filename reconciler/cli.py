@@ -1,0 +1,128 @@
+"""The ``reconciler`` command line.
+
+Handlers only parse options into a typed object and call a command function. This module is the
+one place that turns outcomes and errors into exit codes (see ``EXIT_CODES`` and ``main``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from reconciler import __version__
+from reconciler.commands import Outcome
+from reconciler.errors import InvalidManifestsError, ReconcilerError
+
+# Exit codes are part of the contract (DESIGN.md, Commands).
+EXIT_CODES = {Outcome.SUCCESS: 0, Outcome.FAILURE: 1, Outcome.CHANGES: 2}
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _verbose_option(f: _F) -> _F:
+    return click.option("-v", "--verbose", count=True, help="Say more (repeat for more).")(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="reconciler")
+def cli() -> None:
+    """GitOps for Flyte: plan and apply launch plans, executions, backfills and signals kept as
+    YAML manifests in git against FlyteAdmin."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False))
+@click.option(
+    "--env",
+    "environment",
+    metavar="NAME",
+    help="Apply the named environment of reconciler.yaml (its defaults) before checking.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="github prints GitHub Actions annotations.",
+)
+@_verbose_option
+def validate(paths: tuple[Path, ...], environment: str | None, output: str, verbose: int) -> None:
+    """Check manifests offline and report every problem (exit 0 valid, 1 invalid).
+
+    PATHS are manifest files or directories (read recursively, *.yaml and *.yml, in sorted
+    order). A reconciler.yaml at the root of a directory supplies defaults.
+    """
+    from reconciler.commands.validate import ValidateOptions, run_validate
+
+    options = ValidateOptions(paths, environment, output, verbose=verbose > 0)  # type: ignore[arg-type]
+    _finish(run_validate(options, sys.stdout))
+
+
+@cli.command()
+@click.option("--settings", is_flag=True, help="The schema of reconciler.yaml instead.")
+@click.option(
+    "--write",
+    "write_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write both schema files into this directory instead of printing.",
+)
+@click.option(
+    "--check",
+    "check_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Exit 1 when the schema files in this directory are stale.",
+)
+def schema(settings: bool, write_dir: Path | None, check_dir: Path | None) -> None:
+    """Print the JSON Schema of manifests (or of reconciler.yaml with --settings)."""
+    from reconciler.commands.schema import SchemaOptions, run_schema
+
+    _finish(run_schema(SchemaOptions(settings, write_dir, check_dir), sys.stdout))
+
+
+def _finish(outcome: Outcome) -> NoReturn:
+    sys.exit(EXIT_CODES[outcome])
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Console entry point: run the CLI and map every error to an exit code."""
+    debug = bool(os.environ.get("RECONCILER_DEBUG"))
+    try:
+        returned = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except InvalidManifestsError as exc:
+        for diagnostic in exc.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        sys.exit(EXIT_ERROR)
+    except ReconcilerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # a bug: say so in one line, traceback on request
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(set RECONCILER_DEBUG=1 for the traceback, and please report it)",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    # click returns the exit code of --help/--version (and of Exit) when not standalone
+    sys.exit(returned if isinstance(returned, int) else 0)

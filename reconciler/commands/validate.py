@@ -1,0 +1,27 @@
+"""``reconciler validate PATH...``: check every manifest offline and report every problem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TextIO
+
+from reconciler.commands import Outcome
+from reconciler.manifests.load import load_tree
+from reconciler.render.diagnostics import render_diagnostics
+
+OutputFormat = Literal["text", "json", "github"]
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    paths: tuple[Path, ...]
+    environment: str | None = None
+    output: OutputFormat = "text"
+    verbose: bool = False
+
+
+def run_validate(options: ValidateOptions, out: TextIO) -> Outcome:
+    tree = load_tree(options.paths, options.environment)
+    render_diagnostics(tree, out, options.output, verbose=options.verbose)
+    return Outcome.SUCCESS if tree.ok else Outcome.FAILURE

@@ -1,0 +1,44 @@
+"""``${env:NAME}`` references in manifest strings.
+
+A string may reference environment variables so that secrets stay out of git. References are
+checked for form when manifests are validated and resolved only when a plan is made; values that
+contain one are redacted in every output. ``$${`` writes a literal ``${``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}?")
+_REFERENCE = re.compile(r"env:([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class Malformed:
+    text: str
+    reason: str
+
+
+def references(text: str) -> list[str] | Malformed:
+    """Names referenced by ``text`` in order, or why one of its ``${...}`` is malformed."""
+    names: list[str] = []
+    for match in _TOKEN.finditer(text):
+        if match.group(0) == "$${":
+            continue
+        token = match.group(0)
+        if not token.endswith("}"):
+            return Malformed(token, "is not closed with '}'")
+        ref = _REFERENCE.fullmatch(match.group(1))
+        if ref is None:
+            return Malformed(
+                token, "is not a valid reference; write ${env:NAME} (or $${ for a literal '${')"
+            )
+        names.append(ref.group(1))
+    return names
+
+
+def has_reference(text: str) -> bool:
+    """Whether ``text`` is templated, so that format checks must wait for plan time."""
+    found = references(text)
+    return isinstance(found, Malformed) or bool(found)

@@ -1,0 +1,392 @@
+"""Read YAML files into plain Python values while remembering where every value came from.
+
+PyYAML's loaders drop positions once they have built Python objects, and their composer follows
+aliases without limit and recursively. This module builds values straight from libyaml's event
+stream instead, which gives us, in one pass:
+
+- the line and column of every key and value (``Positions``), so each error names its place;
+- a bound on how far aliases may expand a document (an "alias bomb" of nested anchors otherwise
+  makes every later walk exponential) and on nesting depth (no recursion anywhere);
+- duplicate keys reported instead of silently keeping the last one;
+- only the safe YAML tags (``yaml.safe_load``'s scalars), merge keys (``<<``) included.
+
+A file that breaks a limit or does not parse stops at that point with a diagnostic; files are
+independent, so the caller goes on with the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+
+from reconciler.diagnostics import Diagnostic, FieldPath, Location
+
+# Larger than any sane manifest file and equal to gRPC's default message size limit: a manifest
+# bigger than this could not be sent to Admin in one request anyway.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+# Values (scalars and collections) one document may expand to, aliases counted at full size.
+MAX_NODES_PER_DOCUMENT = 200_000
+MAX_DEPTH = 100
+
+_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_MAP_TAGS = {None, "!", "tag:yaml.org,2002:map"}
+_SEQ_TAGS = {None, "!", "tag:yaml.org,2002:seq"}
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:timestamp",
+}
+
+
+@dataclass
+class Positions:
+    """Line/column of each value and mapping key in one document, by field path."""
+
+    values: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
+
+    def find(self, path: FieldPath, *, key: bool = False) -> tuple[int, int]:
+        """The position of ``path``, or of its closest ancestor that has one.
+
+        With ``key=True`` the mapping key is preferred over its value, which is where an editor
+        should point for "unknown field" errors.
+        """
+        if key and path in self.keys:
+            return self.keys[path]
+        for end in range(len(path), -1, -1):
+            found = self.values.get(path[:end])
+            if found is not None:
+                return found
+        return (1, 1)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One YAML document of a file: its data and where each part of it came from."""
+
+    file: str
+    index: int
+    data: Any
+    positions: Positions
+
+    def location(self, path: FieldPath = (), *, key: bool = False) -> Location:
+        line, column = self.positions.find(path, key=key)
+        return Location(self.file, line, column)
+
+
+@dataclass
+class FileRead:
+    documents: list[Document]
+    diagnostics: list[Diagnostic]
+
+
+class _Abort(Exception):
+    """Stop reading a file: the diagnostic says why."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def read_file(path: Path, display: str | None = None) -> FileRead:
+    """Read every document of a YAML file; never raises for bad content."""
+    name = display if display is not None else str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return _failed(
+                Location(name),
+                f"file is {size / 1024 / 1024:.1f} MiB; manifest files larger than "
+                f"{MAX_FILE_BYTES // 1024 // 1024} MiB are refused",
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        return _failed(Location(name), f"cannot read file: {exc.strerror or exc}")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return _failed(
+            Location(name, line, column),
+            f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save manifests as UTF-8",
+        )
+    return read_text(text, name)
+
+
+def read_text(text: str, name: str) -> FileRead:
+    documents: list[Document] = []
+    diagnostics: list[Diagnostic] = []
+    composer = _Composer(text, name, diagnostics)
+    try:
+        for document in composer.documents():
+            documents.append(document)
+    except _Abort as abort:
+        diagnostics.append(abort.diagnostic)
+    except yaml.MarkedYAMLError as exc:
+        diagnostics.append(_syntax_error(exc, name, text))
+    except yaml.YAMLError as exc:  # libyaml reader errors carry no mark
+        diagnostics.append(Diagnostic(Location(name), f"YAML error: {exc}"))
+    finally:
+        composer.dispose()
+    return FileRead(documents, diagnostics)
+
+
+def _failed(location: Location, message: str) -> FileRead:
+    return FileRead([], [Diagnostic(location, message)])
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, name: str, text: str) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    problem = exc.problem or "invalid YAML"
+    message = f"YAML syntax error: {problem}"
+    if exc.context and exc.context_mark is not None and exc.context_mark.line + 1 != line:
+        message += f" ({exc.context} at line {exc.context_mark.line + 1})"
+    if _char_at(text, line, column) == "\t":
+        message += "; YAML does not allow tabs for indentation, use spaces"
+    return Diagnostic(Location(name, line, column), message)
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.split("\n", line)
+    if len(lines) < line:
+        return ""
+    row = lines[line - 1]
+    return row[column - 1] if 0 < column <= len(row) else ""
+
+
+def _show_tag(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
+
+
+@dataclass
+class _Frame:
+    """A mapping or sequence being built."""
+
+    value: Any
+    path: FieldPath
+    anchor: str | None
+    start: tuple[int, int]
+    size: int = 1
+    # mappings only
+    key: Any = None
+    has_key: bool = False
+    key_position: tuple[int, int] = (1, 1)
+    merges: list[dict[Any, Any]] = field(default_factory=list)
+    explicit: dict[Any, tuple[int, int]] = field(default_factory=dict)
+
+
+class _MergeKey:
+    """Marks the ``<<`` key while its value is read."""
+
+
+_MERGE = _MergeKey()
+
+
+class _Composer:
+    """Reads the event stream of one file, a document at a time."""
+
+    def __init__(self, text: str, name: str, diagnostics: list[Diagnostic]) -> None:
+        self._loader = _Loader(text)
+        self._name = name
+        self._diagnostics = diagnostics
+
+    def dispose(self) -> None:
+        self._loader.dispose()
+
+    def documents(self) -> Iterator[Document]:
+        index = 0
+        while True:
+            event = self._loader.get_event()
+            if isinstance(event, yaml.StreamEndEvent):
+                return
+            if isinstance(event, yaml.DocumentStartEvent):
+                builder = _DocumentBuilder(self._loader, self._name, self._diagnostics)
+                yield builder.build(index)
+                index += 1
+
+
+class _DocumentBuilder:
+    """Builds one document's values and positions from its events, without recursion."""
+
+    def __init__(self, loader: Any, name: str, diagnostics: list[Diagnostic]) -> None:
+        self._loader = loader
+        self._name = name
+        self._diagnostics = diagnostics
+        self._positions = Positions()
+        self._anchors: dict[str, tuple[Any, int]] = {}
+        self._stack: list[_Frame] = []
+        self._root: Any = None
+        self._total = 0
+
+    def build(self, index: int) -> Document:
+        while True:
+            event = self._loader.get_event()
+            position = (event.start_mark.line + 1, event.start_mark.column + 1)
+            if isinstance(event, yaml.DocumentEndEvent):
+                return Document(self._name, index, self._root, self._positions)
+            if isinstance(event, yaml.AliasEvent):
+                self._alias(event, position)
+            elif isinstance(event, yaml.ScalarEvent):
+                self._count(1, position)
+                self._scalar(event, position)
+            elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                self._count(1, position)
+                self._start(event, position)
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                frame = self._stack.pop()
+                if frame.merges:
+                    frame.value = _merged(frame)
+                if frame.anchor is not None:
+                    self._anchors[frame.anchor] = (frame.value, frame.size)
+                self._place(frame.value, frame.size, frame.start)
+
+    # --- events ---------------------------------------------------------------------------
+
+    def _alias(self, event: yaml.AliasEvent, position: tuple[int, int]) -> None:
+        anchor = event.anchor or ""
+        if anchor not in self._anchors:
+            self._abort(position, f"unknown alias *{anchor}")
+        value, size = self._anchors[anchor]
+        self._count(size, position)
+        if not self._expects_key():
+            path = self._child_path(position)
+            self._positions.values.setdefault(path, position)
+        self._place(value, size, position)
+
+    def _scalar(self, event: yaml.ScalarEvent, position: tuple[int, int]) -> None:
+        value = self._construct(event, position)
+        if self._expects_key():
+            self._place(value, 1, position)
+            return
+        if value is _MERGE:  # '<<' merges only in key position
+            value = event.value
+        self._positions.values[self._child_path(position)] = position
+        if event.anchor is not None:
+            self._anchors[event.anchor] = (value, 1)
+        self._place(value, 1, position)
+
+    def _start(
+        self, event: yaml.MappingStartEvent | yaml.SequenceStartEvent, position: tuple[int, int]
+    ) -> None:
+        is_map = isinstance(event, yaml.MappingStartEvent)
+        if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
+            self._abort(position, f"unsupported YAML tag {_show_tag(event.tag or '')}")
+        path = self._child_path(position)
+        self._positions.values[path] = position
+        self._stack.append(_Frame({} if is_map else [], path, event.anchor, position))
+        if len(self._stack) > MAX_DEPTH:
+            self._abort(position, f"values nest deeper than {MAX_DEPTH} levels")
+
+    # --- building -------------------------------------------------------------------------
+
+    def _expects_key(self) -> bool:
+        """Whether the next value is a mapping key."""
+        if not self._stack:
+            return False
+        top = self._stack[-1]
+        return isinstance(top.value, dict) and not top.has_key
+
+    def _child_path(self, position: tuple[int, int]) -> FieldPath:
+        if not self._stack:
+            return ()
+        parent = self._stack[-1]
+        if isinstance(parent.value, list):
+            return (*parent.path, len(parent.value))
+        if not parent.has_key:
+            self._abort(position, "mapping keys must be plain values, not lists or mappings")
+        if parent.key is _MERGE:
+            return parent.path
+        return (*parent.path, parent.key)
+
+    def _place(self, value: Any, size: int, position: tuple[int, int]) -> None:
+        """Attach a finished value to the collection being built, or make it the root."""
+        if not self._stack:
+            self._root = value
+            self._positions.values[()] = position
+            return
+        parent = self._stack[-1]
+        parent.size += size
+        if isinstance(parent.value, list):
+            parent.value.append(value)
+        elif not parent.has_key:
+            if isinstance(value, list | dict):
+                self._abort(position, "mapping keys must be plain values, not lists or mappings")
+            parent.key, parent.has_key, parent.key_position = value, True, position
+        else:
+            self._set_item(parent, value)
+
+    def _set_item(self, parent: _Frame, value: Any) -> None:
+        key = parent.key
+        parent.has_key = False
+        if key is _MERGE:
+            sources = value if isinstance(value, list) else [value]
+            if not all(isinstance(source, dict) for source in sources):
+                self._abort(
+                    parent.key_position, "'<<' (merge key) needs a mapping or a list of them"
+                )
+            # Earlier sources win over later ones, as in the YAML merge-key spec.
+            parent.merges.extend(reversed(sources))
+            return
+        path = (*parent.path, key)
+        if key in parent.explicit:
+            line, _ = parent.explicit[key]
+            self._diagnostics.append(
+                Diagnostic(
+                    Location(self._name, *parent.key_position),
+                    f"duplicate key {key!r} (first defined at line {line})",
+                    path,
+                )
+            )
+            return
+        parent.explicit[key] = parent.key_position
+        self._positions.keys[path] = parent.key_position
+        parent.value[key] = value
+
+    def _construct(self, event: yaml.ScalarEvent, position: tuple[int, int]) -> Any:
+        loader = self._loader
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == _MERGE_TAG:
+            return _MERGE
+        if tag not in _SCALAR_TAGS:
+            self._abort(position, f"unsupported YAML tag {_show_tag(tag)}")
+        node = yaml.ScalarNode(tag, event.value, None, None, event.style)
+        try:
+            return loader.yaml_constructors[tag](loader, node)
+        except (yaml.YAMLError, ValueError, TypeError) as exc:
+            problem = getattr(exc, "problem", None) or str(exc)
+            self._abort(
+                position, f"cannot read value {event.value!r} as {_show_tag(tag)}: {problem}"
+            )
+
+    def _count(self, size: int, position: tuple[int, int]) -> None:
+        self._total += size
+        if self._total > MAX_NODES_PER_DOCUMENT:
+            self._abort(
+                position,
+                f"document expands to more than {MAX_NODES_PER_DOCUMENT:,} values "
+                "(aliases counted at full size); refusing to read further",
+            )
+
+    def _abort(self, position: tuple[int, int], message: str) -> NoReturn:
+        raise _Abort(Diagnostic(Location(self._name, *position), message))
+
+
+def _merged(frame: _Frame) -> dict[Any, Any]:
+    merged: dict[Any, Any] = {}
+    for source in frame.merges:
+        merged.update(source)
+    merged.update(frame.value)
+    return merged

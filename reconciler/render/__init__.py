@@ -1,0 +1,1 @@
+"""Renderers: they take data and a stream, and decide nothing."""
