@@ -21,6 +21,7 @@ def _messages(tree) -> list[str]:  # type: ignore[no-untyped-def]
     return [str(d) for d in tree.diagnostics]
 
 
+SIGNAL_SPEC = "spec: {execution: run-1, signalId: ok, approve: true}\n"
 HEAD = "apiVersion: reconciler/v1\nkind: {kind}\nmetadata: {{name: {name}}}\n"
 
 
@@ -140,10 +141,11 @@ def test_references_resolve_across_projects(tmp_path: Path) -> None:
 
 def test_settings_owner_id_must_be_a_label_value(tmp_path: Path, monkeypatch) -> None:
     write(tmp_path / "reconciler.yaml", "ownerId: team a\n")
-    write(tmp_path / "m.yaml", HEAD.format(kind="LaunchPlan", name="lp"))
+    write(tmp_path / "m.yaml", HEAD.format(kind="Signal", name="s") + SIGNAL_SPEC)
     monkeypatch.chdir(tmp_path)
     tree = load_tree([Path(".")])
-    assert _messages(tree)[0].startswith(
+    [problem] = _messages(tree)
+    assert problem.startswith(
         "reconciler.yaml:1:10: ownerId: 'team a' is not a valid Kubernetes label value"
     )
 
