@@ -141,7 +141,10 @@ def test_references_resolve_across_projects(tmp_path: Path) -> None:
 
 def test_settings_owner_id_must_be_a_label_value(tmp_path: Path, monkeypatch) -> None:
     write(tmp_path / "reconciler.yaml", "ownerId: team a\n")
-    write(tmp_path / "m.yaml", HEAD.format(kind="Signal", name="s") + SIGNAL_SPEC)
+    write(
+        tmp_path / "m.yaml",
+        HEAD.format(kind="Signal", name="s, project: p, domain: d") + SIGNAL_SPEC,
+    )
     monkeypatch.chdir(tmp_path)
     tree = load_tree([Path(".")])
     [problem] = _messages(tree)

@@ -79,6 +79,11 @@ class ManifestTree:
     def ok(self) -> bool:
         return not has_errors(self.diagnostics)
 
+    @property
+    def files_read(self) -> int:
+        """Manifest files plus the settings file."""
+        return len(self.files) + (self.settings_file is not None)
+
 
 def load_tree(paths: Sequence[Path], environment: str | None = None) -> ManifestTree:
     """Read every manifest under ``paths`` and the ``reconciler.yaml`` at their root.

@@ -40,11 +40,11 @@ def _summary(tree: ManifestTree) -> str:
     warnings = len(tree.diagnostics) - errors
     if errors:
         bad_files = len({d.location.file for d in tree.diagnostics if d.is_error})
-        files = _count(len(tree.files), "file")
+        files = _count(tree.files_read, "file")
         text = f"invalid: {_count(errors, 'error')} in {bad_files} of {files}"
     else:
         manifests = _count(len(tree.manifests), "manifest")
-        text = f"valid: {manifests} in {_count(len(tree.files), 'file')}"
+        text = f"valid: {manifests} in {_count(tree.files_read, 'file')}"
     if warnings:
         text += f", {_count(warnings, 'warning')}"
     return text
