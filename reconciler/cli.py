@@ -67,6 +67,60 @@ def validate(paths: tuple[Path, ...], environment: str | None, output: str, verb
     _finish(run_validate(options, sys.stdout))
 
 
+def _connection_options(f: _F) -> _F:
+    """The options of every command that talks to Admin (DESIGN.md, Commands)."""
+    options = [
+        click.option(
+            "--endpoint",
+            metavar="HOST:PORT",
+            help="Admin endpoint: host:port, dns:///host:port, or local[:DBFILE].",
+        ),
+        click.option("--insecure", is_flag=True, default=None, help="Plain-text gRPC (no TLS)."),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="A flytectl/flytekit config file (default: $FLYTECTL_CONFIG, "
+            "~/.flyte/config.yaml).",
+        ),
+        click.option(
+            "--env", "environment", metavar="NAME", help="A named environment of reconciler.yaml."
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@cli.command()
+@click.argument(
+    "root", required=False, default=".", type=click.Path(path_type=Path, file_okay=False)
+)
+@_connection_options
+@_verbose_option
+def ping(
+    root: Path,
+    endpoint: str | None,
+    insecure: bool | None,
+    config_file: Path | None,
+    environment: str | None,
+    verbose: int,
+) -> None:
+    """Check the connection to Admin: resolve the settings (-v shows where each came from),
+    authenticate, and print Admin's version and the projects you can see.
+
+    ROOT is a manifest tree whose reconciler.yaml supplies settings (default: the current
+    directory).
+    """
+    from reconciler.commands.ping import PingOptions, run_ping
+    from reconciler.config import ConnectionFlags
+
+    options = PingOptions(
+        root, ConnectionFlags(endpoint, insecure, config_file), environment, verbose > 0
+    )
+    _finish(run_ping(options, dict(os.environ), sys.stdout, sys.stderr))
+
+
 @cli.command()
 @click.option("--settings", is_flag=True, help="The schema of reconciler.yaml instead.")
 @click.option(

@@ -9,8 +9,14 @@ here: point at them with ``clientSecretLocation`` or ``clientSecretEnvVar``.
 
 from __future__ import annotations
 
+import configparser
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
+import yaml
 from pydantic import AfterValidator, Field
 
 from reconciler.errors import ConfigError
@@ -110,3 +116,377 @@ def _overlay(base: _M, override: _M | None) -> _M:
     if override is None:
         return base
     return base.model_copy(update=override.model_dump(exclude_unset=True, by_alias=False))
+
+
+# --- connection settings: flags > FLYTE_* environment > reconciler.yaml > flytectl config ------
+
+# flytekit's environment variables (FLYTE_{SECTION}_{OPTION}) for the settings we use.
+ENVIRONMENT_VARIABLES = {
+    "endpoint": "FLYTE_PLATFORM_URL",
+    "insecure": "FLYTE_PLATFORM_INSECURE",
+    "insecure_skip_verify": "FLYTE_PLATFORM_INSECURE_SKIP_VERIFY",
+    "ca_cert_file_path": "FLYTE_PLATFORM_CA_CERT_FILE_PATH",
+    "console_endpoint": "FLYTE_PLATFORM_CONSOLE_ENDPOINT",
+    "auth_type": "FLYTE_CREDENTIALS_AUTH_MODE",
+    "client_id": "FLYTE_CREDENTIALS_CLIENT_ID",
+    "client_secret": "FLYTE_CREDENTIALS_CLIENT_SECRET",
+    "client_secret_location": "FLYTE_CREDENTIALS_CLIENT_SECRET_LOCATION",
+    "client_secret_env_var": "FLYTE_CREDENTIALS_CLIENT_SECRET_ENV_VAR",
+    "scopes": "FLYTE_CREDENTIALS_SCOPES",
+    "audience": "FLYTE_CREDENTIALS_AUDIENCE",
+    "command": "FLYTE_CREDENTIALS_COMMAND",
+    "proxy_command": "FLYTE_CREDENTIALS_PROXY_COMMAND",
+}
+# flytectl YAML keys and flytekit's legacy INI (section, option) for the same settings.
+_YAML_KEYS = {
+    "endpoint": "admin.endpoint",
+    "insecure": "admin.insecure",
+    "insecure_skip_verify": "admin.insecureSkipVerify",
+    "ca_cert_file_path": "admin.caCertFilePath",
+    "console_endpoint": "console.endpoint",
+    "auth_type": "admin.authType",
+    "client_id": "admin.clientId",
+    "client_secret_location": "admin.clientSecretLocation",
+    "client_secret_env_var": "admin.clientSecretEnvVar",
+    "scopes": "admin.scopes",
+    "audience": "admin.audience",
+    "command": "admin.command",
+    "proxy_command": "admin.proxyCommand",
+}
+_INI_KEYS = {
+    "endpoint": ("platform", "url"),
+    "insecure": ("platform", "insecure"),
+    "insecure_skip_verify": ("platform", "insecure_skip_verify"),
+    "ca_cert_file_path": ("platform", "ca_cert_file_path"),
+    "console_endpoint": ("platform", "console_endpoint"),
+    "auth_type": ("credentials", "auth_mode"),
+    "client_id": ("credentials", "client_id"),
+    "client_secret_location": ("credentials", "client_secret_location"),
+    "client_secret_env_var": ("credentials", "client_secret_env_var"),
+    "scopes": ("credentials", "scopes"),
+    "audience": ("credentials", "audience"),
+    "command": ("credentials", "command"),
+}
+_BOOLEANS = {"insecure", "insecure_skip_verify"}
+_LISTS = {"scopes", "command", "proxy_command"}
+# flytekit's older names for the auth modes, mapped to flytectl's.
+_AUTH_ALIASES: dict[str, AuthType] = {
+    "clientsecret": "ClientSecret",
+    "basic": "ClientSecret",
+    "client_credentials": "ClientSecret",
+    "pkce": "Pkce",
+    "standard": "Pkce",
+    "externalcommand": "ExternalCommand",
+    "external_process": "ExternalCommand",
+    "deviceflow": "DeviceFlow",
+}
+DEFAULT_CALL_TIMEOUT = 30.0
+LOCAL_ENDPOINT = "local"
+
+
+class Secret:
+    """A value that must never be printed: ``repr``/``str`` hide it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class ConnectionFlags:
+    """What the command line said about the connection (None = not given)."""
+
+    endpoint: str | None = None
+    insecure: bool | None = None
+    config_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach and authenticate to FlyteAdmin, resolved from every source.
+
+    ``sources`` names where each setting came from (``--endpoint``, ``FLYTE_PLATFORM_URL``,
+    ``reconciler.yaml``, a config file path), for ``-v``; secrets are never in it.
+    """
+
+    endpoint: str
+    insecure: bool = False
+    insecure_skip_verify: bool = False
+    ca_cert_file_path: Path | None = None
+    auth_type: AuthType | None = None
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    scopes: tuple[str, ...] = ()
+    audience: str | None = None
+    command: tuple[str, ...] = ()
+    proxy_command: tuple[str, ...] = ()
+    console_endpoint: str | None = None
+    call_timeout: float = DEFAULT_CALL_TIMEOUT
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_local(self) -> bool:
+        return self.endpoint == LOCAL_ENDPOINT or self.endpoint.startswith(LOCAL_ENDPOINT + ":")
+
+    @property
+    def local_db(self) -> Path | None:
+        """The SQLite file of ``local:FILE``; None for plain ``local`` (the default file)."""
+        if not self.is_local or self.endpoint == LOCAL_ENDPOINT:
+            return None
+        return Path(self.endpoint.split(":", 1)[1])
+
+    def describe(self) -> list[str]:
+        """One line per setting with its source, for ``-v``; secrets show only as set."""
+        lines = []
+        for name in (
+            "endpoint",
+            "insecure",
+            "insecure_skip_verify",
+            "ca_cert_file_path",
+            "auth_type",
+            "client_id",
+            "client_secret",
+            "scopes",
+            "audience",
+            "command",
+            "proxy_command",
+            "console_endpoint",
+        ):
+            value = getattr(self, name)
+            if value in (None, (), False) and name not in self.sources:
+                continue
+            shown = "(set)" if name == "client_secret" else _show(value)
+            lines.append(f"{name} = {shown}  [{self.sources.get(name, 'default')}]")
+        return lines
+
+
+def _show(value: object) -> str:
+    if isinstance(value, tuple):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+def resolve_connection(
+    flags: ConnectionFlags,
+    settings: Settings,
+    environ: Mapping[str, str],
+    *,
+    home: Path | None = None,
+    cwd: Path | None = None,
+) -> Connection:
+    """Merge every source, highest precedence last applied: config file, reconciler.yaml,
+    FLYTE_* environment, command-line flags."""
+    values: dict[str, object] = {}
+    sources: dict[str, str] = {}
+
+    def layer(found: Mapping[str, object], source: str) -> None:
+        for name, value in found.items():
+            if value is not None:
+                values[name] = value
+                sources.pop(name, None)  # re-insert: the order of sources is precedence
+                sources[name] = source
+
+    config_path = _config_file(flags.config_file, environ, home or Path.home(), cwd or Path.cwd())
+    if config_path is not None:
+        layer(_read_config_file(config_path), str(config_path))
+    admin = settings.admin.model_dump(exclude_none=True, by_alias=False)
+    if settings.console.endpoint is not None:
+        admin["console_endpoint"] = settings.console.endpoint
+    layer({k: tuple(v) if isinstance(v, list) else v for k, v in admin.items()}, "reconciler.yaml")
+    for name, variable in ENVIRONMENT_VARIABLES.items():
+        raw = environ.get(variable)
+        if raw is not None and raw != "":
+            layer({name: _parse(name, raw, variable)}, variable)
+    layer({"endpoint": flags.endpoint, "insecure": flags.insecure}, "command line")
+    return _build(values, sources, environ)
+
+
+def _config_file(
+    explicit: Path | None, environ: Mapping[str, str], home: Path, cwd: Path
+) -> Path | None:
+    """flytekit's lookup: --config, $FLYTECTL_CONFIG, ./flytekit.config, ~/.flyte/config(.yaml)."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file {explicit} does not exist")
+        return explicit
+    named = environ.get("FLYTECTL_CONFIG")
+    if named:
+        if not Path(named).is_file():
+            raise ConfigError(f"FLYTECTL_CONFIG names {named}, which does not exist")
+        return Path(named)
+    for candidate in (
+        cwd / "flytekit.config",
+        home / ".flyte" / "config",
+        home / ".flyte" / "config.yaml",
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_config_file(path: Path) -> dict[str, object]:
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    found: dict[str, object] = {}
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {path} must be a YAML mapping")
+        for name, dotted in _YAML_KEYS.items():
+            section, key = dotted.split(".")
+            block = data.get(section)
+            if isinstance(block, dict) and block.get(key) is not None:
+                found[name] = _coerce(name, block[key], f"{path}: {dotted}")
+        return found
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.Error as exc:
+        raise ConfigError(f"config file {path} is not valid: {exc}") from exc
+    for name, (section, option) in _INI_KEYS.items():
+        if parser.has_option(section, option):
+            found[name] = _parse(name, parser.get(section, option), f"{path}: [{section}] {option}")
+    return found
+
+
+def _parse(name: str, raw: str, where: str) -> object:
+    """A setting given as text (environment, INI file)."""
+    if name in _BOOLEANS:
+        lowered = raw.strip().lower()
+        if lowered in ("true", "1", "yes", "on", "t", "y"):
+            return True
+        if lowered in ("false", "0", "no", "off", "f", "n", ""):
+            return False
+        raise ConfigError(f"{where}: expected true or false, got {raw!r}")
+    if name in ("command", "proxy_command"):
+        return tuple(shlex.split(raw))
+    if name in _LISTS:
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw.strip()
+
+
+def _coerce(name: str, value: object, where: str) -> object:
+    """A setting given as YAML (flytectl config)."""
+    if isinstance(value, str):
+        return _parse(name, value, where)
+    if name in _BOOLEANS and isinstance(value, bool):
+        return value
+    if name in _LISTS and isinstance(value, list):
+        return tuple(str(v) for v in value)
+    raise ConfigError(f"{where}: unexpected value {value!r}")
+
+
+def _build(
+    values: dict[str, object], sources: dict[str, str], environ: Mapping[str, str]
+) -> Connection:
+    raw_endpoint = values.get("endpoint")
+    if not isinstance(raw_endpoint, str) or not raw_endpoint:
+        raise ConfigError(
+            "no FlyteAdmin endpoint: pass --endpoint HOST:PORT (or local), set "
+            "FLYTE_PLATFORM_URL, admin.endpoint in reconciler.yaml, or a flytectl config file"
+        )
+    endpoint = normalize_endpoint(raw_endpoint)
+    auth_type = values.get("auth_type")
+    if isinstance(auth_type, str):
+        canonical = _AUTH_ALIASES.get(auth_type.lower())
+        if canonical is None:
+            raise ConfigError(
+                f"{sources['auth_type']}: unknown auth type {auth_type!r}; expected "
+                "ClientSecret, Pkce, ExternalCommand or DeviceFlow"
+            )
+        auth_type = canonical
+    secret = _client_secret(values, sources, environ)
+    if auth_type is None and secret is not None:
+        auth_type, sources["auth_type"] = "ClientSecret", sources["client_secret"]
+    if auth_type is None and values.get("command"):
+        auth_type, sources["auth_type"] = "ExternalCommand", sources["command"]
+    ca = values.get("ca_cert_file_path")
+    return Connection(
+        endpoint=endpoint,
+        insecure=bool(values.get("insecure", False)),
+        insecure_skip_verify=bool(values.get("insecure_skip_verify", False)),
+        ca_cert_file_path=Path(str(ca)).expanduser() if ca else None,
+        auth_type=auth_type,  # type: ignore[arg-type]
+        client_id=_optional_str(values.get("client_id")),
+        client_secret=secret,
+        scopes=tuple(values.get("scopes", ())),  # type: ignore[arg-type]
+        audience=_optional_str(values.get("audience")),
+        command=tuple(values.get("command", ())),  # type: ignore[arg-type]
+        proxy_command=tuple(values.get("proxy_command", ())),  # type: ignore[arg-type]
+        console_endpoint=_optional_str(values.get("console_endpoint")),
+        sources={k: v for k, v in sources.items() if k in values or k in ("auth_type",)},
+    )
+
+
+def _optional_str(value: object) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _client_secret(
+    values: dict[str, object], sources: dict[str, str], environ: Mapping[str, str]
+) -> Secret | None:
+    """The secret itself, from the strongest source that names one. Within one source the
+    order is flytekit's: a named variable beats a file, which beats the secret itself."""
+    candidates = [
+        name
+        for name in ("client_secret", "client_secret_location", "client_secret_env_var")
+        if name in values
+    ]
+    if not candidates:
+        return None
+    order = list(sources)  # insertion order follows precedence: later = stronger
+    best = max(candidates, key=order.index)
+    origin = sources[best]
+    if best == "client_secret":
+        secret = str(values[best])
+    elif best == "client_secret_location":
+        location = Path(str(values[best])).expanduser()
+        try:
+            secret = location.read_text("utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"{origin}: cannot read the client secret file {location}: {exc.strerror or exc}"
+            ) from exc
+    else:
+        variable = str(values[best])
+        if not environ.get(variable):
+            raise ConfigError(
+                f"{origin}: environment variable {variable} (the client secret) is not set"
+            )
+        secret = environ[variable]
+    sources["client_secret"] = origin
+    return Secret(secret)
+
+
+def normalize_endpoint(raw: str) -> str:
+    """``dns:///host:port`` -> ``host:port``; URLs are refused with a hint."""
+    endpoint = raw.strip()
+    if endpoint.startswith("dns:///"):
+        endpoint = endpoint[len("dns:///") :]
+    if "://" in endpoint:
+        raise ConfigError(
+            f"endpoint {raw!r} looks like a URL; give host:port (or dns:///host:port) instead"
+        )
+    if not endpoint:
+        raise ConfigError(f"endpoint {raw!r} is empty")
+    return endpoint

@@ -6,9 +6,27 @@ these into exit codes, and the only place that prints them::
 
     ReconcilerError
     ├── UsageError           bad command-line input: a path that does not exist, conflicting flags
-    ├── ConfigError          reconciler.yaml (or another settings source) cannot be used
-    └── InvalidManifestsError
-                             manifests failed validation; carries every diagnostic, not the first
+    ├── ConfigError          reconciler.yaml, a flytectl config, FLYTE_* variables or flags
+    │                        cannot be used as given
+    ├── InvalidManifestsError
+    │                        manifests failed validation; carries every diagnostic, not the first
+    ├── AuthError            no token could be had: token endpoint refused, secret missing,
+    │                        external command failed, user did not log in
+    └── AdminError           FlyteAdmin answered a call with an error status (message kept)
+        ├── NotFound             NOT_FOUND
+        ├── AlreadyExists        ALREADY_EXISTS
+        ├── InvalidArgument      INVALID_ARGUMENT (also OUT_OF_RANGE)
+        ├── FailedPrecondition   FAILED_PRECONDITION (also ABORTED)
+        ├── Unauthenticated      UNAUTHENTICATED (after one token refresh)
+        ├── PermissionDenied     PERMISSION_DENIED
+        ├── Unavailable          UNAVAILABLE: unreachable endpoint or server going away
+        ├── DeadlineExceeded     DEADLINE_EXCEEDED
+        ├── ResourceExhausted    RESOURCE_EXHAUSTED
+        ├── Unimplemented        UNIMPLEMENTED: this Admin does not serve the call
+        └── InternalError        INTERNAL, UNKNOWN, DATA_LOSS, CANCELLED
+
+gRPC status codes become ``AdminError`` subclasses in exactly one place,
+``reconciler/admin/status.py``.
 
 Problems inside manifests are not exceptions while they are being collected: the loader and the
 validators return :class:`reconciler.diagnostics.Diagnostic` values so that one run reports all of
@@ -44,3 +62,66 @@ class InvalidManifestsError(ReconcilerError):
         self.diagnostics = tuple(diagnostics)
         errors = sum(1 for d in self.diagnostics if d.is_error)
         super().__init__(f"{errors} invalid manifest problem(s)")
+
+
+class AuthError(ReconcilerError):
+    """No access token could be obtained; the message says from where and why."""
+
+
+class AdminError(ReconcilerError):
+    """Admin answered with an error status.
+
+    ``str()`` reads ``<method>: <Admin's message>``; ``code`` is the gRPC status name and
+    ``details`` Admin's message unchanged, for callers that match on it.
+    """
+
+    code = "UNKNOWN"
+
+    def __init__(self, message: str, *, method: str = "", details: str = "") -> None:
+        self.method = method
+        self.details = details or message
+        super().__init__(f"{method}: {message}" if method else message)
+
+
+class NotFound(AdminError):
+    code = "NOT_FOUND"
+
+
+class AlreadyExists(AdminError):
+    code = "ALREADY_EXISTS"
+
+
+class InvalidArgument(AdminError):
+    code = "INVALID_ARGUMENT"
+
+
+class FailedPrecondition(AdminError):
+    code = "FAILED_PRECONDITION"
+
+
+class Unauthenticated(AdminError):
+    code = "UNAUTHENTICATED"
+
+
+class PermissionDenied(AdminError):
+    code = "PERMISSION_DENIED"
+
+
+class Unavailable(AdminError):
+    code = "UNAVAILABLE"
+
+
+class DeadlineExceeded(AdminError):
+    code = "DEADLINE_EXCEEDED"
+
+
+class ResourceExhausted(AdminError):
+    code = "RESOURCE_EXHAUSTED"
+
+
+class Unimplemented(AdminError):
+    code = "UNIMPLEMENTED"
+
+
+class InternalError(AdminError):
+    code = "INTERNAL"

@@ -18,6 +18,19 @@ class CliResult:
     err: str
 
 
+@pytest.fixture(autouse=True)
+def _isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No developer's ~/.flyte/config.yaml or FLYTE_* variables leak into a test."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("FLYTE") or name == "RECONCILER_DEBUG":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+
+
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     """Run ``reconciler ARGS...`` in-process through the real entry point (exit code mapping

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from reconciler.config import SETTINGS_FILENAMES, Settings
 from reconciler.diagnostics import Diagnostic, FieldPath, Location, Severity, has_errors
+from reconciler.errors import InvalidManifestsError
 from reconciler.manifests.base import ManifestBase
 from reconciler.manifests.parse import parse_manifest, validate_model
 from reconciler.manifests.signal import SignalManifest
@@ -106,6 +107,16 @@ def load_tree(paths: Sequence[Path], environment: str | None = None) -> Manifest
     diagnostics.extend(check_tree(manifests))
     diagnostics.sort(key=Diagnostic.sort_key)
     return ManifestTree(tuple(manifests), settings, settings_file, tuple(files), tuple(diagnostics))
+
+
+def load_settings(root: Path, environment: str | None = None) -> tuple[Settings, Path | None]:
+    """Only the ``reconciler.yaml`` of ``root`` (a directory), for commands without manifests."""
+    diagnostics: list[Diagnostic] = []
+    candidates = [root / name for name in SETTINGS_FILENAMES if (root / name).is_file()]
+    settings, path = _read_settings(candidates, diagnostics)
+    if has_errors(diagnostics):
+        raise InvalidManifestsError(diagnostics)
+    return settings.for_environment(environment), path
 
 
 def _display(path: Path) -> str:
