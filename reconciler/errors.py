@@ -10,6 +10,8 @@ these into exit codes, and the only place that prints them::
     │                        cannot be used as given
     ├── InvalidManifestsError
     │                        manifests failed validation; carries every diagnostic, not the first
+    ├── LiteralError         a value does not fit its Flyte type (or a literal cannot be read);
+    │                        carries every problem, each naming the value's path and the type
     ├── AuthError            no token could be had: token endpoint refused, secret missing,
     │                        external command failed, user did not log in
     └── AdminError           FlyteAdmin answered a call with an error status (message kept)
@@ -62,6 +64,18 @@ class InvalidManifestsError(ReconcilerError):
         self.diagnostics = tuple(diagnostics)
         errors = sum(1 for d in self.diagnostics if d.is_error)
         super().__init__(f"{errors} invalid manifest problem(s)")
+
+
+class LiteralError(ReconcilerError):
+    """Values do not fit their Flyte types, or literals cannot be read back.
+
+    ``problems`` holds one line per problem, each starting with the value's path
+    (``inputs.limit[2]: expected int, got the string 'ten'``); ``str()`` joins them.
+    """
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(self.problems))
 
 
 class AuthError(ReconcilerError):
