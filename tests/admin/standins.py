@@ -17,7 +17,6 @@ import secrets
 import threading
 import urllib.parse
 from collections import defaultdict
-from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
@@ -254,7 +253,8 @@ class _RequireToken(grpc.ServerInterceptor):  # type: ignore[misc]
 
 
 class AdminStandIn:
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[bytes, bytes] | None = None) -> None:
+        """``tls``: (private key PEM, certificate PEM) to serve TLS instead of plain text."""
         self.behaviour = AdminBehaviour()
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=4), interceptors=[_RequireToken(self.behaviour)]
@@ -263,7 +263,11 @@ class AdminStandIn:
         auth_pb2_grpc.add_AuthMetadataServiceServicer_to_server(
             _AuthMetadata(self.behaviour), self._server
         )
-        self.port = self._server.add_insecure_port("127.0.0.1:0")
+        if tls is None:
+            self.port = self._server.add_insecure_port("127.0.0.1:0")
+        else:
+            credentials = grpc.ssl_server_credentials([tls])
+            self.port = self._server.add_secure_port("127.0.0.1:0", credentials)
         self.endpoint = f"127.0.0.1:{self.port}"
 
     def __enter__(self) -> AdminStandIn:
@@ -272,8 +276,3 @@ class AdminStandIn:
 
     def __exit__(self, *exc: object) -> None:
         self._server.stop(grace=None)
-
-
-def standin_admin() -> Iterator[AdminStandIn]:
-    with AdminStandIn() as admin:
-        yield admin
