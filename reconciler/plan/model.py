@@ -1,0 +1,200 @@
+"""The plan as data: what each resource needs, why, and what apply must send.
+
+A plan is a pure value: ``make_plan`` builds it without I/O, renderers print it, ``apply``
+consumes it and nothing else (STYLE.md 1-2). Display-only fields (``reason``, ``before``,
+``after``, ``diff``, ``summary``) never steer apply: only ``operations`` do.
+
+JSON format version 1 (``to_json``/``from_json``, also the saved plan file of ``plan --out``)::
+
+    {"format_version": 1,
+     "changes": [{"address": "LaunchPlan/flytesnacks/production/daily_report",
+                  "action": "create", "before": null, "after": {...},
+                  "diff": [{"path": "spec.schedule.cron", "before": ..., "after": ...}],
+                  "reason": "...",
+                  "operations": [{"call": "CreateLaunchPlan", "request": "<base64 protobuf>"}],
+                  "observed": "<digest of the Admin state this change was planned against>"}],
+     "summary": {"noop": 3, "create": 1, ...}}
+
+What ``before`` and ``after`` mean per action (Terraform documents the same per action):
+
+- ``create``: before null; after the resource as it will be created.
+- ``update`` / ``deactivate`` / ``terminate`` / ``set``: before the current state; after the
+  state apply leaves.
+- ``recover`` / ``relaunch``: before the failed run; after the run apply starts.
+- ``noop``: before and after are the same current state.
+- ``conflict``: before what Admin has; after what git asks for; apply refuses it.
+- ``wait``: before what Admin has (possibly null); after what git asks for once possible.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT_VERSION = 1
+
+
+class Action(enum.Enum):
+    NOOP = "noop"
+    CREATE = "create"
+    UPDATE = "update"
+    DEACTIVATE = "deactivate"
+    TERMINATE = "terminate"
+    RECOVER = "recover"
+    RELAUNCH = "relaunch"
+    SET = "set"
+    WAIT = "wait"
+    CONFLICT = "conflict"
+
+    @property
+    def marker(self) -> str:
+        """The text renderer's column: ``+`` create, ``~`` change, ``-`` deactivate or
+        terminate, ``!`` conflict, ``?`` waiting (DESIGN.md, "Plan output")."""
+        return _MARKERS[self]
+
+    @property
+    def writes(self) -> bool:
+        """Whether apply changes Admin for this action."""
+        return self not in (Action.NOOP, Action.WAIT, Action.CONFLICT)
+
+    @property
+    def is_change(self) -> bool:
+        """Whether this action makes a plan non-empty (``--detailed-exitcode`` 2)."""
+        return self is not Action.NOOP
+
+
+_MARKERS = {
+    Action.NOOP: " ",
+    Action.CREATE: "+",
+    Action.RECOVER: "+",
+    Action.RELAUNCH: "+",
+    Action.UPDATE: "~",
+    Action.SET: "~",
+    Action.DEACTIVATE: "-",
+    Action.TERMINATE: "-",
+    Action.CONFLICT: "!",
+    Action.WAIT: "?",
+}
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    """One field that differs: ``path`` in manifest terms (``spec.schedule.cron``)."""
+
+    path: str
+    before: Any
+    after: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "before": self.before, "after": self.after}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FieldDiff:
+        return cls(str(data["path"]), data.get("before"), data.get("after"))
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One call apply makes, with the exact request (a serialized protobuf message)."""
+
+    call: str
+    request: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {"call": self.call, "request": base64.b64encode(self.request).decode("ascii")}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Operation:
+        return cls(str(data["call"]), base64.b64decode(str(data["request"]), validate=True))
+
+
+@dataclass(frozen=True)
+class Change:
+    address: str
+    action: Action
+    before: Any = None
+    after: Any = None
+    diff: tuple[FieldDiff, ...] = ()
+    reason: str = ""
+    operations: tuple[Operation, ...] = ()
+    observed: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "action": self.action.value,
+            "before": self.before,
+            "after": self.after,
+            "diff": [d.to_json() for d in self.diff],
+            "reason": self.reason,
+            "operations": [o.to_json() for o in self.operations],
+            "observed": self.observed,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Change:
+        return cls(
+            address=str(data["address"]),
+            action=Action(data["action"]),
+            before=data.get("before"),
+            after=data.get("after"),
+            diff=tuple(FieldDiff.from_json(d) for d in data.get("diff", ())),
+            reason=str(data.get("reason", "")),
+            operations=tuple(Operation.from_json(o) for o in data.get("operations", ())),
+            observed=str(data.get("observed", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, changes: Iterable[Change], **metadata: Any) -> Plan:
+        ordered = sorted(changes, key=lambda c: c.address)
+        addresses = [c.address for c in ordered]
+        if len(set(addresses)) != len(addresses):
+            raise ValueError("a plan holds one change per address")
+        return cls(tuple(ordered), metadata)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {action.value: 0 for action in Action}
+        for change in self.changes:
+            counts[change.action.value] += 1
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action.is_change for c in self.changes)
+
+    @property
+    def conflicts(self) -> Sequence[Change]:
+        return [c for c in self.changes if c.action is Action.CONFLICT]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "changes": [c.to_json() for c in self.changes],
+            "summary": self.summary,
+            **({"metadata": dict(self.metadata)} if self.metadata else {}),
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, sort_keys=False, default=str) + "\n"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Plan:
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"plan format_version {version!r} is not supported (this reconciler reads "
+                f"{FORMAT_VERSION})"
+            )
+        changes = tuple(Change.from_json(c) for c in data.get("changes", ()))
+        return cls(changes, dict(data.get("metadata", {})))

@@ -1,0 +1,95 @@
+"""Plan renderers: text for terminals and CI logs, JSON for tools (and ``plan --out``), and
+Markdown for pull request comments. They print the plan and decide nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+import click
+
+from reconciler.plan.model import Action, Change, Plan
+
+_COLOURS = {
+    "+": "green",
+    "~": "yellow",
+    "-": "red",
+    "!": "red",
+    "?": "cyan",
+    " ": None,
+}
+# Summary wording, in the order the summary line lists the actions.
+_SUMMARY = (
+    (Action.CREATE, "to create"),
+    (Action.UPDATE, "to update"),
+    (Action.DEACTIVATE, "to deactivate"),
+    (Action.TERMINATE, "to terminate"),
+    (Action.RECOVER, "to recover"),
+    (Action.RELAUNCH, "to relaunch"),
+    (Action.SET, "to set"),
+    (Action.CONFLICT, "in conflict"),
+    (Action.WAIT, "waiting"),
+    (Action.NOOP, "unchanged"),
+)
+
+
+def summary_line(plan: Plan) -> str:
+    counts = plan.summary
+    parts = [f"{counts[a.value]} {words}" for a, words in _SUMMARY if counts[a.value]]
+    return "Plan: " + (", ".join(parts) if parts else "nothing to do") + "."
+
+
+def render_text(plan: Plan, out: TextIO, *, verbose: bool = False) -> None:
+    shown = [c for c in plan.changes if verbose or c.action is not Action.NOOP]
+    if not plan.has_changes:
+        click.echo(click.style("No changes: Admin matches the manifests.", fg="green"), file=out)
+    for change in shown:
+        _text_change(change, out)
+    click.echo(click.style(summary_line(plan), bold=True), file=out)
+
+
+def _text_change(change: Change, out: TextIO) -> None:
+    marker = change.action.marker
+    colour = _COLOURS[marker]
+    head = f"{marker} {change.address}  ({change.action.value})"
+    click.echo(click.style(head, fg=colour, bold=True), file=out)
+    if change.reason:
+        click.echo(f"    {change.reason}", file=out)
+    for field in change.diff:
+        line = f"    {field.path}: {_value(field.before)} -> {_value(field.after)}"
+        click.echo(click.style(line, fg=colour), file=out)
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+def render_json(plan: Plan, out: TextIO) -> None:
+    out.write(plan.dumps())
+
+
+def render_markdown(plan: Plan, out: TextIO) -> None:
+    out.write("### Flyte reconciler plan\n\n")
+    if not plan.has_changes:
+        out.write("No changes: Admin matches the manifests.\n\n")
+    changed = [c for c in plan.changes if c.action is not Action.NOOP]
+    if changed:
+        out.write("| | resource | action | why |\n|---|---|---|---|\n")
+        for change in changed:
+            reason = change.reason.replace("|", "\\|").replace("\n", " ")
+            out.write(
+                f"| `{change.action.marker}` | `{change.address}` | {change.action.value} "
+                f"| {reason} |\n"
+            )
+        out.write("\n")
+        for change in changed:
+            if change.diff:
+                out.write(f"<details><summary><code>{change.address}</code></summary>\n\n")
+                out.write("```diff\n")
+                for field in change.diff:
+                    out.write(f"- {field.path}: {_value(field.before)}\n")
+                    out.write(f"+ {field.path}: {_value(field.after)}\n")
+                out.write("```\n\n</details>\n\n")
+    out.write(f"**{summary_line(plan)}**\n")
