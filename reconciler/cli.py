@@ -121,6 +121,158 @@ def ping(
     _finish(run_ping(options, dict(os.environ), sys.stdout, sys.stderr))
 
 
+def _admin_options(
+    paths: tuple[Path, ...],
+    endpoint: str | None,
+    insecure: bool | None,
+    config_file: Path | None,
+    environment: str | None,
+    verbose: int,
+    targets: tuple[str, ...] = (),
+    prune: bool = False,
+) -> Any:
+    from reconciler.commands.reconcile_common import AdminOptions
+    from reconciler.config import ConnectionFlags
+
+    return AdminOptions(
+        paths,
+        ConnectionFlags(endpoint, insecure, config_file),
+        environment,
+        targets,
+        prune,
+        verbose > 0,
+    )
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_connection_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="markdown suits pull request comments.",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also save the plan (JSON) for `apply --plan FILE`.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to do, 2 when there are changes.",
+)
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="KIND/NAME",
+    help="Only these resources (repeatable).",
+)
+@click.option(
+    "--prune", is_flag=True, help="Also deactivate owned launch plans whose manifests are gone."
+)
+@_verbose_option
+def plan(
+    paths: tuple[Path, ...],
+    endpoint: str | None,
+    insecure: bool | None,
+    config_file: Path | None,
+    environment: str | None,
+    output: str,
+    out_file: Path | None,
+    detailed_exitcode: bool,
+    targets: tuple[str, ...],
+    prune: bool,
+    verbose: int,
+) -> None:
+    """Read Admin and show what apply would change, per resource and field."""
+    from reconciler.commands.plan import PlanOptions, run_plan
+
+    admin = _admin_options(
+        paths, endpoint, insecure, config_file, environment, verbose, targets, prune
+    )
+    options = PlanOptions(admin, output, out_file, detailed_exitcode)  # type: ignore[arg-type]
+    _finish(run_plan(options, dict(os.environ), sys.stdout))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_connection_options
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Apply exactly this saved plan (refused if Admin changed since).",
+)
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--parallelism", type=click.IntRange(1, 256), help="Changes applied at once (default 10)."
+)
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="KIND/NAME",
+    help="Only these resources (repeatable).",
+)
+@click.option(
+    "--prune", is_flag=True, help="Also deactivate owned launch plans whose manifests are gone."
+)
+@_verbose_option
+def apply(
+    paths: tuple[Path, ...],
+    endpoint: str | None,
+    insecure: bool | None,
+    config_file: Path | None,
+    environment: str | None,
+    plan_file: Path | None,
+    auto_approve: bool,
+    parallelism: int | None,
+    targets: tuple[str, ...],
+    prune: bool,
+    verbose: int,
+) -> None:
+    """Make Admin match the manifests in PATHS, or apply a plan saved with `plan --out`."""
+    from reconciler.commands.apply import ApplyOptions, run_apply
+    from reconciler.errors import UsageError
+
+    if bool(paths) == (plan_file is not None):
+        raise UsageError("give manifest PATHS or --plan FILE (one of them)")
+    admin = _admin_options(
+        paths, endpoint, insecure, config_file, environment, verbose, targets, prune
+    )
+    options = ApplyOptions(admin, plan_file, auto_approve, parallelism)
+    _finish(run_apply(options, dict(os.environ), sys.stdout))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_connection_options
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@_verbose_option
+def drift(
+    paths: tuple[Path, ...],
+    endpoint: str | None,
+    insecure: bool | None,
+    config_file: Path | None,
+    environment: str | None,
+    output: str,
+    verbose: int,
+) -> None:
+    """Refresh only: what in Admin differs from git for the managed resources (exit 2 if any)."""
+    from reconciler.commands.drift import DriftOptions, run_drift
+
+    admin = _admin_options(paths, endpoint, insecure, config_file, environment, verbose)
+    _finish(run_drift(DriftOptions(admin, output), dict(os.environ), sys.stdout))  # type: ignore[arg-type]
+
+
 @cli.command()
 @click.option("--settings", is_flag=True, help="The schema of reconciler.yaml instead.")
 @click.option(

@@ -22,7 +22,7 @@ def _plan() -> Plan:
                 {"version": "v3"},
                 reason="version v3 is not registered",
                 operations=(Operation("CreateLaunchPlan", b"\x0a\x02hi"),),
-                observed="abc",
+                observed={"launch_plans": [["p", "d", "report"]], "digest": "abc"},
             ),
             Change(
                 "LaunchPlan/p/d/weekly",

@@ -42,3 +42,23 @@ def has_reference(text: str) -> bool:
     """Whether ``text`` is templated, so that format checks must wait for plan time."""
     found = references(text)
     return isinstance(found, Malformed) or bool(found)
+
+
+_SUBSTITUTE = re.compile(r"\$\$\{|\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def substitute(text: str, environ: dict[str, str] | None, missing: list[str]) -> str:
+    """``text`` with each ``${env:NAME}`` replaced; names not in ``environ`` are appended to
+    ``missing`` (and left as they are). ``$${`` becomes ``${``."""
+    env = environ or {}
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$${":
+            return "${"
+        name = match.group(1)
+        if name not in env:
+            missing.append(name)
+            return match.group(0)
+        return env[name]
+
+    return _SUBSTITUTE.sub(replace, text)

@@ -12,7 +12,7 @@ JSON format version 1 (``to_json``/``from_json``, also the saved plan file of ``
                   "diff": [{"path": "spec.schedule.cron", "before": ..., "after": ...}],
                   "reason": "...",
                   "operations": [{"call": "CreateLaunchPlan", "request": "<base64 protobuf>"}],
-                  "observed": "<digest of the Admin state this change was planned against>"}],
+                  "observed": {"launch_plans": [[project, domain, name]], "digest": "..."}}],
      "summary": {"noop": 3, "create": 1, ...}}
 
 What ``before`` and ``after`` mean per action (Terraform documents the same per action):
@@ -98,18 +98,59 @@ class FieldDiff:
 
 
 @dataclass(frozen=True)
+class SecretInput:
+    """An input whose value comes from ``${env:...}``: the request holds no value for it; apply
+    resolves ``template`` from its own environment and encodes it with ``literal_type`` (a
+    serialized ``LiteralType``). So no plan, printed or saved, ever holds a secret."""
+
+    field: str  # "inputs" (CreateExecution), "defaultInputs" or "fixedInputs" (CreateLaunchPlan)
+    name: str
+    template: str
+    literal_type: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "name": self.name,
+            "template": self.template,
+            "literal_type": base64.b64encode(self.literal_type).decode("ascii"),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SecretInput:
+        return cls(
+            str(data["field"]),
+            str(data["name"]),
+            str(data["template"]),
+            base64.b64decode(str(data["literal_type"]), validate=True),
+        )
+
+
+@dataclass(frozen=True)
 class Operation:
-    """One call apply makes, with the exact request (a serialized protobuf message)."""
+    """One call apply makes, with the exact request (a serialized protobuf message), less the
+    values of ``secrets``."""
 
     call: str
     request: bytes
+    secrets: tuple[SecretInput, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"call": self.call, "request": base64.b64encode(self.request).decode("ascii")}
+        data: dict[str, Any] = {
+            "call": self.call,
+            "request": base64.b64encode(self.request).decode("ascii"),
+        }
+        if self.secrets:
+            data["secrets"] = [s.to_json() for s in self.secrets]
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Operation:
-        return cls(str(data["call"]), base64.b64decode(str(data["request"]), validate=True))
+        return cls(
+            str(data["call"]),
+            base64.b64decode(str(data["request"]), validate=True),
+            tuple(SecretInput.from_json(s) for s in data.get("secrets", ())),
+        )
 
 
 @dataclass(frozen=True)
@@ -121,7 +162,9 @@ class Change:
     diff: tuple[FieldDiff, ...] = ()
     reason: str = ""
     operations: tuple[Operation, ...] = ()
-    observed: str = ""
+    observed: Mapping[str, Any] = field(default_factory=dict)
+    """What Admin state the change was planned against: the keys read and their digest, so
+    that ``apply --plan`` can read them again and refuse a stale plan."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -132,7 +175,7 @@ class Change:
             "diff": [d.to_json() for d in self.diff],
             "reason": self.reason,
             "operations": [o.to_json() for o in self.operations],
-            "observed": self.observed,
+            "observed": dict(self.observed),
         }
 
     @classmethod
@@ -145,7 +188,7 @@ class Change:
             diff=tuple(FieldDiff.from_json(d) for d in data.get("diff", ())),
             reason=str(data.get("reason", "")),
             operations=tuple(Operation.from_json(o) for o in data.get("operations", ())),
-            observed=str(data.get("observed", "")),
+            observed=dict(data.get("observed") or {}),
         )
 
 

@@ -55,9 +55,24 @@ def _text_change(change: Change, out: TextIO) -> None:
     click.echo(click.style(head, fg=colour, bold=True), file=out)
     if change.reason:
         click.echo(f"    {change.reason}", file=out)
+    if change.action is Action.CREATE and isinstance(change.after, dict):
+        # like terraform: a new resource is shown whole
+        for path, value in _flatten(change.after):
+            click.echo(click.style(f"    {path}: {_value(value)}", fg=colour), file=out)
     for field in change.diff:
         line = f"    {field.path}: {_value(field.before)} -> {_value(field.after)}"
         click.echo(click.style(line, fg=colour), file=out)
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict) and value:
+        out: list[tuple[str, Any]] = []
+        for key, item in value.items():
+            out.extend(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if value in ({}, [], None, ""):
+        return []
+    return [(prefix, value)]
 
 
 def _value(value: Any) -> str:

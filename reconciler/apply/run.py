@@ -1,0 +1,192 @@
+"""Carry out a plan: the operations each change holds, in a safe order, with bounded
+parallelism, each one idempotent. Apply reads nothing but the plan (STYLE.md 2).
+
+Order: registrations, launch plans (created, then activated), executions, backfills, signals;
+within a step, changes run concurrently (``--parallelism``), and a change's operations run in
+sequence. Conflicts are refused and reported; everything else that can be applied is.
+
+Idempotence (DESIGN.md, Guarantees): a create that meets ALREADY_EXISTS succeeds only when what
+Admin stores is what we asked for (the same launch plan spec; an execution with our spec
+digest; a recovery that references the same run), so a run killed midway and started again
+converges without duplicates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2
+from flyteidl.core import identifier_pb2, types_pb2
+
+from reconciler.admin.client import AdminClient
+from reconciler.admin.literals import to_literal
+from reconciler.errors import ConfigError, FailedPrecondition, ReconcilerError
+from reconciler.manifests.envref import substitute
+from reconciler.plan.common import SPEC_KEY, normalized
+from reconciler.plan.model import Action, Change, Operation, Plan
+
+STEPS = ("Registration", "LaunchPlan", "Execution", "Backfill", "Signal")
+_REQUESTS: dict[str, type[Any]] = {
+    "CreateLaunchPlan": launch_plan_pb2.LaunchPlanCreateRequest,
+    "UpdateLaunchPlan": launch_plan_pb2.LaunchPlanUpdateRequest,
+    "CreateExecution": execution_pb2.ExecutionCreateRequest,
+    "TerminateExecution": execution_pb2.ExecutionTerminateRequest,
+    "RecoverExecution": execution_pb2.ExecutionRecoverRequest,
+    "RelaunchExecution": execution_pb2.ExecutionRelaunchRequest,
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    change: Change
+    ok: bool
+    message: str
+    url: str | None = None
+
+
+def apply_plan(
+    plan: Plan,
+    client: AdminClient,
+    *,
+    parallelism: int = 10,
+    console: str | None = None,
+    on_result: Callable[[Result], None] = lambda result: None,
+) -> list[Result]:
+    results: list[Result] = []
+    for change in plan.conflicts:
+        result = Result(change, False, f"refused: {change.reason}")
+        on_result(result)
+        results.append(result)
+    for step in STEPS:
+        batch = [c for c in plan.changes if c.action.writes and c.address.split("/", 1)[0] == step]
+        if not batch:
+            continue
+
+        def run(change: Change) -> Result:
+            result = _apply_change(change, client, console)
+            on_result(result)
+            return result
+
+        with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(batch)))) as pool:
+            results.extend(pool.map(run, batch))
+    return results
+
+
+def _apply_change(change: Change, client: AdminClient, console: str | None) -> Result:
+    url = None
+    try:
+        for operation in change.operations:
+            outcome = _execute(operation, client)
+            if outcome is not None:
+                url = _console_url(console, outcome)
+    except ReconcilerError as exc:
+        return Result(change, False, str(exc))
+    return Result(change, True, _done(change.action), url)
+
+
+def _done(action: Action) -> str:
+    return {
+        Action.CREATE: "created",
+        Action.UPDATE: "updated",
+        Action.DEACTIVATE: "deactivated",
+        Action.TERMINATE: "terminated",
+        Action.RECOVER: "recovery launched",
+        Action.RELAUNCH: "relaunch launched",
+        Action.SET: "set",
+    }.get(action, action.value)
+
+
+def decode(operation: Operation, environ: Mapping[str, str] | None = None) -> Any:
+    """The request to send, with secret inputs resolved from ``environ`` (default: ours)."""
+    cls = _REQUESTS.get(operation.call)
+    if cls is None:
+        raise ReconcilerError(f"the plan asks for an unknown call {operation.call!r}")
+    request = cls()
+    request.ParseFromString(operation.request)
+    for secret in operation.secrets:
+        missing: list[str] = []
+        value = substitute(
+            secret.template, dict(os.environ if environ is None else environ), missing
+        )
+        if missing:
+            raise ConfigError(f"environment variable {missing[0]} is not set (input {secret.name})")
+        literal_type = types_pb2.LiteralType()
+        literal_type.ParseFromString(secret.literal_type)
+        literal = to_literal(value, literal_type, path=secret.name, redact=True)
+        if secret.field == "inputs":
+            request.inputs.literals[secret.name].CopyFrom(literal)
+        elif secret.field == "fixedInputs":
+            request.spec.fixed_inputs.literals[secret.name].CopyFrom(literal)
+        else:
+            request.spec.default_inputs.parameters[secret.name].default.CopyFrom(literal)
+    return request
+
+
+def _execute(
+    operation: Operation, client: AdminClient
+) -> identifier_pb2.WorkflowExecutionIdentifier | None:
+    """Run one operation; returns the id of an execution it started, if any."""
+    request = decode(operation)
+    call = operation.call
+    if call == "CreateLaunchPlan":
+        client.create(
+            call,
+            request,
+            stored=lambda: (
+                client.call("GetLaunchPlan", common_pb2.ObjectGetRequest(id=request.id)).spec
+            ),
+            same=lambda spec: normalized(spec) == normalized(request.spec),
+        )
+        return None
+    if call == "CreateExecution":
+        execution_id = identifier_pb2.WorkflowExecutionIdentifier(
+            project=request.project, domain=request.domain, name=request.name
+        )
+        client.create(
+            call,
+            request,
+            stored=lambda: _get_execution(client, execution_id).spec.labels.values.get(SPEC_KEY),
+            same=lambda found: found == request.spec.labels.values.get(SPEC_KEY),
+        )
+        return execution_id
+    if call in ("RecoverExecution", "RelaunchExecution"):
+        new_id = identifier_pb2.WorkflowExecutionIdentifier(
+            project=request.id.project, domain=request.id.domain, name=request.name
+        )
+        client.create(
+            call,
+            request,
+            stored=lambda: _get_execution(client, new_id).spec.metadata.reference_execution,
+            same=lambda reference: reference.name in (request.id.name, ""),
+        )
+        return new_id
+    if call == "TerminateExecution":
+        # FAILED_PRECONDITION: it reached a terminal phase between plan and apply; the goal holds
+        with contextlib.suppress(FailedPrecondition):
+            client.call(call, request)
+        return None
+    client.call(call, request)
+    return None
+
+
+def _get_execution(client: AdminClient, execution_id: Any) -> Any:
+    return client.call("GetExecution", execution_pb2.WorkflowExecutionGetRequest(id=execution_id))
+
+
+def _console_url(console: str | None, execution_id: Any) -> str | None:
+    """As flytekit's ``generate_console_url``."""
+    if not console:
+        return None
+    return (
+        f"{console.rstrip('/')}/console/projects/{execution_id.project}/domains/"
+        f"{execution_id.domain}/executions/{execution_id.name}"
+    )
+
+
+def failures(results: Sequence[Result]) -> list[Result]:
+    return [r for r in results if not r.ok]

@@ -1,0 +1,40 @@
+"""Is a saved plan still true? Read again what each change was planned against and compare.
+
+``plan --out`` stores, per change, the Admin keys it read and a digest of what it saw; ``apply
+--plan`` reads the same keys and recomputes the digests with the same functions. Any difference
+means Admin changed since the plan was made, and the whole plan is refused (as Terraform
+refuses a stale plan): applying it could undo someone else's change.
+"""
+
+from __future__ import annotations
+
+from reconciler.admin.client import AdminClient
+from reconciler.plan import executions, launchplans
+from reconciler.plan.actual import Needs, fetch_actual
+from reconciler.plan.model import Plan
+
+
+def stale_addresses(plan: Plan, client: AdminClient, *, parallelism: int = 8) -> list[str]:
+    writing = [c for c in plan.changes if c.action.writes]
+    lp_keys = {tuple(k) for c in writing for k in c.observed.get("launch_plans", [])}
+    ex_keys = {tuple(k) for c in writing for k in c.observed.get("executions", [])}
+    actual = fetch_actual(
+        client,
+        Needs(launch_plans=frozenset(lp_keys), executions=frozenset(ex_keys)),
+        parallelism=parallelism,
+    )
+    stale = []
+    for change in writing:
+        observed = change.observed
+        if "launch_plans" in observed:
+            [key] = [tuple(k) for k in observed["launch_plans"]]
+            now = launchplans.observed(actual, key)
+        elif "executions" in observed:
+            keys = [tuple(k) for k in observed["executions"]]
+            now = executions.observed(actual, keys)
+        else:
+            stale.append(change.address)  # nothing recorded: cannot be checked, so not trusted
+            continue
+        if now.get("digest") != observed.get("digest"):
+            stale.append(change.address)
+    return stale

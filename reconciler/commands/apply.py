@@ -1,0 +1,114 @@
+"""``reconciler apply``: make Admin match git, from the manifests or from a saved plan."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from reconciler.apply.run import Result, apply_plan, failures
+from reconciler.apply.stale import stale_addresses
+from reconciler.commands import Outcome
+from reconciler.commands.reconcile_common import AdminOptions, compute_plan, connected
+from reconciler.config import Settings
+from reconciler.errors import ConfigError, ReconcilerError, UsageError
+from reconciler.manifests.load import load_settings
+from reconciler.plan.model import Plan
+from reconciler.render.plan import render_text
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    admin: AdminOptions
+    plan_file: Path | None = None
+    auto_approve: bool = False
+    parallelism: int | None = None
+
+
+def run_apply(
+    options: ApplyOptions,
+    environ: Mapping[str, str],
+    out: TextIO,
+    *,
+    interactive: bool | None = None,
+) -> Outcome:
+    at_terminal = sys.stdin.isatty() if interactive is None else interactive
+    if options.plan_file is not None:
+        plan, settings = _saved(options, environ)
+    else:
+        planned = compute_plan(options.admin, environ)
+        plan, settings = planned.plan, planned.settings
+    render_text(plan, out, verbose=options.admin.verbose)
+    if not any(c.action.writes for c in plan.changes) and not plan.conflicts:
+        return Outcome.SUCCESS
+    if not options.auto_approve:
+        if not at_terminal:
+            raise UsageError("apply needs --auto-approve when not run at a terminal")
+        answer = click.prompt(
+            "Apply these changes? Only 'yes' is accepted", default="", show_default=False
+        )
+        if answer.strip() != "yes":
+            click.echo("Apply cancelled; nothing was changed.", file=out)
+            return Outcome.FAILURE
+    with connected(settings, options.admin.flags, environ) as (client, connection):
+        if options.plan_file is not None:
+            recorded = plan.metadata.get("endpoint")
+            if recorded and recorded != connection.endpoint:
+                raise ConfigError(
+                    f"the plan was made against {recorded}, not {connection.endpoint}; "
+                    "plan again against this endpoint"
+                )
+            stale = stale_addresses(plan, client, parallelism=settings.parallelism)
+            if stale:
+                raise ReconcilerError(
+                    "the saved plan is stale: Admin changed since it was made "
+                    f"({', '.join(stale)}); run plan again"
+                )
+        results = apply_plan(
+            plan,
+            client,
+            parallelism=options.parallelism or settings.parallelism,
+            console=connection.console_endpoint,
+            on_result=lambda result: _report(result, out),
+        )
+    failed = failures(results)
+    done = len(results) - len(failed)
+    click.echo(
+        click.style(
+            f"Apply: {done} done, {len(failed)} failed.", bold=True, fg="red" if failed else "green"
+        ),
+        file=out,
+    )
+    for result in failed:
+        click.echo(f"  failed: {result.change.address}: {result.message}", file=out)
+    return Outcome.FAILURE if failed else Outcome.SUCCESS
+
+
+def _report(result: Result, out: TextIO) -> None:
+    mark = click.style("ok", fg="green") if result.ok else click.style("failed", fg="red")
+    line = f"{mark} {result.change.address}: {result.message}"
+    if result.url:
+        line += f"\n    {result.url}"
+    click.echo(line, file=out)
+
+
+def _saved(options: ApplyOptions, environ: Mapping[str, str]) -> tuple[Plan, Settings]:
+    assert options.plan_file is not None
+    try:
+        data = json.loads(options.plan_file.read_text("utf-8"))
+        plan = Plan.from_json(data)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"cannot read the plan file {options.plan_file}: {exc}") from exc
+    root = plan.metadata.get("root")
+    environment = options.admin.environment or plan.metadata.get("environment")
+    settings = Settings()
+    if isinstance(root, str) and Path(root).is_dir():
+        settings, _ = load_settings(
+            Path(root), environment if isinstance(environment, str) else None
+        )
+    return plan, settings

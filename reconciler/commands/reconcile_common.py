@@ -1,0 +1,122 @@
+"""What plan, apply and drift share: load and resolve the manifests, connect, read Admin, plan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.admin.client import AdminClient
+from reconciler.config import Connection, ConnectionFlags, Settings, resolve_connection
+from reconciler.diagnostics import Diagnostic, has_errors
+from reconciler.errors import ConfigError, InvalidManifestsError, UsageError
+from reconciler.manifests.load import Manifest, load_tree
+from reconciler.manifests.resolve import Resolved, resolve
+from reconciler.plan.actual import fetch_actual
+from reconciler.plan.common import Context
+from reconciler.plan.make import Desired, make_plan, needs
+from reconciler.plan.model import Plan
+
+
+@dataclass(frozen=True)
+class AdminOptions:
+    paths: tuple[Path, ...]
+    flags: ConnectionFlags = field(default_factory=ConnectionFlags)
+    environment: str | None = None
+    targets: tuple[str, ...] = ()
+    prune: bool = False
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class Planned:
+    plan: Plan
+    settings: Settings
+    connection: Connection
+
+
+def load_desired(options: AdminOptions, environ: Mapping[str, str]) -> tuple[Desired, Settings]:
+    tree = load_tree(options.paths, options.environment)
+    if not tree.ok:
+        raise InvalidManifestsError([d for d in tree.diagnostics if d.is_error])
+    chosen = _targeted(tree.manifests, options.targets)
+    resolved: list[Resolved] = []
+    problems: list[Diagnostic] = []
+    for manifest in chosen:
+        outcome = resolve(manifest, environ)
+        if isinstance(outcome, list):
+            problems.extend(outcome)
+        else:
+            resolved.append(outcome)
+    if has_errors(problems):
+        raise InvalidManifestsError(problems)
+    return Desired(resolved, {m.address: m for m in chosen}), tree.settings
+
+
+def _targeted(manifests: Sequence[Manifest], targets: Sequence[str]) -> list[Manifest]:
+    """``--target KIND/NAME`` (or a full address) narrows the plan to those resources."""
+    if not targets:
+        return list(manifests)
+    chosen: list[Manifest] = []
+    for target in targets:
+        kind, _, name = target.partition("/")
+        found = [
+            m
+            for m in manifests
+            if m.address == target
+            or (m.kind == kind and (m.name == name or m.address.endswith("/" + name)))
+        ]
+        if not found:
+            raise UsageError(f"--target {target}: no manifest matches (use KIND/NAME)")
+        chosen.extend(m for m in found if m not in chosen)
+    return chosen
+
+
+def context_for(settings: Settings, options: AdminOptions) -> Context:
+    if options.prune and not settings.owner_id:
+        raise ConfigError(
+            "--prune needs ownerId in reconciler.yaml: only owned resources are pruned"
+        )
+    return Context(
+        owner_id=settings.owner_id, commit=git_commit(options.paths), prune=options.prune
+    )
+
+
+def git_commit(paths: Sequence[Path]) -> str | None:
+    """The commit the manifests come from, when they are in a git work tree."""
+    import git
+
+    for path in paths:
+        try:
+            repo = git.Repo(path if path.is_dir() else path.parent, search_parent_directories=True)
+            return str(repo.head.commit.hexsha)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
+            continue
+    return None
+
+
+@contextlib.contextmanager
+def connected(
+    settings: Settings, flags: ConnectionFlags, environ: Mapping[str, str]
+) -> Iterator[tuple[AdminClient, Connection]]:
+    connection = resolve_connection(flags, settings, environ)
+    with AdminClient(connection) as client:
+        yield client, connection
+
+
+def compute_plan(options: AdminOptions, environ: Mapping[str, str]) -> Planned:
+    desired, settings = load_desired(options, environ)
+    context = context_for(settings, options)
+    with connected(settings, options.flags, environ) as (client, connection):
+        actual = fetch_actual(client, needs(desired, context), parallelism=settings.parallelism)
+    plan, problems = make_plan(desired, actual, context)
+    if has_errors(problems):
+        raise InvalidManifestsError(problems)
+    roots = [p.resolve() if p.is_dir() else p.resolve().parent for p in options.paths]
+    metadata = {
+        "endpoint": connection.endpoint,
+        "root": str(roots[0]),
+        "environment": options.environment,
+    }
+    return Planned(Plan(plan.changes, metadata), settings, connection)

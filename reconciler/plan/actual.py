@@ -1,0 +1,140 @@
+"""Read what Admin has for the resources the manifests name, in few round trips.
+
+Per project/domain: one filtered, paged ``ListLaunchPlans`` for every launch plan name the
+manifests mention (all versions), one filtered ``ListExecutions`` per 100 execution names, and
+one ``ListActiveLaunchPlans`` (to see what ``--prune`` may touch). Workflows (for their
+interfaces) are read one ``GetWorkflow`` per distinct id, concurrently. No per-manifest loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2, workflow_pb2
+from flyteidl.core import identifier_pb2
+
+from reconciler.admin import filters
+from reconciler.admin.client import AdminClient, fetch_all
+from reconciler.errors import NotFound
+
+ProjectDomain = tuple[str, str]
+EntityKey = tuple[str, str, str]  # project, domain, name
+VersionedKey = tuple[str, str, str, str]  # project, domain, name, version
+NAMES_PER_CALL = 100
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What to read, derived from the desired resources."""
+
+    launch_plans: frozenset[EntityKey] = frozenset()
+    executions: frozenset[EntityKey] = frozenset()
+    workflows: frozenset[VersionedKey] = frozenset()
+    prune_scopes: frozenset[ProjectDomain] = frozenset()
+
+
+@dataclass
+class Actual:
+    """Admin's state for the needed resources; absent keys were not found."""
+
+    launch_plans: dict[EntityKey, list[Any]] = field(default_factory=dict)  # all versions
+    executions: dict[EntityKey, Any] = field(default_factory=dict)
+    workflows: dict[VersionedKey, Any] = field(default_factory=dict)
+    active_in_scope: dict[ProjectDomain, list[Any]] = field(default_factory=dict)
+
+    def launch_plan(self, key: EntityKey, version: str) -> Any | None:
+        return next((lp for lp in self.launch_plans.get(key, []) if lp.id.version == version), None)
+
+    def active_launch_plan(self, key: EntityKey) -> Any | None:
+        return next(
+            (
+                lp
+                for lp in self.launch_plans.get(key, [])
+                if lp.closure.state == launch_plan_pb2.ACTIVE
+            ),
+            None,
+        )
+
+
+def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> Actual:
+    actual = Actual()
+    jobs: list[tuple[str, Any]] = []
+    for (project, domain), names in _group(needs.launch_plans).items():
+        for chunk in _chunks(names):
+            jobs.append(("lp", (project, domain, chunk)))
+    for (project, domain), names in _group(needs.executions).items():
+        for chunk in _chunks(names):
+            jobs.append(("ex", (project, domain, chunk)))
+    for scope in sorted(needs.prune_scopes):
+        jobs.append(("active", scope))
+    for workflow in sorted(needs.workflows):
+        jobs.append(("wf", workflow))
+
+    def run(job: tuple[str, Any]) -> tuple[str, Any, Any]:
+        kind, args = job
+        if kind == "lp":
+            project, domain, names = args
+            found = client.list_launch_plans(
+                project, domain, filters=filters.value_in("name", names)
+            )
+            return kind, args, list(found)
+        if kind == "ex":
+            project, domain, names = args
+            found = client.list_executions(project, domain, filters=filters.value_in("name", names))
+            return kind, args, list(found)
+        if kind == "active":
+            return kind, args, list(client.list_active_launch_plans(*args))
+        return kind, args, _get_workflow(client, args)
+
+    for kind, args, result in fetch_all(run, jobs, parallelism=parallelism):
+        if kind == "lp":
+            for lp in result:
+                key = (lp.id.project, lp.id.domain, lp.id.name)
+                actual.launch_plans.setdefault(key, []).append(lp)
+        elif kind == "ex":
+            for execution in result:
+                key = (execution.id.project, execution.id.domain, execution.id.name)
+                actual.executions[key] = execution
+        elif kind == "active":
+            actual.active_in_scope[args] = result
+        elif result is not None:
+            actual.workflows[args] = result
+    return actual
+
+
+def _get_workflow(client: AdminClient, key: VersionedKey) -> workflow_pb2.Workflow | None:
+    project, domain, name, version = key
+    request = common_pb2.ObjectGetRequest(
+        id=identifier_pb2.Identifier(
+            resource_type=identifier_pb2.WORKFLOW,
+            project=project,
+            domain=domain,
+            name=name,
+            version=version,
+        )
+    )
+    try:
+        return client.call("GetWorkflow", request)
+    except NotFound:
+        return None
+
+
+def get_execution_data(client: AdminClient, execution: Any) -> Any:
+    request = execution_pb2.WorkflowExecutionGetDataRequest(id=execution.id)
+    return client.call("GetExecutionData", request)
+
+
+def _group(keys: Iterable[EntityKey]) -> Mapping[ProjectDomain, list[str]]:
+    grouped: dict[ProjectDomain, list[str]] = {}
+    for project, domain, name in sorted(keys):
+        grouped.setdefault((project, domain), []).append(name)
+    return grouped
+
+
+def _chunks(names: Sequence[str]) -> Iterable[list[str]]:
+    iterator = iter(names)
+    while chunk := list(islice(iterator, NAMES_PER_CALL)):
+        yield chunk

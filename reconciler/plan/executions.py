@@ -1,0 +1,446 @@
+"""Plan one Execution manifest against the run Admin has under that name (and its attempts).
+
+An execution cannot change once launched, so a changed manifest is a ``conflict``, never a
+silent relaunch. The reconciler labels what it launches with a digest of the manifest's spec as
+written in git (``reconciler.flyte.org/spec``): comparing digests needs no extra read, a secret
+rotated in the environment does not count as a change, and an execution launched from "the
+active version" of a launch plan does not become a conflict when another version is activated
+later (the digest names the version only when the manifest pins it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flyteidl.admin import common_pb2, execution_pb2
+from flyteidl.core import execution_pb2 as core_execution
+from flyteidl.core import identifier_pb2, literals_pb2, security_pb2
+from google.protobuf import wrappers_pb2
+
+from reconciler.admin.literals import from_literal, to_literal_map
+from reconciler.diagnostics import FieldPath
+from reconciler.errors import LiteralError
+from reconciler.manifests.execution import ExecutionManifest, attempt_name
+from reconciler.manifests.load import Manifest
+from reconciler.plan.actual import Actual, EntityKey
+from reconciler.plan.common import (
+    COMMIT_KEY,
+    OWNER_KEY,
+    PROVENANCE_KEYS,
+    SPEC_KEY,
+    Context,
+    Problems,
+    digest,
+    notification,
+    redact,
+    secret_inputs,
+)
+from reconciler.plan.diff import diff
+from reconciler.plan.launchplans import DesiredLaunchPlan
+from reconciler.plan.model import Action, Change, Operation, SecretInput
+
+Phase = core_execution.WorkflowExecution.Phase
+TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED, Phase.TIMED_OUT})
+RETRYABLE = frozenset({Phase.FAILED, Phase.TIMED_OUT})
+
+
+def spec_digest(manifest: Manifest) -> str:
+    """Digest of the Execution manifest's spec as written (references unresolved), without the
+    fields that steer the reconciler rather than the run (``state``, ``onFailure``)."""
+    model = manifest.model
+    assert isinstance(model, ExecutionManifest)
+    spec = model.spec.model_dump(mode="json", by_alias=True, exclude={"state", "on_failure"})
+    return digest(
+        {
+            "project": manifest.project,
+            "domain": manifest.domain,
+            "name": manifest.name,
+            "spec": spec,
+        }
+    )
+
+
+def attempt_names(manifest: Manifest) -> list[str]:
+    model = manifest.model
+    assert isinstance(model, ExecutionManifest)
+    policy = model.spec.on_failure
+    if policy.action == "none":
+        return []
+    return [attempt_name(manifest.name, i) for i in range(1, policy.max_attempts + 1)]
+
+
+@dataclass(frozen=True)
+class DesiredExecution:
+    key: EntityKey
+    request: execution_pb2.ExecutionCreateRequest
+    digest: str
+    view: dict[str, Any]
+    state: str
+    on_failure: str
+    max_attempts: int
+    secrets: tuple[SecretInput, ...] = ()
+
+
+def build(
+    manifest: Manifest,
+    written: Manifest,
+    secrets: Mapping[FieldPath, str],
+    actual: Actual,
+    launch_plans: Mapping[EntityKey, DesiredLaunchPlan],
+    context: Context,
+    problems: Problems,
+) -> DesiredExecution | None:
+    """``manifest`` has references resolved; ``written`` is the manifest as in git."""
+    model = manifest.model
+    assert isinstance(model, ExecutionManifest)
+    spec = model.spec
+    target = _target(manifest, actual, launch_plans, problems)
+    if target is None:
+        return None
+    target_id, interface, fixed = target
+    overridden = sorted(set(spec.inputs) & fixed)
+    for name in overridden:
+        # Admin: "fixed_inputs X cannot be overridden" (ADMIN-SEMANTICS.md, Launch plans)
+        problems.add(
+            manifest.diagnostic(
+                ("spec", "inputs", name),
+                f"input {name!r} is fixed by launch plan {target_id.name} "
+                f"version {target_id.version}",
+                key=True,
+            )
+        )
+    hidden = {str(p[2]) for p in secrets if p[:2] == ("spec", "inputs") and len(p) > 2}
+    try:
+        inputs = to_literal_map(spec.inputs, interface, where="spec.inputs", redact=hidden)
+    except LiteralError as exc:
+        for problem in exc.problems:
+            where, _, message = problem.partition(": ")
+            problems.add(manifest.diagnostic(tuple(where.split(".")), message))
+        return None
+    if overridden:
+        return None
+    spec_hash = spec_digest(written)
+    labels = dict(spec.labels)
+    labels[SPEC_KEY] = spec_hash
+    if context.owner_id:
+        labels[OWNER_KEY] = context.owner_id
+    if context.commit:
+        labels[COMMIT_KEY] = context.commit
+    execution_spec = execution_pb2.ExecutionSpec(
+        launch_plan=target_id,
+        metadata=execution_pb2.ExecutionMetadata(mode=execution_pb2.ExecutionMetadata.MANUAL),
+        labels=common_pb2.Labels(values=labels),
+        annotations=common_pb2.Annotations(values=dict(spec.annotations)),
+        envs=common_pb2.Envs(
+            values=[literals_pb2.KeyValuePair(key=k, value=v) for k, v in sorted(spec.envs.items())]
+        ),
+        tags=list(spec.tags),
+        max_parallelism=spec.max_parallelism or 0,
+        overwrite_cache=bool(spec.overwrite_cache),
+        raw_output_data_config=common_pb2.RawOutputDataConfig(
+            output_location_prefix=spec.raw_output_data_prefix or ""
+        ),
+        security_context=security_pb2.SecurityContext(
+            run_as=security_pb2.Identity(k8s_service_account=spec.service_account or "")
+        ),
+    )
+    if spec.disable_notifications:
+        execution_spec.disable_all = True
+    elif spec.notifications:
+        execution_spec.notifications.CopyFrom(
+            common_pb2.NotificationList(notifications=[notification(n) for n in spec.notifications])
+        )
+    if spec.interruptible is not None:
+        execution_spec.interruptible.CopyFrom(wrappers_pb2.BoolValue(value=spec.interruptible))
+    if spec.cluster_pool:
+        execution_spec.cluster_assignment.CopyFrom(
+            common_pb2.ClusterAssignment(cluster_pool_name=spec.cluster_pool)
+        )
+    if spec.execution_cluster_label:
+        execution_spec.execution_cluster_label.CopyFrom(
+            execution_pb2.ExecutionClusterLabel(value=spec.execution_cluster_label)
+        )
+    secret = secret_inputs(secrets, ("spec", "inputs"), "inputs", interface, problems, manifest)
+    request = execution_pb2.ExecutionCreateRequest(
+        project=manifest.project,
+        domain=manifest.domain,
+        name=manifest.name,
+        spec=execution_spec,
+        inputs=inputs,
+    )
+    for item in secret:
+        del request.inputs.literals[item.name]  # apply fills it in from its environment
+    view = execution_view(execution_spec, inputs, interface)
+    redact(view, secrets, ("spec",))
+    return DesiredExecution(
+        (manifest.project, manifest.domain, manifest.name),
+        request,
+        spec_hash,
+        view,
+        spec.state,
+        spec.on_failure.action,
+        spec.on_failure.max_attempts,
+        secret,
+    )
+
+
+def _target(
+    manifest: Manifest,
+    actual: Actual,
+    launch_plans: Mapping[EntityKey, DesiredLaunchPlan],
+    problems: Problems,
+) -> tuple[identifier_pb2.Identifier, dict[str, Any], set[str]] | None:
+    """The launch plan (or task) id to run, its input types, and its fixed input names."""
+    model = manifest.model
+    assert isinstance(model, ExecutionManifest)
+    spec = model.spec
+    ref = spec.launch_plan or spec.workflow or spec.task
+    assert ref is not None
+    field = "launchPlan" if spec.launch_plan else "workflow" if spec.workflow else "task"
+    key = (ref.project or manifest.project, ref.domain or manifest.domain, ref.name)
+    if spec.task is not None:
+        problems.add(
+            manifest.diagnostic(
+                ("spec", "task"),
+                "running a task directly is not supported yet; run it through a launch plan",
+            )
+        )
+        return None
+    if spec.workflow is not None and ref.version is None:
+        problems.add(manifest.diagnostic(("spec", "workflow"), "a workflow target needs a version"))
+        return None
+    # A workflow runs through its default launch plan (same name and version, which flytekit
+    # registers with it).
+    version = ref.version
+    planned = launch_plans.get(key)
+    if version is None:
+        if planned is not None and planned.active:
+            version = planned.version
+        else:
+            active = actual.active_launch_plan(key)
+            if active is None:
+                problems.add(
+                    manifest.diagnostic(
+                        ("spec", field),
+                        f"launch plan {'/'.join(key)} has no active version; give a version or "
+                        "declare it active",
+                    )
+                )
+                return None
+            version = active.id.version
+    target_id = identifier_pb2.Identifier(
+        resource_type=identifier_pb2.LAUNCH_PLAN,
+        project=key[0],
+        domain=key[1],
+        name=key[2],
+        version=version,
+    )
+    if planned is not None and planned.version == version:
+        fixed = set(planned.spec.fixed_inputs.literals)
+        return target_id, dict(planned.inputs), fixed
+    stored = actual.launch_plan(key, version)
+    if stored is None:
+        problems.add(
+            manifest.diagnostic(
+                ("spec", field),
+                f"launch plan {'/'.join(key)} version {version} does not exist in Admin",
+            )
+        )
+        return None
+    interface = {n: p.var.type for n, p in stored.closure.expected_inputs.parameters.items()}
+    return target_id, interface, set(stored.spec.fixed_inputs.literals)
+
+
+def execution_view(
+    spec: execution_pb2.ExecutionSpec,
+    inputs: literals_pb2.LiteralMap | None,
+    interface: Mapping[str, Any],
+) -> dict[str, Any]:
+    lp = spec.launch_plan
+    view: dict[str, Any] = {
+        "launchPlan": {
+            "project": lp.project,
+            "domain": lp.domain,
+            "name": lp.name,
+            "version": lp.version,
+        },
+        "labels": {k: v for k, v in sorted(spec.labels.values.items()) if k not in PROVENANCE_KEYS},
+        "annotations": dict(sorted(spec.annotations.values.items())),
+    }
+    if inputs is not None:
+        view["inputs"] = {
+            name: _decoded(literal, interface.get(name))
+            for name, literal in sorted(inputs.literals.items())
+        }
+    for key, value in (
+        ("envs", {kv.key: kv.value for kv in spec.envs.values}),
+        ("tags", list(spec.tags)),
+        ("maxParallelism", spec.max_parallelism),
+        ("overwriteCache", spec.overwrite_cache),
+        ("disableNotifications", spec.disable_all),
+        ("rawOutputDataPrefix", spec.raw_output_data_config.output_location_prefix),
+        ("serviceAccount", spec.security_context.run_as.k8s_service_account),
+        ("clusterPool", spec.cluster_assignment.cluster_pool_name),
+        ("executionClusterLabel", spec.execution_cluster_label.value),
+    ):
+        if value:
+            view[key] = value
+    if spec.HasField("interruptible"):
+        view["interruptible"] = spec.interruptible.value
+    return view
+
+
+def _decoded(literal: literals_pb2.Literal, literal_type: Any) -> Any:
+    try:
+        return from_literal(literal, literal_type)
+    except LiteralError:
+        return "(a value this tool cannot show)"
+
+
+def observed(actual: Actual, keys: list[EntityKey]) -> dict[str, Any]:
+    state = []
+    for key in keys:
+        found = actual.executions.get(key)
+        if found is not None:
+            state.append(
+                [list(key), int(found.closure.phase), found.spec.labels.values.get(SPEC_KEY, "")]
+            )
+    return {"executions": [list(k) for k in keys], "digest": digest(state)}
+
+
+def plan(
+    desired: DesiredExecution, actual: Actual, address: str, written_names: list[str]
+) -> Change:
+    project, domain, _ = desired.key
+    attempt_keys = [(project, domain, n) for n in written_names]
+    seen = observed(actual, [desired.key, *attempt_keys])
+    stored = actual.executions.get(desired.key)
+    after = {"phase": "QUEUED", **desired.view}
+    if stored is None:
+        if desired.state == "terminated":
+            return Change(
+                address,
+                Action.NOOP,
+                None,
+                None,
+                reason="not launched, and the manifest asks for it terminated",
+                observed=seen,
+            )
+        return Change(
+            address,
+            Action.CREATE,
+            None,
+            after,
+            reason="not launched yet",
+            operations=(
+                Operation(
+                    "CreateExecution",
+                    desired.request.SerializeToString(deterministic=True),
+                    desired.secrets,
+                ),
+            ),
+            observed=seen,
+        )
+    phase = stored.closure.phase
+    before = {"phase": Phase.Name(phase), **execution_view(stored.spec, None, {})}
+    stored_digest = stored.spec.labels.values.get(SPEC_KEY)
+    if stored_digest != desired.digest:
+        desired_view = {k: v for k, v in desired.view.items() if k != "inputs"}
+        why = (
+            "it was launched from a different manifest spec"
+            if stored_digest
+            else "an execution of that name exists that this reconciler did not launch"
+        )
+        return Change(
+            address,
+            Action.CONFLICT,
+            before,
+            after,
+            diff=diff({"spec": before | {"phase": None}}, {"spec": desired_view | {"phase": None}}),
+            reason=f"{why}; a launched execution cannot change: give the manifest a new name to "
+            "launch a new run",
+            observed=seen,
+        )
+    if desired.state == "terminated":
+        if phase in TERMINAL:
+            return Change(
+                address,
+                Action.NOOP,
+                before,
+                before,
+                reason=f"already {Phase.Name(phase)}",
+                observed=seen,
+            )
+        request = execution_pb2.ExecutionTerminateRequest(
+            id=stored.id, cause="terminated by the reconciler: the manifest's state is terminated"
+        )
+        return Change(
+            address,
+            Action.TERMINATE,
+            before,
+            {**before, "phase": "ABORTED"},
+            reason=f"the manifest asks for it terminated; it is {Phase.Name(phase)}",
+            operations=(
+                Operation("TerminateExecution", request.SerializeToString(deterministic=True)),
+            ),
+            observed=seen,
+        )
+    if desired.on_failure != "none":
+        retry = _retry(desired, stored, actual, attempt_keys, address, before, seen)
+        if retry is not None:
+            return retry
+    return Change(address, Action.NOOP, before, before, reason=Phase.Name(phase), observed=seen)
+
+
+def _retry(
+    desired: DesiredExecution,
+    stored: Any,
+    actual: Actual,
+    attempt_keys: list[EntityKey],
+    address: str,
+    before: dict[str, Any],
+    seen: dict[str, Any],
+) -> Change | None:
+    """The next recover/relaunch when the latest attempt failed and attempts remain."""
+    chain = [stored] + [actual.executions[k] for k in attempt_keys if k in actual.executions]
+    latest = chain[-1]
+    made = len(chain) - 1
+    if latest.closure.phase not in RETRYABLE:
+        if made:
+            return Change(
+                address,
+                Action.NOOP,
+                before,
+                before,
+                observed=seen,
+                reason=f"attempt {made} ({latest.id.name}) is {Phase.Name(latest.closure.phase)}",
+            )
+        return None
+    if made >= desired.max_attempts:
+        return Change(
+            address,
+            Action.NOOP,
+            before,
+            before,
+            observed=seen,
+            reason=f"failed; onFailure gave up after {made} attempt(s)",
+        )
+    new_name = attempt_keys[made][2]
+    if desired.on_failure == "recover":
+        request: Any = execution_pb2.ExecutionRecoverRequest(id=latest.id, name=new_name)
+        call, action = "RecoverExecution", Action.RECOVER
+    else:
+        request = execution_pb2.ExecutionRelaunchRequest(id=stored.id, name=new_name)
+        call, action = "RelaunchExecution", Action.RELAUNCH
+    return Change(
+        address,
+        action,
+        before,
+        {"attempt": made + 1, "name": new_name, "phase": "QUEUED"},
+        reason=f"{latest.id.name} {Phase.Name(latest.closure.phase)}; attempt {made + 1} of "
+        f"{desired.max_attempts} runs as {new_name}",
+        operations=(Operation(call, request.SerializeToString(deterministic=True)),),
+        observed=seen,
+    )
