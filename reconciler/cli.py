@@ -294,6 +294,37 @@ def schema(settings: bool, write_dir: Path | None, check_dir: Path | None) -> No
     _finish(run_schema(SchemaOptions(settings, write_dir, check_dir), sys.stdout))
 
 
+@cli.group("local-admin")
+def local_admin() -> None:
+    """The local FlyteAdmin (gRPC, SQLite, simulated engine) for trying things out and tests."""
+
+
+@local_admin.command()
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite file that keeps state across restarts (default: in memory).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port on 127.0.0.1; 0 picks a free one.",
+)
+@click.option("--scheduler", is_flag=True, help="Launch active scheduled launch plans.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where blobs and simulated outputs go (default: next to --db, else a temporary dir).",
+)
+def serve(db: Path | None, port: int, scheduler: bool, data_dir: Path | None) -> None:
+    """Serve the local Admin on 127.0.0.1 until SIGTERM or Ctrl-C; prints the endpoint."""
+    from reconciler.commands.localadmin import ServeOptions, run_serve
+
+    _finish(run_serve(ServeOptions(db, port, scheduler, data_dir), sys.stdout))
+
+
 def _finish(outcome: Outcome) -> NoReturn:
     sys.exit(EXIT_CODES[outcome])
 

@@ -1,0 +1,663 @@
+"""Workflow executions and what hangs off them: node executions, task executions, data.
+
+Admin rules reproduced here, with Admin's wording (``flyteadmin/pkg/manager/impl/
+execution_manager.go``, ``validation/execution_validator.go``, ADMIN-SEMANTICS.md):
+
+* names: at most 63 characters, ``^[a-z][a-z\\-0-9]*$`` checked on the lowercased name; no name
+  means ``a`` + 19 random characters; a taken name is ``ALREADY_EXISTS``;
+* the reference is a launch plan or a task; executing a task runs Admin's generated
+  ``.flytegen.<task>`` workflow and launch plan while ``spec.launch_plan`` keeps the task id
+  (``impl/util/single_task_execution.go``);
+* inputs (``CheckAndFetchInputsForExecution``): a name the launch plan does not expect is
+  "invalid input X" (fixed-only inputs are not expected), a missing required one "expected_inputs
+  X missing", a wrong type "invalid X input wrong type", and a fixed input that is also a default
+  "fixed_inputs X cannot be overridden"; defaults and fixed inputs fill the rest;
+* spec precedence per field: the request, then the launch plan (maps replaced, not merged);
+  labels must be valid Kubernetes labels;
+* the server overwrites ``metadata.principal`` and ``metadata.system_metadata``, keeps ``mode``;
+* terminate on a terminal execution is ``FAILED_PRECONDITION``, otherwise ABORTING (the engine
+  finishes it as ABORTED); relaunch copies spec and user inputs with mode RELAUNCH, the
+  reference and the request's ``overwrite_cache``; recover does the same with mode RECOVERED and
+  takes ``parent_node_execution`` from the request's metadata when it has some; neither checks
+  the phase and both take the new name from the request;
+* ``ARCHIVED`` executions are hidden from listings unless the filter names ``state``;
+* a launch plan with a concurrency policy counts the QUEUED and RUNNING executions of all its
+  versions; at ``max`` a SKIP policy refuses with ``ALREADY_EXISTS`` "concurrency limit (N)
+  reached for launch plan X; skipping execution" (``checkLaunchPlanConcurrency``).
+
+Not reproduced: matchable attributes (``WORKFLOW_EXECUTION_CONFIG`` and friends) in the spec
+precedence, cluster pools (``cluster_assignment`` is stored as given), quality of service,
+offloading of inputs to blob storage (``GetExecutionData`` returns them inline).
+
+Execution rows start QUEUED; :mod:`engine` moves them on.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from flyteidl.admin import (
+    common_pb2,
+    execution_pb2,
+    launch_plan_pb2,
+    node_execution_pb2,
+    task_execution_pb2,
+)
+from flyteidl.core import execution_pb2 as core_exec_pb2
+from flyteidl.core import identifier_pb2, literals_pb2
+
+from reconciler.localadmin import filters, literals
+from reconciler.localadmin.clock import Clock
+from reconciler.localadmin.errors import (
+    AdminError,
+    already_exists,
+    failed_precondition,
+    invalid,
+    not_found,
+)
+from reconciler.localadmin.protos import execution_text, missing, parse, timestamp
+from reconciler.localadmin.registry import Registry, ResourceType, check_labels
+from reconciler.localadmin.store import Row, Store
+
+Phase = core_exec_pb2.WorkflowExecution.Phase
+NodePhase = core_exec_pb2.NodeExecution.Phase
+TaskPhase = core_exec_pb2.TaskExecution.Phase
+Mode = execution_pb2.ExecutionMetadata.ExecutionMode
+ExecutionState = execution_pb2.ExecutionState
+
+TERMINAL = {Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED, Phase.TIMED_OUT}
+MAX_NAME_LENGTH = 63
+NAME_PATTERN = re.compile(r"^[a-z][a-z\-0-9]*$")
+_NAME_ALPHABET = string.ascii_lowercase + string.digits
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the principal Admin writes into the execution metadata."""
+
+    principal: str = ""
+
+
+def generate_name() -> str:
+    # Admin's generated names: 'a' then 19 random characters (execution_manager.go)
+    return "a" + "".join(secrets.choice(_NAME_ALPHABET) for _ in range(19))
+
+
+def check_name(name: str) -> None:
+    lowered = name.lower()
+    if len(lowered) > MAX_NAME_LENGTH:
+        raise invalid(f"size of name exceeded length {MAX_NAME_LENGTH} : {name}")
+    if not NAME_PATTERN.match(lowered):
+        raise invalid(f"invalid name format: {name}, does not match regex '{NAME_PATTERN.pattern}'")
+
+
+def execution_key(identifier: identifier_pb2.WorkflowExecutionIdentifier) -> dict[str, str]:
+    return {"project": identifier.project, "domain": identifier.domain, "name": identifier.name}
+
+
+def node_key(identifier: identifier_pb2.NodeExecutionIdentifier) -> dict[str, str]:
+    execution = identifier.execution_id
+    return {
+        "project": execution.project,
+        "domain": execution.domain,
+        "execution_name": execution.name,
+        "node_id": identifier.node_id,
+    }
+
+
+class Executions:
+    def __init__(self, store: Store, clock: Clock, registry: Registry, cluster: str = "localadmin"):
+        self.store = store
+        self.clock = clock
+        self.registry = registry
+        self.cluster = cluster
+
+    # -- create ------------------------------------------------------------------------------
+
+    def create(
+        self,
+        project: str,
+        domain: str,
+        name: str,
+        spec: execution_pb2.ExecutionSpec,
+        inputs: literals_pb2.LiteralMap,
+        *,
+        caller: Caller,
+    ) -> identifier_pb2.WorkflowExecutionIdentifier:
+        if not project:
+            raise invalid("missing project")
+        if not domain:
+            raise invalid("missing domain")
+        if name:
+            check_name(name)
+        else:
+            name = generate_name()
+        self.registry.check_project_domain(project, domain)
+        if not spec.HasField("launch_plan"):
+            raise invalid("missing id")
+        reference = spec.launch_plan
+        for field_name in ("project", "domain", "name", "version"):
+            if not getattr(reference, field_name):
+                raise invalid(f"missing {field_name}")
+        if reference.resource_type not in (ResourceType.LAUNCH_PLAN, ResourceType.TASK):
+            raise invalid(
+                f"Invalid reference entity resource type "
+                f"[{ResourceType.Name(reference.resource_type)}], only [LAUNCH_PLAN TASK] allowed"
+            )
+        launch_plan = self._launch_plan_for(spec.launch_plan)
+        full_inputs = _check_inputs(launch_plan, inputs)
+        identifier = identifier_pb2.WorkflowExecutionIdentifier(
+            project=project, domain=domain, name=name
+        )
+        merged = _merge_spec(spec, launch_plan.spec)
+        merged.metadata.principal = caller.principal
+        merged.metadata.system_metadata.CopyFrom(
+            execution_pb2.SystemMetadata(
+                execution_cluster=self.cluster, namespace=f"{project}-{domain}"
+            )
+        )
+        check_labels(merged.labels.values)
+        with self.store.transaction():
+            if self.store.get("executions", execution_key(identifier)) is not None:
+                # Admin: a duplicate name in a project/domain is ALREADY_EXISTS
+                raise already_exists(f"execution [{execution_text(identifier)}] already exists")
+            self._check_concurrency(launch_plan)
+            self._insert(identifier, merged, launch_plan, full_inputs, inputs=inputs, caller=caller)
+        return identifier
+
+    def _check_concurrency(self, launch_plan: launch_plan_pb2.LaunchPlan) -> None:
+        """execution_manager.go checkLaunchPlanConcurrency: QUEUED and RUNNING executions of any
+        version of the launch plan count; at the limit a SKIP policy refuses the launch."""
+        if not launch_plan.spec.HasField("concurrency_policy"):
+            return
+        policy = launch_plan.spec.concurrency_policy
+        active = [Phase.Name(Phase.QUEUED), Phase.Name(Phase.RUNNING)]
+        rows = self.store.select(
+            "executions",
+            [
+                "project = ?",
+                "domain = ?",
+                "launch_plan_name = ?",
+                "phase IN (?, ?)",
+            ],
+            [launch_plan.id.project, launch_plan.id.domain, launch_plan.id.name, *active],
+            columns="seq",
+        )
+        if len(rows) < policy.max:
+            return
+        if policy.behavior == launch_plan_pb2.CONCURRENCY_LIMIT_BEHAVIOR_SKIP:
+            raise already_exists(
+                f"concurrency limit ({policy.max}) reached for launch plan "
+                f"{launch_plan.id.name}; skipping execution"
+            )
+        if policy.behavior != launch_plan_pb2.CONCURRENCY_LIMIT_BEHAVIOR_UNSPECIFIED:
+            raise AdminError(
+                grpc.StatusCode.INTERNAL,
+                f"unsupported concurrency-limit behavior: {policy.behavior}",
+            )
+
+    def _launch_plan_for(self, reference: identifier_pb2.Identifier) -> launch_plan_pb2.LaunchPlan:
+        if reference.resource_type == ResourceType.TASK:
+            return self.registry.ensure_task_workflow(self.registry.get_task(reference))
+        return self.registry.get_launch_plan(reference)
+
+    def _insert(
+        self,
+        identifier: identifier_pb2.WorkflowExecutionIdentifier,
+        spec: execution_pb2.ExecutionSpec,
+        launch_plan: launch_plan_pb2.LaunchPlan,
+        full_inputs: literals_pb2.LiteralMap,
+        *,
+        inputs: literals_pb2.LiteralMap,
+        caller: Caller,
+    ) -> None:
+        user_inputs = inputs
+        now = self.clock.now()
+        workflow_id = launch_plan.spec.workflow_id
+        execution = execution_pb2.Execution(
+            id=identifier,
+            spec=spec,
+            closure=execution_pb2.ExecutionClosure(
+                phase=Phase.QUEUED,
+                created_at=timestamp(now),
+                updated_at=timestamp(now),
+                workflow_id=workflow_id,
+                state_change_details=execution_pb2.ExecutionStateChangeDetails(
+                    state=ExecutionState.EXECUTION_ACTIVE,
+                    occurred_at=timestamp(now),
+                    principal=caller.principal,
+                ),
+            ),
+        )
+        task = spec.launch_plan if spec.launch_plan.resource_type == ResourceType.TASK else None
+        parent = spec.metadata.parent_node_execution
+        self.store.insert(
+            "executions",
+            {
+                **execution_key(identifier),
+                "phase": Phase.Name(Phase.QUEUED),
+                "state": ExecutionState.EXECUTION_ACTIVE,
+                "mode": spec.metadata.mode,
+                "created_at": now,
+                "updated_at": now,
+                "started_at": None,
+                "duration": 0.0,
+                "launch_plan_project": launch_plan.id.project,
+                "launch_plan_domain": launch_plan.id.domain,
+                "launch_plan_name": launch_plan.id.name,
+                "launch_plan_version": launch_plan.id.version,
+                "workflow_project": workflow_id.project,
+                "workflow_domain": workflow_id.domain,
+                "workflow_name": workflow_id.name,
+                "workflow_version": workflow_id.version,
+                "task_name": task.name if task else "",
+                "task_version": task.version if task else "",
+                "launch_entity": "task" if task else "launch_plan",
+                "user": caller.principal,
+                "error_code": "",
+                "error_kind": "",
+                "parent_node_id": parent.node_id,
+                "parent_execution_name": parent.execution_id.name,
+                "data": execution.SerializeToString(),
+                "inputs": full_inputs.SerializeToString(),
+                "user_inputs": user_inputs.SerializeToString(),
+                "outputs": None,
+            },
+        )
+        # labels and tags both land in execution_tags (Admin's execution_tags table)
+        tags = [(k, v) for k, v in spec.labels.values.items()] + [(t, "") for t in spec.tags]
+        for key, value in tags:
+            self.store.insert(
+                "execution_tags",
+                {**_tag_key(identifier), "key": key, "value": value},
+            )
+
+    def create_child(
+        self,
+        parent: execution_pb2.Execution,
+        node_id: str,
+        launch_plan_id: identifier_pb2.Identifier,
+        inputs: literals_pb2.LiteralMap,
+        name: str,
+    ) -> identifier_pb2.WorkflowExecutionIdentifier:
+        """A launch-plan node's child execution, recorded with its parent node execution."""
+        spec = execution_pb2.ExecutionSpec(
+            launch_plan=launch_plan_id,
+            metadata=execution_pb2.ExecutionMetadata(
+                mode=Mode.CHILD_WORKFLOW,
+                nesting=parent.spec.metadata.nesting + 1,
+                parent_node_execution=identifier_pb2.NodeExecutionIdentifier(
+                    node_id=node_id, execution_id=parent.id
+                ),
+            ),
+        )
+        caller = Caller(parent.spec.metadata.principal)
+        return self.create(parent.id.project, parent.id.domain, name, spec, inputs, caller=caller)
+
+    def relaunch(
+        self,
+        identifier: identifier_pb2.WorkflowExecutionIdentifier,
+        name: str,
+        *,
+        caller: Caller,
+        overwrite_cache: bool,
+    ) -> identifier_pb2.WorkflowExecutionIdentifier:
+        """execution_manager.go RelaunchExecution: the original spec and user inputs, mode
+        RELAUNCH, the reference, and the request's overwrite_cache; no phase check."""
+        spec, user_inputs = self._copy(identifier, execution_pb2.ExecutionMetadata.RELAUNCH)
+        spec.overwrite_cache = overwrite_cache
+        return self.create(
+            identifier.project, identifier.domain, name, spec, user_inputs, caller=caller
+        )
+
+    def recover(
+        self,
+        identifier: identifier_pb2.WorkflowExecutionIdentifier,
+        name: str,
+        metadata: execution_pb2.ExecutionMetadata | None,
+        *,
+        caller: Caller,
+    ) -> identifier_pb2.WorkflowExecutionIdentifier:
+        """execution_manager.go RecoverExecution: like relaunch with mode RECOVERED; a request
+        that carries metadata sets the parent node execution from it."""
+        spec, user_inputs = self._copy(identifier, execution_pb2.ExecutionMetadata.RECOVERED)
+        if metadata is not None:
+            spec.metadata.parent_node_execution.CopyFrom(metadata.parent_node_execution)
+            if not metadata.HasField("parent_node_execution"):
+                spec.metadata.ClearField("parent_node_execution")
+        return self.create(
+            identifier.project, identifier.domain, name, spec, user_inputs, caller=caller
+        )
+
+    def _copy(
+        self, identifier: identifier_pb2.WorkflowExecutionIdentifier, mode: int
+    ) -> tuple[execution_pb2.ExecutionSpec, literals_pb2.LiteralMap]:
+        row = self._row(identifier)
+        spec = parse(execution_pb2.Execution, row["data"]).spec
+        spec.metadata.mode = mode
+        spec.metadata.reference_execution.CopyFrom(identifier)
+        return spec, parse(literals_pb2.LiteralMap, row["user_inputs"])
+
+    # -- read --------------------------------------------------------------------------------
+
+    def _row(self, identifier: identifier_pb2.WorkflowExecutionIdentifier) -> Row:
+        for field_name in ("project", "domain", "name"):
+            if not getattr(identifier, field_name):
+                raise invalid(f"missing {field_name}")
+        row = self.store.get("executions", execution_key(identifier))
+        if row is None:
+            raise not_found(missing("execution", execution_text(identifier)))
+        return row
+
+    def get(
+        self, identifier: identifier_pb2.WorkflowExecutionIdentifier
+    ) -> execution_pb2.Execution:
+        return parse(execution_pb2.Execution, self._row(identifier)["data"])
+
+    def get_data(
+        self, identifier: identifier_pb2.WorkflowExecutionIdentifier
+    ) -> execution_pb2.WorkflowExecutionGetDataResponse:
+        row = self._row(identifier)
+        response = execution_pb2.WorkflowExecutionGetDataResponse(
+            full_inputs=parse(literals_pb2.LiteralMap, row["inputs"])
+        )
+        if row["outputs"] is not None:
+            response.full_outputs.CopyFrom(parse(literals_pb2.LiteralMap, row["outputs"]))
+        return response
+
+    def list_executions(
+        self, request: common_pb2.ResourceListRequest
+    ) -> tuple[list[execution_pb2.Execution], str]:
+        if not request.id.project:
+            raise invalid("missing project")
+        if not request.id.domain:
+            raise invalid("missing domain")
+        offset = filters.page(request.limit, request.token)
+        where = filters.Where()
+        where.add("project = ?", request.id.project)
+        where.add("domain = ?", request.id.domain)
+        if request.id.name:  # optional for executions, as in Admin
+            where.add("name = ?", request.id.name)
+        filters.parse_filters("execution", request.filters, where)
+        if not filters.names_filtered(where, ["state"]):
+            # Admin hides archived executions unless the filter names state
+            where.add("state = ?", ExecutionState.EXECUTION_ACTIVE)
+        rows = self.store.select(
+            "executions",
+            where.clauses,
+            where.params,
+            order_by=filters.order_by("execution", filters.sort_of(request)),
+            limit=request.limit,
+            offset=offset,
+        )
+        return [parse(execution_pb2.Execution, r["data"]) for r in rows], filters.next_token(
+            offset, request.limit, len(rows)
+        )
+
+    # -- update ------------------------------------------------------------------------------
+
+    def save(self, execution: execution_pb2.Execution, **columns: Any) -> None:
+        closure = execution.closure
+        values: dict[str, Any] = {
+            "phase": Phase.Name(closure.phase),
+            "updated_at": closure.updated_at.ToNanoseconds() / 1e9,
+            "data": execution.SerializeToString(),
+            **columns,
+        }
+        self.store.update("executions", execution_key(execution.id), values)
+
+    def terminate(
+        self, identifier: identifier_pb2.WorkflowExecutionIdentifier, cause: str, caller: Caller
+    ) -> None:
+        with self.store.transaction():
+            execution = self.get(identifier)
+            if execution.closure.phase in TERMINAL:
+                # Admin: terminating a terminal execution is FAILED_PRECONDITION
+                raise failed_precondition(
+                    "Cannot abort an already terminated workflow execution "
+                    f"[{execution_text(identifier)}] in phase "
+                    f"{Phase.Name(execution.closure.phase)}"
+                )
+            now = self.clock.now()
+            execution.closure.phase = Phase.ABORTING
+            execution.closure.abort_metadata.CopyFrom(
+                execution_pb2.AbortMetadata(cause=cause, principal=caller.principal)
+            )
+            execution.closure.updated_at.CopyFrom(timestamp(now))
+            self.save(execution)
+
+    def update_state(
+        self, identifier: identifier_pb2.WorkflowExecutionIdentifier, state: int, caller: Caller
+    ) -> None:
+        if state not in (ExecutionState.EXECUTION_ACTIVE, ExecutionState.EXECUTION_ARCHIVED):
+            raise invalid(f"unknown execution state {state}")
+        with self.store.transaction():
+            execution = self.get(identifier)
+            now = self.clock.now()
+            execution.closure.state_change_details.CopyFrom(
+                execution_pb2.ExecutionStateChangeDetails(
+                    state=state, occurred_at=timestamp(now), principal=caller.principal
+                )
+            )
+            self.store.update(
+                "executions",
+                execution_key(identifier),
+                {"state": state, "data": execution.SerializeToString()},
+            )
+
+    # -- node and task executions ------------------------------------------------------------
+
+    def list_nodes(
+        self, request: node_execution_pb2.NodeExecutionListRequest
+    ) -> tuple[list[node_execution_pb2.NodeExecution], str]:
+        # node_execution_manager.go: no existence check of the execution (an unknown one lists
+        # nothing), but an unknown unique_parent_id is NOT_FOUND
+        execution = request.workflow_execution_id
+        for field_name in ("project", "domain", "name"):
+            if not getattr(execution, field_name):
+                raise invalid(f"missing {field_name}")
+        offset = filters.page(request.limit, request.token)
+        if request.unique_parent_id:
+            self._node_row(
+                identifier_pb2.NodeExecutionIdentifier(
+                    node_id=request.unique_parent_id, execution_id=execution
+                )
+            )
+        where = filters.Where()
+        where.add("project = ?", execution.project)
+        where.add("domain = ?", execution.domain)
+        where.add("execution_name = ?", execution.name)
+        # the top level unless asked for the children of one parent node
+        where.add("parent_node_id = ?", request.unique_parent_id)
+        filters.parse_filters("node_execution", request.filters, where)
+        rows = self.store.select(
+            "node_executions",
+            where.clauses,
+            where.params,
+            order_by=filters.order_by("node_execution", filters.sort_of(request)),
+            limit=request.limit,
+            offset=offset,
+        )
+        nodes = [parse(node_execution_pb2.NodeExecution, r["data"]) for r in rows]
+        return nodes, filters.next_token(offset, request.limit, len(rows))
+
+    def _node_row(self, identifier: identifier_pb2.NodeExecutionIdentifier) -> Row:
+        row = self.store.get("node_executions", node_key(identifier))
+        if row is None:
+            raise not_found(
+                missing(
+                    "node execution",
+                    f"{execution_text(identifier.execution_id)}/{identifier.node_id}",
+                )
+            )
+        return row
+
+    def get_node(
+        self, identifier: identifier_pb2.NodeExecutionIdentifier
+    ) -> node_execution_pb2.NodeExecution:
+        return parse(node_execution_pb2.NodeExecution, self._node_row(identifier)["data"])
+
+    def get_node_data(
+        self, identifier: identifier_pb2.NodeExecutionIdentifier
+    ) -> node_execution_pb2.NodeExecutionGetDataResponse:
+        row = self._node_row(identifier)
+        response = node_execution_pb2.NodeExecutionGetDataResponse(
+            full_inputs=parse(literals_pb2.LiteralMap, row["inputs"])
+        )
+        if row["outputs"] is not None:
+            response.full_outputs.CopyFrom(parse(literals_pb2.LiteralMap, row["outputs"]))
+        return response
+
+    def list_tasks(
+        self, request: task_execution_pb2.TaskExecutionListRequest
+    ) -> tuple[list[task_execution_pb2.TaskExecution], str]:
+        if not request.node_execution_id.node_id:
+            raise invalid("missing node_id")
+        offset = filters.page(request.limit, request.token)
+        where = filters.Where()
+        for column, value in node_key(request.node_execution_id).items():
+            where.add(f"{column} = ?", value)
+        filters.parse_filters("task_execution", request.filters, where)
+        rows = self.store.select(
+            "task_executions",
+            where.clauses,
+            where.params,
+            order_by=filters.order_by("task_execution", filters.sort_of(request)),
+            limit=request.limit,
+            offset=offset,
+        )
+        tasks = [parse(task_execution_pb2.TaskExecution, r["data"]) for r in rows]
+        return tasks, filters.next_token(offset, request.limit, len(rows))
+
+    def _task_row(self, identifier: identifier_pb2.TaskExecutionIdentifier) -> Row:
+        row = self.store.get(
+            "task_executions",
+            {**node_key(identifier.node_execution_id), "retry_attempt": identifier.retry_attempt},
+        )
+        if row is None:
+            node = identifier.node_execution_id
+            raise not_found(
+                missing(
+                    "task execution",
+                    f"{execution_text(node.execution_id)}/{node.node_id}/"
+                    f"{identifier.retry_attempt}",
+                )
+            )
+        return row
+
+    def get_task(
+        self, identifier: identifier_pb2.TaskExecutionIdentifier
+    ) -> task_execution_pb2.TaskExecution:
+        return parse(task_execution_pb2.TaskExecution, self._task_row(identifier)["data"])
+
+    def get_task_data(
+        self, identifier: identifier_pb2.TaskExecutionIdentifier
+    ) -> task_execution_pb2.TaskExecutionGetDataResponse:
+        row = self._task_row(identifier)
+        response = task_execution_pb2.TaskExecutionGetDataResponse(
+            full_inputs=parse(literals_pb2.LiteralMap, row["inputs"])
+        )
+        if row["outputs"] is not None:
+            response.full_outputs.CopyFrom(parse(literals_pb2.LiteralMap, row["outputs"]))
+        return response
+
+
+def _tag_key(identifier: identifier_pb2.WorkflowExecutionIdentifier) -> dict[str, str]:
+    return {
+        "project": identifier.project,
+        "domain": identifier.domain,
+        "execution_name": identifier.name,
+    }
+
+
+def _check_inputs(
+    launch_plan: launch_plan_pb2.LaunchPlan, inputs: literals_pb2.LiteralMap
+) -> literals_pb2.LiteralMap:
+    """execution_validator.go CheckAndFetchInputsForExecution, in its order and wording: only
+    expected inputs may be given, required ones must be, types must fit, and a fixed input (which
+    is only "expected" when also a default) cannot be overridden."""
+    expected = launch_plan.closure.expected_inputs.parameters
+    fixed = launch_plan.spec.fixed_inputs.literals
+    for name in inputs.literals:
+        if name not in expected:
+            raise invalid(f"invalid input {name}")
+    full = literals_pb2.LiteralMap()
+    for name in sorted(expected):
+        parameter = expected[name]
+        if name not in inputs.literals:
+            if parameter.required:
+                raise invalid(f"expected_inputs {name} missing")
+            full.literals[name].CopyFrom(parameter.default)
+            continue
+        given = inputs.literals[name]
+        if not literals.fits(given, parameter.var.type):
+            raise invalid(
+                f"invalid {name} input wrong type. Expected "
+                f"{literals.type_name(parameter.var.type)}"
+            )
+        full.literals[name].CopyFrom(given)
+    for name, literal in fixed.items():
+        if name in inputs.literals:
+            raise invalid(f"fixed_inputs {name} cannot be overridden")
+        full.literals[name].CopyFrom(literal)
+    return full
+
+
+_FROM_LAUNCH_PLAN: Sequence[str] = (
+    "labels",
+    "annotations",
+    "raw_output_data_config",
+    "security_context",
+    "auth_role",
+    "envs",
+    "interruptible",
+    "cluster_assignment",
+    "execution_env_assignments",
+)
+
+
+def _merge_spec(
+    request: execution_pb2.ExecutionSpec, launch_plan: launch_plan_pb2.LaunchPlanSpec
+) -> execution_pb2.ExecutionSpec:
+    """The request wins field by field; a field it leaves empty comes from the launch plan."""
+    merged = execution_pb2.ExecutionSpec()
+    merged.CopyFrom(request)
+    for field_name in _FROM_LAUNCH_PLAN:
+        if not _is_set(request, field_name) and _is_set(launch_plan, field_name):
+            target = getattr(merged, field_name)
+            if merged.DESCRIPTOR.fields_by_name[field_name].is_repeated:
+                target.extend(getattr(launch_plan, field_name))
+            else:
+                target.CopyFrom(getattr(launch_plan, field_name))
+    if not request.max_parallelism and launch_plan.max_parallelism:
+        merged.max_parallelism = launch_plan.max_parallelism
+    if not request.overwrite_cache and launch_plan.overwrite_cache:
+        merged.overwrite_cache = True
+    inherits_notifications = not (
+        request.HasField("notifications") or request.HasField("disable_all")
+    )
+    if inherits_notifications and launch_plan.entity_metadata.notifications:
+        merged.notifications.notifications.extend(launch_plan.entity_metadata.notifications)
+    return merged
+
+
+def _is_set(message: Any, field_name: str) -> bool:
+    if field_name not in message.DESCRIPTOR.fields_by_name:
+        return False
+    field = message.DESCRIPTOR.fields_by_name[field_name]
+    value = getattr(message, field_name)
+    if field.is_repeated:
+        return len(value) > 0
+    if field.message_type is None:
+        return bool(value)
+    if not message.HasField(field_name):
+        return False
+    # Admin treats an empty labels/annotations map as "not set" (maps are replaced when given)
+    values = getattr(value, "values", None)
+    return values is None or callable(values) or len(values) > 0

@@ -1,0 +1,54 @@
+"""The plan/apply engine against the local Admin over real gRPC on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
+from flyteidl.core import identifier_pb2
+from flyteidl.service import admin_pb2_grpc
+
+from reconciler.localadmin import LocalAdmin, ManualClock
+from tests.localadmin import builders as b
+
+PROJECT, DOMAIN = b.PROJECT, b.DOMAIN
+WORKFLOW_INPUTS = {"a": b.INT, "region": b.STR, "run_date": b.DATETIME}
+
+
+@pytest.fixture
+def local_admin(tmp_path: Path) -> Iterator[LocalAdmin]:
+    with LocalAdmin(clock=ManualClock(), data_dir=tmp_path / "admin-data") as admin:
+        yield admin
+
+
+@pytest.fixture
+def stub(local_admin: LocalAdmin) -> Iterator[admin_pb2_grpc.AdminServiceStub]:
+    with grpc.insecure_channel(local_admin.endpoint) as channel:
+        yield admin_pb2_grpc.AdminServiceStub(channel)
+
+
+@pytest.fixture
+def registered(stub: admin_pb2_grpc.AdminServiceStub) -> identifier_pb2.Identifier:
+    """Task ``t``, workflow ``wf`` (a: int, region: str, run_date: datetime) and its default
+    launch plan, at version v1, as a pyflyte registration leaves them."""
+    stub.CreateTask(task_pb2.TaskCreateRequest(id=b.task_id(), spec=b.task_spec()))
+    workflow = b.workflow_id()
+    stub.CreateWorkflow(
+        workflow_pb2.WorkflowCreateRequest(
+            id=workflow, spec=b.workflow_spec(inputs=WORKFLOW_INPUTS)
+        )
+    )
+    default = b.lp_spec(workflow, defaults={"region": b.str_literal("eu")}, types=WORKFLOW_INPUTS)
+    stub.CreateLaunchPlan(launch_plan_pb2.LaunchPlanCreateRequest(id=b.lp_id("wf"), spec=default))
+    return workflow
+
+
+def settings(tmp_path: Path, owner: str = "team-manifests") -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "reconciler.yaml").write_text(
+        f"defaults: {{project: {PROJECT}, domain: {DOMAIN}}}\nownerId: {owner}\n"
+    )
+    return tmp_path
