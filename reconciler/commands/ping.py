@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from reconciler.admin.client import AdminClient
+from reconciler.admin.session import open_admin
 from reconciler.commands import Outcome
 from reconciler.config import ConnectionFlags, resolve_connection
 from reconciler.manifests.load import load_settings
@@ -28,7 +28,7 @@ def run_ping(options: PingOptions, environ: dict[str, str], out: TextIO, err: Te
         err.write(f"settings file: {settings_file or 'none'}\n")
         for line in connection.describe():
             err.write(f"  {line}\n")
-    with AdminClient(connection) as client:
+    with open_admin(connection) as client:
         version = client.get_version()
         projects = [p.id for p in client.list_projects()]
     out.write(f"FlyteAdmin at {connection.endpoint}: version {version}\n")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.admin.client import AdminClient
+from reconciler.admin.session import open_admin
 from reconciler.config import Connection, ConnectionFlags, Settings, resolve_connection
 from reconciler.diagnostics import Diagnostic, has_errors
 from reconciler.errors import ConfigError, InvalidManifestsError, UsageError
@@ -101,7 +102,7 @@ def connected(
     settings: Settings, flags: ConnectionFlags, environ: Mapping[str, str]
 ) -> Iterator[tuple[AdminClient, Connection]]:
     connection = resolve_connection(flags, settings, environ)
-    with AdminClient(connection) as client:
+    with open_admin(connection) as client:
         yield client, connection
 
 

@@ -161,6 +161,27 @@ def build(
             )
         else:
             parameters[input_name] = interface_pb2.Parameter(var=variable, required=True)
+    if spec.schedule is not None:
+        kickoff = spec.schedule.kickoff_time_input_arg
+        unbound = sorted(n for n, p in parameters.items() if p.required and n != kickoff)
+        if unbound:
+            # Admin refuses it at registration (validation/launch_plan_validator.go)
+            problems.add(
+                manifest.diagnostic(
+                    ("spec", "schedule"),
+                    f"input(s) {', '.join(unbound)} of workflow {name} have no default; a "
+                    "scheduled launch plan needs a value for every input but the kickoff input",
+                )
+            )
+            return None
+        if kickoff and kickoff not in variables:
+            problems.add(
+                manifest.diagnostic(
+                    ("spec", "schedule", "kickoffTimeInputArg"),
+                    f"workflow {name} has no input {kickoff!r}",
+                )
+            )
+            return None
     annotations = dict(spec.annotations)
     if context.owner_id:
         annotations[OWNER_KEY] = context.owner_id

@@ -33,6 +33,7 @@ import enum
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 FORMAT_VERSION = 1
@@ -229,7 +230,7 @@ class Plan:
         }
 
     def dumps(self) -> str:
-        return json.dumps(self.to_json(), indent=2, sort_keys=False, default=str) + "\n"
+        return json.dumps(self.to_json(), indent=2, sort_keys=False, default=_json_default) + "\n"
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Plan:
@@ -241,3 +242,10 @@ class Plan:
             )
         changes = tuple(Change.from_json(c) for c in data.get("changes", ()))
         return cls(changes, dict(data.get("metadata", {})))
+
+
+def _json_default(value: Any) -> str:
+    """Timestamps as ISO 8601 with ``Z``, like the manifests write them."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)

@@ -4,6 +4,7 @@ Markdown for pull request comments. They print the plan and decide nothing."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, TextIO
 
 import click
@@ -78,7 +79,13 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 def _value(value: Any) -> str:
     if value is None:
         return "(none)"
-    return json.dumps(value, default=str, sort_keys=True)
+    return json.dumps(value, default=_json_default, sort_keys=True)
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
 
 
 def render_json(plan: Plan, out: TextIO) -> None:

@@ -400,3 +400,20 @@ def test_applying_the_same_plan_twice_converges_without_duplicates(
         )
     )
     assert [e.id.name for e in listed.executions] == ["run-1"]
+
+
+def test_scheduled_launch_plan_with_an_unbound_input_is_a_plan_error(
+    run_cli, local_admin, registered, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = _tree(tmp_path)
+    (root / "lp.yaml").write_text(
+        LAUNCH_PLAN.format(version="v1", active="true", team="a").replace(
+            "kickoffTimeInputArg: run_date", "kickoffTimeInputArg: region"
+        )
+    )
+    result = _run(run_cli, local_admin, "plan", root)
+    assert result.code == 1
+    assert (
+        "lp.yaml:8:13: spec.schedule: input(s) run_date of workflow wf have no default"
+        in result.err
+    )
