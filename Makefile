@@ -34,6 +34,8 @@ fmt: $(STAMP)
 ## bench: the benchmarks in bench/, each printing its own figures
 bench: $(STAMP)
 	$(BIN)/python bench/validate_bench.py
+	$(BIN)/python bench/plan_bench.py
+	$(BIN)/python bench/localadmin_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from concurrent import futures
 from pathlib import Path
 from types import TracebackType
@@ -62,6 +63,7 @@ class LocalAdmin:
         scheduler: bool = False,
         tick_interval: float = 0.2,
         workers: int = 8,
+        interceptors: Sequence[grpc.ServerInterceptor] = (),
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self._own_data_dir = data_dir is None
@@ -113,7 +115,8 @@ class LocalAdmin:
         ]
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="localadmin-grpc"),
-            interceptors=[AuthInterceptor(self.auth)],
+            # extra interceptors first: benchmarks inject latency and count calls there
+            interceptors=[*interceptors, AuthInterceptor(self.auth)],
             options=options,
         )
         admin_pb2_grpc.add_AdminServiceServicer_to_server(
