@@ -150,9 +150,8 @@ def main() -> None:
             )
     print(f"local Admin: {args.rows} executions, SQLite on disk, no errors, no lost rows")
     for what, requests, seconds in results:
-        print(
-            f"  {what:45s} {requests:6d} requests  {seconds:6.2f} s  {requests / seconds:8.0f} req/s"
-        )
+        rate = requests / seconds
+        print(f"  {what:45s} {requests:6d} requests  {seconds:6.2f} s  {rate:8.0f} req/s")
 
 
 if __name__ == "__main__":
