@@ -67,6 +67,20 @@ def validate(paths: tuple[Path, ...], environment: str | None, output: str, verb
     _finish(run_validate(options, sys.stdout))
 
 
+def _selection_options(f: _F) -> _F:
+    """``--target`` and ``--prune``, shared by plan and apply."""
+    f = click.option(
+        "--prune", is_flag=True, help="Also deactivate owned launch plans whose manifests are gone."
+    )(f)
+    return click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="KIND/NAME",
+        help="Only these resources (repeatable).",
+    )(f)
+
+
 def _connection_options(f: _F) -> _F:
     """The options of every command that talks to Admin (DESIGN.md, Commands)."""
     options = [
@@ -166,16 +180,7 @@ def _admin_options(
     is_flag=True,
     help="Exit 0 when there is nothing to do, 2 when there are changes.",
 )
-@click.option(
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="KIND/NAME",
-    help="Only these resources (repeatable).",
-)
-@click.option(
-    "--prune", is_flag=True, help="Also deactivate owned launch plans whose manifests are gone."
-)
+@_selection_options
 @_verbose_option
 def plan(
     paths: tuple[Path, ...],
@@ -213,16 +218,7 @@ def plan(
 @click.option(
     "--parallelism", type=click.IntRange(1, 256), help="Changes applied at once (default 10)."
 )
-@click.option(
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="KIND/NAME",
-    help="Only these resources (repeatable).",
-)
-@click.option(
-    "--prune", is_flag=True, help="Also deactivate owned launch plans whose manifests are gone."
-)
+@_selection_options
 @_verbose_option
 def apply(
     paths: tuple[Path, ...],

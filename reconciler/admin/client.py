@@ -203,11 +203,7 @@ class AdminClient:
     def list_launch_plans(
         self, project: str, domain: str, name: str = "", filters: Filters | None = None
     ) -> Iterator[launch_plan_pb2.LaunchPlan]:
-        request = common_pb2.ResourceListRequest(
-            id=common_pb2.NamedEntityIdentifier(project=project, domain=domain, name=name),
-            filters=str(filters or ""),
-        )
-        return self.pages("ListLaunchPlans", request, "launch_plans")
+        return self._list_named("ListLaunchPlans", "launch_plans", project, domain, name, filters)
 
     def list_active_launch_plans(
         self, project: str, domain: str
@@ -218,29 +214,33 @@ class AdminClient:
     def list_executions(
         self, project: str, domain: str, filters: Filters | None = None
     ) -> Iterator[execution_pb2.Execution]:
-        request = common_pb2.ResourceListRequest(
-            id=common_pb2.NamedEntityIdentifier(project=project, domain=domain),
-            filters=str(filters or ""),
-        )
-        return self.pages("ListExecutions", request, "executions")
+        return self._list_named("ListExecutions", "executions", project, domain, "", filters)
 
     def list_workflows(
         self, project: str, domain: str, name: str = "", filters: Filters | None = None
     ) -> Iterator[Any]:
-        request = common_pb2.ResourceListRequest(
-            id=common_pb2.NamedEntityIdentifier(project=project, domain=domain, name=name),
-            filters=str(filters or ""),
-        )
-        return self.pages("ListWorkflows", request, "workflows")
+        return self._list_named("ListWorkflows", "workflows", project, domain, name, filters)
 
     def list_tasks(
         self, project: str, domain: str, name: str = "", filters: Filters | None = None
     ) -> Iterator[Any]:
+        return self._list_named("ListTasks", "tasks", project, domain, name, filters)
+
+    def _list_named(
+        self,
+        method: str,
+        items: str,
+        project: str,
+        domain: str,
+        name: str,
+        filters: Filters | None,
+    ) -> Iterator[Any]:
+        """A ``ResourceListRequest`` List RPC (launch plans, workflows, tasks, executions)."""
         request = common_pb2.ResourceListRequest(
             id=common_pb2.NamedEntityIdentifier(project=project, domain=domain, name=name),
             filters=str(filters or ""),
         )
-        return self.pages("ListTasks", request, "tasks")
+        return self.pages(method, request, items)
 
     def list_signals(
         self, execution: identifier_pb2.WorkflowExecutionIdentifier, filters: Filters | None = None

@@ -137,3 +137,14 @@ def secret_inputs(
             literal_type = types[name].SerializeToString(deterministic=True)
             found.append(SecretInput(field_name, name, template, literal_type))
     return tuple(found)
+
+
+def decoded(literal: Any, literal_type: Any) -> Any:
+    """A literal as a plain value for plan output; never fails the plan over display."""
+    from reconciler.admin.literals import from_literal
+    from reconciler.errors import LiteralError
+
+    try:
+        return from_literal(literal, literal_type)
+    except LiteralError:
+        return "(a value this tool cannot show)"

@@ -19,7 +19,7 @@ from flyteidl.core import execution_pb2 as core_execution
 from flyteidl.core import identifier_pb2, literals_pb2, security_pb2
 from google.protobuf import wrappers_pb2
 
-from reconciler.admin.literals import from_literal, to_literal_map
+from reconciler.admin.literals import to_literal_map
 from reconciler.diagnostics import FieldPath
 from reconciler.errors import LiteralError
 from reconciler.manifests.execution import ExecutionManifest, attempt_name
@@ -32,6 +32,7 @@ from reconciler.plan.common import (
     SPEC_KEY,
     Context,
     Problems,
+    decoded,
     digest,
     notification,
     redact,
@@ -271,7 +272,7 @@ def execution_view(
     }
     if inputs is not None:
         view["inputs"] = {
-            name: _decoded(literal, interface.get(name))
+            name: decoded(literal, interface.get(name))
             for name, literal in sorted(inputs.literals.items())
         }
     for key, value in (
@@ -290,13 +291,6 @@ def execution_view(
     if spec.HasField("interruptible"):
         view["interruptible"] = spec.interruptible.value
     return view
-
-
-def _decoded(literal: literals_pb2.Literal, literal_type: Any) -> Any:
-    try:
-        return from_literal(literal, literal_type)
-    except LiteralError:
-        return "(a value this tool cannot show)"
 
 
 def observed(actual: Actual, keys: list[EntityKey]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from flyteidl.core import execution_pb2 as core_execution
 from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2, security_pb2
 from google.protobuf import wrappers_pb2
 
-from reconciler.admin.literals import from_literal, to_literal_map
+from reconciler.admin.literals import to_literal_map
 from reconciler.diagnostics import FieldPath
 from reconciler.errors import LiteralError
 from reconciler.manifests.launchplan import LaunchPlanManifest
@@ -30,6 +30,7 @@ from reconciler.plan.common import (
     PROVENANCE_KEYS,
     Context,
     Problems,
+    decoded,
     digest,
     message_digest,
     normalized,
@@ -286,14 +287,12 @@ def launch_plan_view(spec: launch_plan_pb2.LaunchPlanSpec, *, active: bool) -> d
         },
         "active": active,
         "defaultInputs": {
-            n: _decoded(p.default, p.var.type)
+            n: decoded(p.default, p.var.type)
             for n, p in sorted(parameters.items())
             if p.HasField("default")
         },
         "requiredInputs": sorted(n for n, p in parameters.items() if p.required),
-        "fixedInputs": {
-            n: _decoded(v, None) for n, v in sorted(spec.fixed_inputs.literals.items())
-        },
+        "fixedInputs": {n: decoded(v, None) for n, v in sorted(spec.fixed_inputs.literals.items())},
         "labels": dict(sorted(spec.labels.values.items())),
         "annotations": {
             k: v for k, v in sorted(spec.annotations.values.items()) if k not in PROVENANCE_KEYS
@@ -334,13 +333,6 @@ def launch_plan_view(spec: launch_plan_pb2.LaunchPlanSpec, *, active: bool) -> d
     if spec.HasField("interruptible"):
         view["interruptible"] = spec.interruptible.value
     return view
-
-
-def _decoded(literal: literals_pb2.Literal, literal_type: Any) -> Any:
-    try:
-        return from_literal(literal, literal_type)
-    except LiteralError:
-        return "(a value this tool cannot show)"
 
 
 def observed(actual: Actual, key: EntityKey) -> dict[str, Any]:
