@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -69,13 +70,20 @@ def run_apply(
                     "the saved plan is stale: Admin changed since it was made "
                     f"({', '.join(stale)}); run plan again"
                 )
-        results = apply_plan(
-            plan,
-            client,
-            parallelism=options.parallelism or settings.parallelism,
-            console=connection.console_endpoint,
-            on_result=lambda result: _report(result, out),
-        )
+        total = sum(1 for c in plan.changes if c.action.writes) + len(plan.conflicts)
+        with _progress(out, total) as advance:
+
+            def report(result: Result) -> None:
+                _report(result, out)
+                advance()
+
+            results = apply_plan(
+                plan,
+                client,
+                parallelism=options.parallelism or settings.parallelism,
+                console=connection.console_endpoint,
+                on_result=report,
+            )
     failed = failures(results)
     done = len(results) - len(failed)
     click.echo(
@@ -87,6 +95,22 @@ def run_apply(
     for result in failed:
         click.echo(f"  failed: {result.change.address}: {result.message}", file=out)
     return Outcome.FAILURE if failed else Outcome.SUCCESS
+
+
+@contextlib.contextmanager
+def _progress(out: TextIO, total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar on a terminal (on stderr, so that stdout stays a clean log); nothing
+    elsewhere."""
+    if not sys.stderr.isatty() or total < 2:
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("applying"), BarColumn(), MofNCompleteColumn(), transient=True
+    ) as progress:
+        task = progress.add_task("apply", total=total)
+        yield lambda: progress.advance(task)
 
 
 def _report(result: Result, out: TextIO) -> None:

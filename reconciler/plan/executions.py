@@ -239,19 +239,32 @@ def _target(
         version=version,
     )
     if planned is not None and planned.version == version:
+        parameters = planned.spec.default_inputs.parameters
         fixed = set(planned.spec.fixed_inputs.literals)
-        return target_id, dict(planned.inputs), fixed
-    stored = actual.launch_plan(key, version)
-    if stored is None:
+    else:
+        stored = actual.launch_plan(key, version)
+        if stored is None:
+            problems.add(
+                manifest.diagnostic(
+                    ("spec", field),
+                    f"launch plan {'/'.join(key)} version {version} does not exist in Admin",
+                )
+            )
+            return None
+        # Admin's expected inputs: every input executions may or must give
+        parameters = stored.closure.expected_inputs.parameters
+        fixed = set(stored.spec.fixed_inputs.literals)
+    missing = sorted(n for n, p in parameters.items() if p.required and n not in spec.inputs)
+    if missing:
         problems.add(
             manifest.diagnostic(
-                ("spec", field),
-                f"launch plan {'/'.join(key)} version {version} does not exist in Admin",
+                ("spec", "inputs"),
+                f"launch plan {key[2]} version {version} requires input(s) "
+                f"{', '.join(missing)}, which the manifest does not give",
             )
         )
         return None
-    interface = {n: p.var.type for n, p in stored.closure.expected_inputs.parameters.items()}
-    return target_id, interface, set(stored.spec.fixed_inputs.literals)
+    return target_id, {n: p.var.type for n, p in parameters.items()}, fixed
 
 
 def execution_view(

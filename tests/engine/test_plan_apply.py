@@ -417,3 +417,34 @@ def test_scheduled_launch_plan_with_an_unbound_input_is_a_plan_error(
         "lp.yaml:8:13: spec.schedule: input(s) run_date of workflow wf have no default"
         in result.err
     )
+
+
+def test_apply_prints_the_console_url_of_each_launched_run(
+    run_cli, local_admin, registered, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = _tree(tmp_path, executions=EXECUTION.format(name="run-1", region="us", state="launched"))
+    with (root / "reconciler.yaml").open("a") as settings_file:
+        settings_file.write("console: {endpoint: 'https://flyte.example.com'}\n")
+    applied = _run(run_cli, local_admin, "apply", root, "--auto-approve")
+    assert applied.code == 0, applied.err
+    assert (
+        "ok Execution/flytesnacks/development/run-1: created\n"
+        "    https://flyte.example.com/console/projects/flytesnacks/domains/development/"
+        "executions/run-1\n"
+    ) in applied.out
+
+
+def test_a_required_input_left_out_is_a_plan_error(
+    run_cli, local_admin, registered, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = _tree(tmp_path)
+    (root / "runs.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: Execution\nmetadata: {name: run-1}\n"
+        "spec: {launchPlan: {name: daily}}\n"
+    )
+    result = _run(run_cli, local_admin, "plan", root)
+    assert result.code == 1
+    assert (
+        "runs.yaml:4:7: spec.inputs: launch plan daily version v1 requires input(s) run_date"
+        in result.err
+    )
