@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2
+from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2, signal_pb2
 from flyteidl.core import identifier_pb2, types_pb2
 
 from reconciler.admin.client import AdminClient
@@ -38,6 +38,7 @@ _REQUESTS: dict[str, type[Any]] = {
     "TerminateExecution": execution_pb2.ExecutionTerminateRequest,
     "RecoverExecution": execution_pb2.ExecutionRecoverRequest,
     "RelaunchExecution": execution_pb2.ExecutionRelaunchRequest,
+    "SetSignal": signal_pb2.SignalSetRequest,
 }
 
 
@@ -118,7 +119,9 @@ def decode(operation: Operation, environ: Mapping[str, str] | None = None) -> An
         literal_type = types_pb2.LiteralType()
         literal_type.ParseFromString(secret.literal_type)
         literal = to_literal(value, literal_type, path=secret.name, redact=True)
-        if secret.field == "inputs":
+        if secret.field == "value":
+            request.value.CopyFrom(literal)
+        elif secret.field == "inputs":
             request.inputs.literals[secret.name].CopyFrom(literal)
         elif secret.field == "fixedInputs":
             request.spec.fixed_inputs.literals[secret.name].CopyFrom(literal)
@@ -170,7 +173,7 @@ def _execute(
         with contextlib.suppress(FailedPrecondition):
             client.call(call, request)
         return None
-    client.call(call, request)
+    client.call(call, request, service="signals" if call == "SetSignal" else "admin")
     return None
 
 

@@ -34,6 +34,7 @@ class Needs:
     executions: frozenset[EntityKey] = frozenset()
     workflows: frozenset[VersionedKey] = frozenset()
     prune_scopes: frozenset[ProjectDomain] = frozenset()
+    signals: frozenset[EntityKey] = frozenset()  # executions whose signals to list
 
 
 @dataclass
@@ -44,9 +45,14 @@ class Actual:
     executions: dict[EntityKey, Any] = field(default_factory=dict)
     workflows: dict[VersionedKey, Any] = field(default_factory=dict)
     active_in_scope: dict[ProjectDomain, list[Any]] = field(default_factory=dict)
+    signals: dict[EntityKey, list[Any]] = field(default_factory=dict)  # by execution
 
     def launch_plan(self, key: EntityKey, version: str) -> Any | None:
         return next((lp for lp in self.launch_plans.get(key, []) if lp.id.version == version), None)
+
+    def signal(self, execution: EntityKey, signal_id: str) -> Any | None:
+        found = self.signals.get(execution, [])
+        return next((s for s in found if s.id.signal_id == signal_id), None)
 
     def active_launch_plan(self, key: EntityKey) -> Any | None:
         return next(
@@ -72,6 +78,8 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
         jobs.append(("active", scope))
     for workflow in sorted(needs.workflows):
         jobs.append(("wf", workflow))
+    for execution in sorted(needs.signals):
+        jobs.append(("sig", execution))
 
     def run(job: tuple[str, Any]) -> tuple[str, Any, Any]:
         kind, args = job
@@ -87,6 +95,8 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
             return kind, args, list(found)
         if kind == "active":
             return kind, args, list(client.list_active_launch_plans(*args))
+        if kind == "sig":
+            return kind, args, _list_signals(client, args)
         return kind, args, _get_workflow(client, args)
 
     for kind, args, result in fetch_all(run, jobs, parallelism=parallelism):
@@ -100,6 +110,8 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
                 actual.executions[key] = execution
         elif kind == "active":
             actual.active_in_scope[args] = result
+        elif kind == "sig":
+            actual.signals[args] = result
         elif result is not None:
             actual.workflows[args] = result
     return actual
@@ -120,6 +132,17 @@ def _get_workflow(client: AdminClient, key: VersionedKey) -> workflow_pb2.Workfl
         return client.call("GetWorkflow", request)
     except NotFound:
         return None
+
+
+def _list_signals(client: AdminClient, key: EntityKey) -> list[Any]:
+    project, domain, name = key
+    execution = identifier_pb2.WorkflowExecutionIdentifier(
+        project=project, domain=domain, name=name
+    )
+    try:
+        return list(client.list_signals(execution))
+    except NotFound:
+        return []  # no such execution yet: no signals either
 
 
 def get_execution_data(client: AdminClient, execution: Any) -> Any:

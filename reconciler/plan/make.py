@@ -14,14 +14,15 @@ from reconciler.manifests.execution import ExecutionManifest
 from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
-from reconciler.plan import executions, launchplans
+from reconciler.manifests.signal import SignalManifest
+from reconciler.plan import executions, launchplans, signals
 from reconciler.plan.actual import Actual, EntityKey, Needs
 from reconciler.plan.common import OWNER_KEY, Context, Problems
 from reconciler.plan.model import Change, Plan
 
 # Kinds whose planning is not built yet: planning them is refused rather than skipped, so a
 # plan never looks complete while ignoring part of the tree.
-_NOT_YET = {"Registration", "Backfill", "Signal"}
+_NOT_YET = {"Registration", "Backfill"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ def needs(desired: Desired, context: Context) -> Needs:
     execution_keys: set[EntityKey] = set()
     workflows: set[tuple[str, str, str, str]] = set()
     scopes: set[tuple[str, str]] = set()
+    signal_executions: set[EntityKey] = set()
     for item in desired.resolved:
         manifest = item.manifest
         model = manifest.model
@@ -61,11 +63,16 @@ def needs(desired: Desired, context: Context) -> Needs:
                 launch_plans.add(
                     (ref.project or manifest.project, ref.domain or manifest.domain, ref.name)
                 )
+        elif isinstance(model, SignalManifest):
+            key = signals.execution_key(manifest)
+            signal_executions.add(key)
+            execution_keys.add(key)
     return Needs(
         launch_plans=frozenset(launch_plans),
         executions=frozenset(execution_keys),
         workflows=frozenset(workflows),
         prune_scopes=frozenset(scopes) if context.prune else frozenset(),
+        signals=frozenset(signal_executions),
     )
 
 
@@ -101,6 +108,10 @@ def make_plan(desired: Desired, actual: Actual, context: Context) -> tuple[Plan,
                     executions.attempt_names(item.manifest),
                 )
             )
+    for item in desired.of_kind("Signal"):
+        signal_change = signals.plan(item.manifest, item.secrets, actual, problems)
+        if signal_change is not None:
+            changes.append(signal_change)
     if context.prune:
         changes.extend(_prune(actual, planned_lps, context))
     return Plan.of(changes), problems.items

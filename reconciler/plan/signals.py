@@ -1,0 +1,150 @@
+"""Plan one Signal manifest against the signals its execution has created.
+
+- the execution has not created the signal yet (not launched, or not at the gate): ``wait``;
+- created and not set: ``set`` (``approve: true``/``reject: true`` are the booleans flytekit's
+  ``approve``/``reject`` send; a ``value`` is typed by the signal's declared type);
+- already set to the same value: ``noop``; to another value: ``conflict`` (Admin would
+  overwrite it silently; ADMIN-SEMANTICS.md, Signals).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flyteidl.admin import signal_pb2
+from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
+
+from reconciler.admin.literals import literal_type_name, to_literal
+from reconciler.diagnostics import FieldPath
+from reconciler.errors import LiteralError
+from reconciler.manifests.load import Manifest
+from reconciler.manifests.signal import SignalManifest
+from reconciler.plan.actual import Actual, EntityKey
+from reconciler.plan.common import Problems, decoded, digest, redact, secret_inputs
+from reconciler.plan.diff import diff
+from reconciler.plan.model import Action, Change, Operation
+
+BOOLEAN = types_pb2.LiteralType(simple=types_pb2.SimpleType.BOOLEAN)
+
+
+def execution_key(manifest: Manifest) -> EntityKey:
+    model = manifest.model
+    assert isinstance(model, SignalManifest)
+    return (manifest.project, manifest.domain, model.spec.execution)
+
+
+def observed(actual: Actual, key: EntityKey, signal_id: str) -> dict[str, Any]:
+    found = actual.signal(key, signal_id)
+    state = (
+        [
+            found.type.SerializeToString(deterministic=True).hex(),
+            found.value.SerializeToString(deterministic=True).hex(),
+        ]
+        if found is not None
+        else None
+    )
+    return {"signals": [[*key, signal_id]], "digest": digest(state)}
+
+
+def plan(
+    manifest: Manifest,
+    secrets: Mapping[FieldPath, str],
+    actual: Actual,
+    problems: Problems,
+) -> Change | None:
+    model = manifest.model
+    assert isinstance(model, SignalManifest)
+    spec = model.spec
+    key = execution_key(manifest)
+    seen = observed(actual, key, spec.signal_id)
+    wanted = _wanted_view(model, secrets)
+    signal = actual.signal(key, spec.signal_id)
+    if signal is None:
+        launched = key in actual.executions
+        why = (
+            f"execution {key[2]} has not reached the gate {spec.signal_id!r} yet"
+            if launched
+            else f"execution {key[2]} has not been launched yet"
+        )
+        return Change(manifest.address, Action.WAIT, None, wanted, reason=why, observed=seen)
+    literal_type = signal.type
+    try:
+        literal = _literal(model, literal_type)
+    except LiteralError as exc:
+        for problem in exc.problems:
+            problems.add(manifest.diagnostic(("spec", "value"), problem.split(": ", 1)[-1]))
+        return None
+    if literal is None:
+        problems.add(
+            manifest.diagnostic(
+                ("spec",),
+                f"signal {spec.signal_id!r} has type {literal_type_name(literal_type)}; "
+                "approve/reject only answer boolean (approval) gates, use value",
+            )
+        )
+        return None
+    current = _current(signal)
+    if current is None:
+        hidden = secret_inputs(
+            secrets, ("spec",), "value", {"value": literal_type}, problems, manifest
+        )
+        request = signal_pb2.SignalSetRequest(
+            id=identifier_pb2.SignalIdentifier(
+                signal_id=spec.signal_id,
+                execution_id=identifier_pb2.WorkflowExecutionIdentifier(
+                    project=key[0], domain=key[1], name=key[2]
+                ),
+            ),
+            value=literals_pb2.Literal() if hidden else literal,
+        )
+        return Change(
+            manifest.address,
+            Action.SET,
+            {"value": None},
+            wanted,
+            diff=diff({"spec": {"value": None}}, {"spec": wanted}),
+            reason=f"the execution waits on {spec.signal_id!r} ({literal_type_name(literal_type)})",
+            operations=(
+                Operation("SetSignal", request.SerializeToString(deterministic=True), hidden),
+            ),
+            observed=seen,
+        )
+    before = {"value": decoded(current, literal_type)}
+    if any(path[:2] == ("spec", "value") for path in secrets):
+        before = {"value": "(secret in Admin)"}
+    if current == literal:
+        return Change(manifest.address, Action.NOOP, wanted, wanted, observed=seen)
+    return Change(
+        manifest.address,
+        Action.CONFLICT,
+        before,
+        wanted,
+        diff=diff({"spec": before}, {"spec": wanted}),
+        reason="the signal is already set to another value; Admin would overwrite it silently, "
+        "so apply refuses",
+        observed=seen,
+    )
+
+
+def _literal(model: SignalManifest, literal_type: Any) -> literals_pb2.Literal | None:
+    spec = model.spec
+    if "value" in spec.model_fields_set:
+        return to_literal(spec.value, literal_type, path="spec.value")
+    if literal_type != BOOLEAN:
+        return None
+    # flytekit's approve/reject send the literals True/False (ADMIN-SEMANTICS.md, Signals)
+    return to_literal(bool(spec.approve), BOOLEAN, path="spec.approve")
+
+
+def _current(signal: Any) -> literals_pb2.Literal | None:
+    return signal.value if signal.HasField("value") and signal.value.ByteSize() else None
+
+
+def _wanted_view(model: SignalManifest, secrets: Mapping[FieldPath, str]) -> dict[str, Any]:
+    spec = model.spec
+    if "value" in spec.model_fields_set:
+        view: dict[str, Any] = {"value": spec.value}
+        redact(view, secrets, ("spec",))
+        return view
+    return {"value": bool(spec.approve), "as": "approve" if spec.approve else "reject"}
