@@ -270,6 +270,30 @@ def drift(
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_connection_options
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@_verbose_option
+def signals(
+    paths: tuple[Path, ...],
+    endpoint: str | None,
+    insecure: bool | None,
+    config_file: Path | None,
+    environment: str | None,
+    output: str,
+    verbose: int,
+) -> None:
+    """The signals the runs behind the manifests wait on (or got), with their types."""
+    from reconciler.commands.signals import SignalsOptions, run_signals
+
+    admin = _admin_options(paths, endpoint, insecure, config_file, environment, verbose)
+    options = SignalsOptions(admin, output)  # type: ignore[arg-type]
+    _finish(run_signals(options, dict(os.environ), sys.stdout))
+
+
+@cli.command()
 @click.option("--settings", is_flag=True, help="The schema of reconciler.yaml instead.")
 @click.option(
     "--write",

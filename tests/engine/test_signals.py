@@ -118,3 +118,23 @@ def test_a_value_that_does_not_fit_the_signal_type_is_a_plan_error(
     result = run_cli("plan", root, "--endpoint", local_admin.endpoint, "--insecure")
     assert result.code == 1
     assert "run.yaml:11:47: spec.value: expected bool, got the integer 5" in result.err
+
+
+def test_signals_command_lists_what_runs_wait_on(run_cli, local_admin, gated, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = _root(tmp_path)
+    _apply(run_cli, local_admin, root)
+    endpoint = ("--endpoint", local_admin.endpoint, "--insecure")
+    assert run_cli("signals", root, *endpoint).out == (
+        "No signals: none of these runs has reached a gate.\n"
+    )
+    local_admin.advance(60)
+    listed = run_cli("signals", root, *endpoint)
+    assert listed.code == 0, listed.err
+    assert listed.out == f"{PROJECT}/{DOMAIN}/run-g  ok  (bool)  waiting\n"
+    _apply(run_cli, local_admin, root)
+    local_admin.advance(60)
+    rows = json.loads(run_cli("signals", root, *endpoint, "-o", "json").out)["signals"]
+    assert [(r["signal"], r["type"], r["state"], r["value"]) for r in rows] == [
+        ("n", "int", "waiting", None),
+        ("ok", "bool", "set", True),
+    ]
