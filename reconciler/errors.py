@@ -12,6 +12,7 @@ these into exit codes, and the only place that prints them::
     │                        manifests failed validation; carries every diagnostic, not the first
     ├── LiteralError         a value does not fit its Flyte type (or a literal cannot be read);
     │                        carries every problem, each naming the value's path and the type
+    ├── PackageError         a Registration's package cannot be read or its source serialized
     ├── AuthError            no token could be had: token endpoint refused, secret missing,
     │                        external command failed, user did not log in
     └── AdminError           FlyteAdmin answered a call with an error status (message kept)
@@ -76,6 +77,10 @@ class LiteralError(ReconcilerError):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = tuple(problems)
         super().__init__("; ".join(self.problems))
+
+
+class PackageError(ReconcilerError):
+    """A ``pyflyte package`` archive or a source tree cannot be turned into entities."""
 
 
 class AuthError(ReconcilerError):

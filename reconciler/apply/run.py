@@ -13,21 +13,32 @@ converges without duplicates.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import os
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2, signal_pb2
+from flyteidl.admin import (
+    execution_pb2,
+    launch_plan_pb2,
+    signal_pb2,
+    task_pb2,
+    workflow_pb2,
+)
 from flyteidl.core import identifier_pb2, types_pb2
+from flyteidl.service import dataproxy_pb2
 
 from reconciler.admin.client import AdminClient
 from reconciler.admin.literals import to_literal
-from reconciler.errors import ConfigError, FailedPrecondition, ReconcilerError
+from reconciler.errors import AlreadyExists, ConfigError, FailedPrecondition, ReconcilerError
 from reconciler.manifests.envref import substitute
-from reconciler.plan.common import SPEC_KEY, normalized
+from reconciler.plan.common import SPEC_KEY
 from reconciler.plan.model import Action, Change, Operation, Plan
 
 STEPS = ("Registration", "LaunchPlan", "Execution", "Backfill", "Signal")
@@ -39,7 +50,13 @@ _REQUESTS: dict[str, type[Any]] = {
     "RecoverExecution": execution_pb2.ExecutionRecoverRequest,
     "RelaunchExecution": execution_pb2.ExecutionRelaunchRequest,
     "SetSignal": signal_pb2.SignalSetRequest,
+    "CreateTask": task_pb2.TaskCreateRequest,
+    "CreateWorkflow": workflow_pb2.WorkflowCreateRequest,
+    "UploadPackage": dataproxy_pb2.CreateUploadLocationRequest,
 }
+# Admin answers ALREADY_EXISTS to these only when the stored spec is identical (it answers
+# INVALID_ARGUMENT for a different one; ADMIN-SEMANTICS.md, Registration).
+_IDENTICAL_WHEN_EXISTING = frozenset({"CreateTask", "CreateWorkflow", "CreateLaunchPlan"})
 
 
 @dataclass(frozen=True)
@@ -136,15 +153,12 @@ def _execute(
     """Run one operation; returns the id of an execution it started, if any."""
     request = decode(operation)
     call = operation.call
-    if call == "CreateLaunchPlan":
-        client.create(
-            call,
-            request,
-            stored=lambda: (
-                client.call("GetLaunchPlan", common_pb2.ObjectGetRequest(id=request.id)).spec
-            ),
-            same=lambda spec: normalized(spec) == normalized(request.spec),
-        )
+    if call in _IDENTICAL_WHEN_EXISTING:
+        with contextlib.suppress(AlreadyExists):
+            client.call(call, request)
+        return None
+    if call == "UploadPackage":
+        _upload(client, request, operation.payload)
         return None
     if call == "CreateExecution":
         execution_id = identifier_pb2.WorkflowExecutionIdentifier(
@@ -175,6 +189,26 @@ def _execute(
         return None
     client.call(call, request, service="signals" if call == "SetSignal" else "admin")
     return None
+
+
+def _upload(client: AdminClient, request: Any, data: bytes) -> None:
+    """The code tarball: an upload location from DataProxy, then an HTTP PUT with Content-MD5
+    (as flytekit and flytectl upload it)."""
+    if hashlib.md5(data).digest() != request.content_md5:
+        raise ReconcilerError("the code tarball in the plan does not match its checksum")
+    location = client.call("CreateUploadLocation", request, service="data_proxy")
+    headers = {"Content-MD5": base64.b64encode(request.content_md5).decode("ascii")}
+    headers.update(dict(location.headers))
+    put = urllib.request.Request(location.signed_url, data=data, method="PUT", headers=headers)
+    try:
+        with urllib.request.urlopen(put, timeout=120) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        raise ReconcilerError(f"uploading the code tarball failed: HTTP {exc.code}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise ReconcilerError(f"uploading the code tarball failed: {exc}") from None
+    if status >= 300:
+        raise ReconcilerError(f"uploading the code tarball failed: HTTP {status}")
 
 
 def _get_execution(client: AdminClient, execution_id: Any) -> Any:

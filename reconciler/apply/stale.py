@@ -9,7 +9,7 @@ refuses a stale plan): applying it could undo someone else's change.
 from __future__ import annotations
 
 from reconciler.admin.client import AdminClient
-from reconciler.plan import executions, launchplans, signals
+from reconciler.plan import executions, launchplans, registration, signals
 from reconciler.plan.actual import Needs, fetch_actual
 from reconciler.plan.model import Plan
 
@@ -19,12 +19,14 @@ def stale_addresses(plan: Plan, client: AdminClient, *, parallelism: int = 8) ->
     lp_keys = {tuple(k) for c in writing for k in c.observed.get("launch_plans", [])}
     ex_keys = {tuple(k) for c in writing for k in c.observed.get("executions", [])}
     sig_keys = {tuple(k[:3]) for c in writing for k in c.observed.get("signals", [])}
+    reg_keys = {tuple(k) for c in writing for k in c.observed.get("registered", [])}
     actual = fetch_actual(
         client,
         Needs(
             launch_plans=frozenset(lp_keys),
             executions=frozenset(ex_keys),
             signals=frozenset(sig_keys),
+            registered=frozenset(reg_keys),
         ),
         parallelism=parallelism,
     )
@@ -34,6 +36,9 @@ def stale_addresses(plan: Plan, client: AdminClient, *, parallelism: int = 8) ->
         if "launch_plans" in observed:
             [key] = [tuple(k) for k in observed["launch_plans"]]
             now = launchplans.observed(actual, key)
+        elif "registered" in observed:
+            keys = [tuple(k) for k in observed["registered"]]
+            now = registration.observed(actual, keys)
         elif "signals" in observed:
             [(project, domain, name, signal_id)] = observed["signals"]
             now = signals.observed(actual, (project, domain, name), signal_id)

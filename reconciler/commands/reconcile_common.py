@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,13 +12,16 @@ from reconciler.admin.client import AdminClient
 from reconciler.admin.session import open_admin
 from reconciler.config import Connection, ConnectionFlags, Settings, resolve_connection
 from reconciler.diagnostics import Diagnostic, has_errors
-from reconciler.errors import ConfigError, InvalidManifestsError, UsageError
+from reconciler.errors import ConfigError, InvalidManifestsError, PackageError, UsageError
 from reconciler.manifests.load import Manifest, load_tree
+from reconciler.manifests.registration import RegistrationManifest
 from reconciler.manifests.resolve import Resolved, resolve
+from reconciler.packages import content_version, read_package, serialize_source
 from reconciler.plan.actual import fetch_actual
 from reconciler.plan.common import Context
 from reconciler.plan.make import Desired, make_plan, needs
 from reconciler.plan.model import Plan
+from reconciler.plan.registration import DesiredRegistration
 
 
 @dataclass(frozen=True)
@@ -50,9 +54,48 @@ def load_desired(options: AdminOptions, environ: Mapping[str, str]) -> tuple[Des
             problems.extend(outcome)
         else:
             resolved.append(outcome)
+    registrations = _registrations(resolved, problems)
     if has_errors(problems):
         raise InvalidManifestsError(problems)
-    return Desired(resolved, {m.address: m for m in chosen}), tree.settings
+    return Desired(resolved, {m.address: m for m in chosen}, registrations), tree.settings
+
+
+def _registrations(
+    resolved: Sequence[Resolved], problems: list[Diagnostic]
+) -> dict[str, DesiredRegistration]:
+    """Read each Registration's package (or serialize its source) and decide its version."""
+    found: dict[str, DesiredRegistration] = {}
+    for item in resolved:
+        manifest = item.manifest
+        model = manifest.model
+        if not isinstance(model, RegistrationManifest):
+            continue
+        spec = model.spec
+        base = manifest.source.parent
+        where: tuple[str, ...] = ("spec", "package" if spec.package is not None else "source")
+        try:
+            if spec.package is not None:
+                package = read_package(base / spec.package)
+            else:
+                assert spec.source is not None
+                package = serialize_source(
+                    base / spec.source.path, spec.source.module, spec.source.copy_style
+                )
+                if spec.source.entities:
+                    wanted = set(spec.source.entities)
+                    package = dataclasses.replace(
+                        package, entities=tuple(e for e in package.entities if e.name in wanted)
+                    )
+        except PackageError as exc:
+            problems.append(manifest.diagnostic(where, str(exc)))
+            continue
+        version = (
+            spec.version
+            if spec.version != "auto"
+            else content_version(package, manifest.project, manifest.domain)
+        )
+        found[manifest.address] = DesiredRegistration(manifest, package, version)
+    return found
 
 
 def _targeted(manifests: Sequence[Manifest], targets: Sequence[str]) -> list[Manifest]:

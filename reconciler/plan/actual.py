@@ -15,6 +15,7 @@ from typing import Any
 
 from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2, workflow_pb2
 from flyteidl.core import identifier_pb2
+from flyteidl.service import dataproxy_pb2
 
 from reconciler.admin import filters
 from reconciler.admin.client import AdminClient, fetch_all
@@ -23,6 +24,7 @@ from reconciler.errors import NotFound
 ProjectDomain = tuple[str, str]
 EntityKey = tuple[str, str, str]  # project, domain, name
 VersionedKey = tuple[str, str, str, str]  # project, domain, name, version
+RegisteredKey = tuple[str, str, str, str, str]  # kind, project, domain, name, version
 NAMES_PER_CALL = 100
 
 
@@ -35,6 +37,9 @@ class Needs:
     workflows: frozenset[VersionedKey] = frozenset()
     prune_scopes: frozenset[ProjectDomain] = frozenset()
     signals: frozenset[EntityKey] = frozenset()  # executions whose signals to list
+    registered: frozenset[RegisteredKey] = frozenset()  # tasks, workflows, launch plans to get
+    uploads: frozenset[tuple[str, str, str, str, bytes]] = frozenset()
+    """(project, domain, digest, filename, md5) of code tarballs whose upload location to ask"""
 
 
 @dataclass
@@ -46,6 +51,8 @@ class Actual:
     workflows: dict[VersionedKey, Any] = field(default_factory=dict)
     active_in_scope: dict[ProjectDomain, list[Any]] = field(default_factory=dict)
     signals: dict[EntityKey, list[Any]] = field(default_factory=dict)  # by execution
+    registered: dict[RegisteredKey, Any] = field(default_factory=dict)
+    upload_urls: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def launch_plan(self, key: EntityKey, version: str) -> Any | None:
         return next((lp for lp in self.launch_plans.get(key, []) if lp.id.version == version), None)
@@ -80,6 +87,10 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
         jobs.append(("wf", workflow))
     for execution in sorted(needs.signals):
         jobs.append(("sig", execution))
+    for registered in sorted(needs.registered):
+        jobs.append(("get", registered))
+    for upload in sorted(needs.uploads):
+        jobs.append(("upload", upload))
 
     def run(job: tuple[str, Any]) -> tuple[str, Any, Any]:
         kind, args = job
@@ -97,6 +108,22 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
             return kind, args, list(client.list_active_launch_plans(*args))
         if kind == "sig":
             return kind, args, _list_signals(client, args)
+        if kind == "get":
+            return kind, args, _get_entity(client, args)
+        if kind == "upload":
+            project, domain, code_digest, filename, md5 = args
+            location = client.call(
+                "CreateUploadLocation",
+                dataproxy_pb2.CreateUploadLocationRequest(
+                    project=project,
+                    domain=domain,
+                    filename=filename,
+                    filename_root=code_digest,
+                    content_md5=md5,
+                ),
+                service="data_proxy",
+            )
+            return kind, args, location.native_url
         return kind, args, _get_workflow(client, args)
 
     for kind, args, result in fetch_all(run, jobs, parallelism=parallelism):
@@ -112,6 +139,11 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
             actual.active_in_scope[args] = result
         elif kind == "sig":
             actual.signals[args] = result
+        elif kind == "get":
+            if result is not None:
+                actual.registered[args] = result
+        elif kind == "upload":
+            actual.upload_urls[args[:3]] = result
         elif result is not None:
             actual.workflows[args] = result
     return actual
@@ -130,6 +162,27 @@ def _get_workflow(client: AdminClient, key: VersionedKey) -> workflow_pb2.Workfl
     )
     try:
         return client.call("GetWorkflow", request)
+    except NotFound:
+        return None
+
+
+_GETS = {
+    "task": ("GetTask", identifier_pb2.TASK),
+    "workflow": ("GetWorkflow", identifier_pb2.WORKFLOW),
+    "launch_plan": ("GetLaunchPlan", identifier_pb2.LAUNCH_PLAN),
+}
+
+
+def _get_entity(client: AdminClient, key: RegisteredKey) -> Any | None:
+    kind, project, domain, name, version = key
+    method, resource = _GETS[kind]
+    request = common_pb2.ObjectGetRequest(
+        id=identifier_pb2.Identifier(
+            resource_type=resource, project=project, domain=domain, name=name, version=version
+        )
+    )
+    try:
+        return client.call(method, request)
     except NotFound:
         return None
 

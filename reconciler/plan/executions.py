@@ -92,12 +92,15 @@ def build(
     launch_plans: Mapping[EntityKey, DesiredLaunchPlan],
     context: Context,
     problems: Problems,
+    *,
+    registered_version: str | None = None,
 ) -> DesiredExecution | None:
-    """``manifest`` has references resolved; ``written`` is the manifest as in git."""
+    """``manifest`` has references resolved; ``written`` is the manifest as in git;
+    ``registered_version`` is what a Registration in the plan gives a workflow target."""
     model = manifest.model
     assert isinstance(model, ExecutionManifest)
     spec = model.spec
-    target = _target(manifest, actual, launch_plans, problems)
+    target = _target(manifest, actual, launch_plans, problems, registered_version)
     if target is None:
         return None
     target_id, interface, fixed = target
@@ -192,6 +195,7 @@ def _target(
     actual: Actual,
     launch_plans: Mapping[EntityKey, DesiredLaunchPlan],
     problems: Problems,
+    registered_version: str | None,
 ) -> tuple[identifier_pb2.Identifier, dict[str, Any], set[str]] | None:
     """The launch plan (or task) id to run, its input types, and its fixed input names."""
     model = manifest.model
@@ -209,12 +213,20 @@ def _target(
             )
         )
         return None
-    if spec.workflow is not None and ref.version is None:
-        problems.add(manifest.diagnostic(("spec", "workflow"), "a workflow target needs a version"))
-        return None
     # A workflow runs through its default launch plan (same name and version, which flytekit
-    # registers with it).
+    # registers with it); its version may come from a Registration in the same plan.
     version = ref.version
+    if spec.workflow is not None and version is None:
+        version = registered_version
+        if version is None:
+            problems.add(
+                manifest.diagnostic(
+                    ("spec", "workflow"),
+                    "a workflow target needs a version (or a Registration in this plan that "
+                    "registers it)",
+                )
+            )
+            return None
     planned = launch_plans.get(key)
     if version is None:
         if planned is not None and planned.active:

@@ -104,17 +104,22 @@ def build(
     actual: Actual,
     context: Context,
     problems: Problems,
+    *,
+    registered_version: str | None = None,
 ) -> DesiredLaunchPlan | None:
+    """``registered_version``: the version a Registration in the same plan gives the workflow,
+    used when the manifest names none."""
     model = manifest.model
     assert isinstance(model, LaunchPlanManifest)
     spec = model.spec
     project, domain, name, version = workflow_ref(manifest)
+    version = version or registered_version
     if version is None:
         problems.add(
             manifest.diagnostic(
                 ("spec", "workflow"),
-                "workflow.version is needed: planning Registration manifests (which would "
-                "supply it) is not supported yet",
+                f"workflow.version is needed: no Registration in this plan registers {name} in "
+                f"{project}/{domain}",
             )
         )
         return None

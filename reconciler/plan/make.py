@@ -6,8 +6,12 @@ command reads once, then plans.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from flyteidl.admin import launch_plan_pb2, workflow_pb2
+from flyteidl.core import compiler_pb2, identifier_pb2
 
 from reconciler.diagnostics import Diagnostic
 from reconciler.manifests.execution import ExecutionManifest
@@ -15,14 +19,14 @@ from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.manifests.signal import SignalManifest
-from reconciler.plan import executions, launchplans, signals
+from reconciler.plan import executions, launchplans, registration, signals
 from reconciler.plan.actual import Actual, EntityKey, Needs
 from reconciler.plan.common import OWNER_KEY, Context, Problems
 from reconciler.plan.model import Change, Plan
 
 # Kinds whose planning is not built yet: planning them is refused rather than skipped, so a
 # plan never looks complete while ignoring part of the tree.
-_NOT_YET = {"Registration", "Backfill"}
+_NOT_YET = {"Backfill"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,11 @@ class Desired:
 
     resolved: Sequence[Resolved]
     written: Mapping[str, Manifest]
+    registrations: Mapping[str, registration.DesiredRegistration] = field(default_factory=dict)
+    """Registration manifests with their packages read, by address."""
+
+    def registered_version(self, project: str, domain: str, workflow: str) -> str | None:
+        return registration.version_of(self.registrations, project, domain, workflow)
 
     def of_kind(self, kind: str) -> list[Resolved]:
         return [r for r in self.resolved if r.manifest.kind == kind]
@@ -42,6 +51,13 @@ def needs(desired: Desired, context: Context) -> Needs:
     workflows: set[tuple[str, str, str, str]] = set()
     scopes: set[tuple[str, str]] = set()
     signal_executions: set[EntityKey] = set()
+    registered: set[tuple[str, str, str, str, str]] = set()
+    uploads: set[tuple[str, str, str, str, bytes]] = set()
+    for planned in desired.registrations.values():
+        registered.update(planned.key(e) for e in planned.package.entities)
+        code = planned.package.code
+        if code is not None:
+            uploads.add((planned.project, planned.domain, code.digest, code.filename, code.md5))
     for item in desired.resolved:
         manifest = item.manifest
         model = manifest.model
@@ -49,6 +65,7 @@ def needs(desired: Desired, context: Context) -> Needs:
             launch_plans.add((manifest.project, manifest.domain, manifest.name))
             project, domain, name, version = launchplans.workflow_ref(manifest)
             launch_plans.add((project, domain, name))  # the workflow's default launch plan
+            version = version or desired.registered_version(project, domain, name)
             if version is not None:
                 workflows.add((project, domain, name, version))
             scopes.add((manifest.project, manifest.domain))
@@ -73,6 +90,8 @@ def needs(desired: Desired, context: Context) -> Needs:
         workflows=frozenset(workflows),
         prune_scopes=frozenset(scopes) if context.prune else frozenset(),
         signals=frozenset(signal_executions),
+        registered=frozenset(registered),
+        uploads=frozenset(uploads),
     )
 
 
@@ -88,16 +107,49 @@ def make_plan(desired: Desired, actual: Actual, context: Context) -> tuple[Plan,
                     "of the paths given to plan (validate checks them)",
                 )
             )
+    for _, planned in sorted(desired.registrations.items()):
+        changes.append(registration.plan(planned, actual))
+    declared = {
+        (r.manifest.project, r.manifest.domain, r.manifest.name)
+        for r in desired.of_kind("LaunchPlan")
+    }
+    # What the registrations will register, visible to the launch plans and executions that
+    # use it in this same plan.
+    actual = _with_registrations(actual, desired.registrations.values(), declared)
     planned_lps: dict[EntityKey, launchplans.DesiredLaunchPlan] = {}
     for item in desired.of_kind("LaunchPlan"):
-        built = launchplans.build(item.manifest, item.secrets, actual, context, problems)
+        project, domain, name, _ = launchplans.workflow_ref(item.manifest)
+        built = launchplans.build(
+            item.manifest,
+            item.secrets,
+            actual,
+            context,
+            problems,
+            registered_version=desired.registered_version(project, domain, name),
+        )
         if built is not None:
             planned_lps[built.key] = built
             changes.append(launchplans.plan(built, actual, item.manifest.address))
     for item in desired.of_kind("Execution"):
         written = desired.written[item.manifest.address]
+        target = item.manifest.model.spec.workflow  # type: ignore[attr-defined]
         built_execution = executions.build(
-            item.manifest, written, item.secrets, actual, planned_lps, context, problems
+            item.manifest,
+            written,
+            item.secrets,
+            actual,
+            planned_lps,
+            context,
+            problems,
+            registered_version=(
+                desired.registered_version(
+                    target.project or item.manifest.project,
+                    target.domain or item.manifest.domain,
+                    target.name,
+                )
+                if target is not None
+                else None
+            ),
         )
         if built_execution is not None:
             changes.append(
@@ -133,3 +185,47 @@ def _prune(actual: Actual, planned: Mapping[EntityKey, object], context: Context
             address = f"LaunchPlan/{project}/{domain}/{stored.id.name}"
             found.append(launchplans.prune_change(stored, address, actual))
     return found
+
+
+def _with_registrations(
+    actual: Actual,
+    planned: Iterable[registration.DesiredRegistration],
+    declared: set[EntityKey],
+) -> Actual:
+    """``actual`` plus the workflows and (inactive) launch plans the registrations create."""
+    merged = copy.copy(actual)
+    merged.workflows = dict(actual.workflows)
+    merged.launch_plans = {k: list(v) for k, v in actual.launch_plans.items()}
+    for item in planned:
+        for name, spec in item.workflows().items():
+            key = (item.project, item.domain, name, item.version)
+            if key not in merged.workflows:
+                merged.workflows[key] = workflow_pb2.Workflow(
+                    id=identifier_pb2.Identifier(
+                        resource_type=identifier_pb2.WORKFLOW,
+                        project=item.project,
+                        domain=item.domain,
+                        name=name,
+                        version=item.version,
+                    ),
+                    closure=workflow_pb2.WorkflowClosure(
+                        compiled_workflow=compiler_pb2.CompiledWorkflowClosure(
+                            primary=compiler_pb2.CompiledWorkflow(template=spec.template)
+                        )
+                    ),
+                )
+        for name, plan_spec in item.launch_plans().items():
+            key3 = (item.project, item.domain, name)
+            if key3 in declared or merged.launch_plan(key3, item.version) is not None:
+                continue
+            merged.launch_plans.setdefault(key3, []).append(
+                launch_plan_pb2.LaunchPlan(
+                    id=plan_spec.id,
+                    spec=plan_spec.spec,
+                    closure=launch_plan_pb2.LaunchPlanClosure(
+                        state=launch_plan_pb2.INACTIVE,
+                        expected_inputs=plan_spec.spec.default_inputs,
+                    ),
+                )
+            )
+    return merged

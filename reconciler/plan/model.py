@@ -135,6 +135,8 @@ class Operation:
     call: str
     request: bytes
     secrets: tuple[SecretInput, ...] = ()
+    payload: bytes = b""
+    """Bytes the call sends besides the request (the code tarball of ``UploadPackage``)."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -143,6 +145,8 @@ class Operation:
         }
         if self.secrets:
             data["secrets"] = [s.to_json() for s in self.secrets]
+        if self.payload:
+            data["payload"] = base64.b64encode(self.payload).decode("ascii")
         return data
 
     @classmethod
@@ -151,6 +155,7 @@ class Operation:
             str(data["call"]),
             base64.b64decode(str(data["request"]), validate=True),
             tuple(SecretInput.from_json(s) for s in data.get("secrets", ())),
+            base64.b64decode(str(data.get("payload", "")), validate=True),
         )
 
 

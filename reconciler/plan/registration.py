@@ -1,0 +1,279 @@
+"""Plan one Registration manifest: each task, workflow and launch plan of its package at its
+version, compared with what Admin has.
+
+An entity version is immutable in Admin: a missing one is created, an identical one is a no-op,
+and a different one under the same version is a ``conflict`` with the diff (flytekit and flytectl
+silently keep the old spec; ADMIN-SEMANTICS.md, Registration). Launch plans from packages are
+created inactive; activation is the job of LaunchPlan manifests, or of
+``activateLaunchPlans: true``.
+
+Comparison per kind: a task's template against the template Admin compiled from it; a launch
+plan's spec without ``default_inputs`` (Admin replaces those with the computed expected inputs);
+a workflow by its shape (interface, nodes and what they run and read, outputs), since Admin
+returns only the compiled closure, to which its compiler adds nodes and edges. A difference the
+shape does not see is still refused by Admin at apply ("different structure"), never lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
+from flyteidl.core import identifier_pb2
+from flyteidl.service import dataproxy_pb2
+
+from reconciler.manifests.load import Manifest
+from reconciler.manifests.registration import RegistrationManifest
+from reconciler.packages import Entity, Package, hydrate
+from reconciler.plan.actual import Actual
+from reconciler.plan.common import digest, normalized
+from reconciler.plan.diff import diff
+from reconciler.plan.model import Action, Change, FieldDiff, Operation
+
+RESOURCE = {
+    "task": identifier_pb2.TASK,
+    "workflow": identifier_pb2.WORKFLOW,
+    "launch_plan": identifier_pb2.LAUNCH_PLAN,
+}
+START_END = frozenset({"start-node", "end-node"})
+
+
+@dataclass(frozen=True)
+class DesiredRegistration:
+    """A Registration manifest with its package read and its version decided."""
+
+    manifest: Manifest
+    package: Package
+    version: str
+
+    @property
+    def project(self) -> str:
+        return self.manifest.project
+
+    @property
+    def domain(self) -> str:
+        return self.manifest.domain
+
+    def key(self, entity: Entity) -> tuple[str, str, str, str, str]:
+        return (entity.kind, self.project, self.domain, entity.name, self.version)
+
+    def upload_key(self) -> tuple[str, str, str] | None:
+        code = self.package.code
+        return (self.project, self.domain, code.digest) if code else None
+
+    def upload_request(self) -> dataproxy_pb2.CreateUploadLocationRequest | None:
+        code = self.package.code
+        if code is None:
+            return None
+        return dataproxy_pb2.CreateUploadLocationRequest(
+            project=self.project,
+            domain=self.domain,
+            filename=code.filename,
+            filename_root=code.digest,
+            content_md5=code.md5,
+        )
+
+    def hydrated(self, entity: Entity, remote_package_path: str) -> Any:
+        model = self.manifest.model
+        assert isinstance(model, RegistrationManifest)
+        return hydrate(
+            entity,
+            project=self.project,
+            domain=self.domain,
+            version=self.version,
+            remote_package_path=remote_package_path,
+            dest_dir=model.spec.destination_dir,
+        )
+
+    def workflows(self) -> dict[str, Any]:
+        """Workflow name -> WorkflowSpec, as this registration will register them."""
+        return {e.name: self.hydrated(e, "") for e in self.package.entities if e.kind == "workflow"}
+
+    def launch_plans(self) -> dict[str, Any]:
+        return {
+            e.name: self.hydrated(e, "") for e in self.package.entities if e.kind == "launch_plan"
+        }
+
+
+def plan(desired: DesiredRegistration, actual: Actual) -> Change:
+    manifest = desired.manifest
+    model = manifest.model
+    assert isinstance(model, RegistrationManifest)
+    upload_key = desired.upload_key()
+    remote = actual.upload_urls.get(upload_key, "") if upload_key else ""
+    to_create: list[tuple[Entity, Any]] = []
+    differences: list[tuple[Entity, Any, Any]] = []
+    for entity in desired.package.entities:
+        spec = desired.hydrated(entity, remote)
+        stored = actual.registered.get(desired.key(entity))
+        if stored is None:
+            to_create.append((entity, spec))
+            continue
+        ours, theirs = _comparable(entity.kind, spec), _comparable_stored(entity.kind, stored)
+        if ours != theirs:
+            differences.append((entity, theirs, ours))
+    seen = observed(actual, [desired.key(e) for e in desired.package.entities])
+    after = {
+        "version": desired.version,
+        "tasks": [e.name for e in desired.package.entities if e.kind == "task"],
+        "workflows": [e.name for e in desired.package.entities if e.kind == "workflow"],
+        "launchPlans": [e.name for e in desired.package.entities if e.kind == "launch_plan"],
+        "code": desired.package.code.digest if desired.package.code else None,
+    }
+    if differences:
+        changed: list[FieldDiff] = []
+        for entity, theirs, ours in differences:
+            group = f"{entity.kind}s"
+            changed.extend(diff({group: {entity.name: theirs}}, {group: {entity.name: ours}}))
+        names = ", ".join(f"{e.kind} {e.name}" for e, _, _ in differences)
+        return Change(
+            manifest.address,
+            Action.CONFLICT,
+            {"version": desired.version},
+            after,
+            diff=tuple(changed),
+            reason=f"version {desired.version} is registered with a different {names}; entity "
+            "versions cannot change: bump spec.version or use version: auto",
+            observed=seen,
+        )
+    activations = _activations(desired, actual, model.spec.activate_launch_plans)
+    if not to_create and not activations:
+        return Change(manifest.address, Action.NOOP, after, after, observed=seen)
+    operations: list[Operation] = []
+    request = desired.upload_request()
+    if request is not None and any(e.kind == "task" for e, _ in to_create):
+        assert desired.package.code is not None
+        operations.append(
+            Operation(
+                "UploadPackage",
+                request.SerializeToString(deterministic=True),
+                payload=desired.package.code.data,
+            )
+        )
+    for entity, spec in to_create:
+        operations.append(_create(desired, entity, spec))
+    operations.extend(activations)
+    counts = {kind: sum(1 for e, _ in to_create if e.kind == kind) for kind in RESOURCE}
+    reason = (
+        f"register {counts['task']} task(s), {counts['workflow']} workflow(s) and "
+        f"{counts['launch_plan']} launch plan(s) at version {desired.version}"
+        if to_create
+        else f"activate the launch plans of version {desired.version}"
+    )
+    action = Action.CREATE if to_create else Action.UPDATE
+    before = (
+        None if len(to_create) == len(desired.package.entities) else {"version": desired.version}
+    )
+    return Change(
+        manifest.address,
+        action,
+        before,
+        after,
+        reason=reason,
+        operations=tuple(operations),
+        observed=seen,
+    )
+
+
+def observed(actual: Actual, keys: list[tuple[str, str, str, str, str]]) -> dict[str, Any]:
+    """What exists of the entities, for the staleness check of saved plans."""
+    states = [[*key, key in actual.registered] for key in keys]
+    return {"registered": [list(k) for k in keys], "digest": digest(states)}
+
+
+def _create(desired: DesiredRegistration, entity: Entity, spec: Any) -> Operation:
+    identifier = identifier_pb2.Identifier(
+        resource_type=RESOURCE[entity.kind],
+        project=desired.project,
+        domain=desired.domain,
+        name=entity.name,
+        version=desired.version,
+    )
+    if entity.kind == "task":
+        request: Any = task_pb2.TaskCreateRequest(id=identifier, spec=spec)
+        call = "CreateTask"
+    elif entity.kind == "workflow":
+        request = workflow_pb2.WorkflowCreateRequest(id=identifier, spec=spec)
+        call = "CreateWorkflow"
+    else:
+        request = launch_plan_pb2.LaunchPlanCreateRequest(id=identifier, spec=spec.spec)
+        call = "CreateLaunchPlan"
+    return Operation(call, request.SerializeToString(deterministic=True))
+
+
+def _activations(desired: DesiredRegistration, actual: Actual, activate: bool) -> list[Operation]:
+    if not activate:
+        return []
+    operations = []
+    for entity in desired.package.entities:
+        if entity.kind != "launch_plan":
+            continue
+        stored = actual.registered.get(desired.key(entity))
+        if stored is not None and stored.closure.state == launch_plan_pb2.ACTIVE:
+            continue
+        request = launch_plan_pb2.LaunchPlanUpdateRequest(
+            id=identifier_pb2.Identifier(
+                resource_type=identifier_pb2.LAUNCH_PLAN,
+                project=desired.project,
+                domain=desired.domain,
+                name=entity.name,
+                version=desired.version,
+            ),
+            state=launch_plan_pb2.ACTIVE,
+        )
+        operations.append(
+            Operation("UpdateLaunchPlan", request.SerializeToString(deterministic=True))
+        )
+    return operations
+
+
+def _comparable(kind: str, spec: Any) -> dict[str, Any]:
+    if kind == "task":
+        return normalized(spec.template)
+    if kind == "workflow":
+        return workflow_shape(spec.template)
+    data = normalized(spec.spec)
+    data.pop("default_inputs", None)
+    return data
+
+
+def _comparable_stored(kind: str, stored: Any) -> dict[str, Any]:
+    if kind == "task":
+        return normalized(stored.closure.compiled_task.template)
+    if kind == "workflow":
+        return workflow_shape(stored.closure.compiled_workflow.primary.template)
+    data = normalized(stored.spec)
+    data.pop("default_inputs", None)
+    return data
+
+
+def workflow_shape(template: Any) -> dict[str, Any]:
+    """What a workflow is made of, without what Admin's compiler adds (start and end nodes,
+    edges derived from bindings)."""
+    nodes = {}
+    for node in template.nodes:
+        if node.id in START_END:
+            continue
+        data = normalized(node)
+        data.pop("upstream_node_ids", None)
+        nodes[node.id] = data
+    return {
+        "interface": normalized(template.interface),
+        "nodes": nodes,
+        "outputs": [normalized(o) for o in template.outputs],
+        "failure_policy": template.metadata.on_failure,
+    }
+
+
+def version_of(
+    registrations: Mapping[str, DesiredRegistration], project: str, domain: str, workflow: str
+) -> str | None:
+    """The version a planned registration gives ``workflow`` in ``project``/``domain``."""
+    for registration in registrations.values():
+        if (registration.project, registration.domain) != (project, domain):
+            continue
+        if any(e.kind == "workflow" and e.name == workflow for e in registration.package.entities):
+            return registration.version
+    return None

@@ -1,0 +1,201 @@
+"""Registration manifests: a real ``pyflyte package`` archive (and Python source) registered into
+the local Admin, then fetched and run with flytekit's FlyteRemote."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler.localadmin import LocalAdmin
+from tests.engine.conftest import DOMAIN, PROJECT, settings
+
+FLOWS = """\
+from flytekit import task, workflow
+
+
+@task
+def double(a: int) -> int:
+    return a * {factor}
+
+
+@workflow
+def pipeline(a: int = 3) -> int:
+    return double(a=a)
+"""
+
+
+def _source(root: Path, factor: int = 2) -> Path:
+    package = root / "wfpkg"
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text("")
+    (package / "flows.py").write_text(FLOWS.format(factor=factor))
+    return root
+
+
+def _archive(source: Path, output: Path) -> Path:
+    pyflyte = Path(sys.executable).parent / "pyflyte"
+    done = subprocess.run(
+        [
+            str(pyflyte),
+            "--pkgs",
+            "wfpkg",
+            "package",
+            "--copy",
+            "auto",
+            "--output",
+            str(output),
+            "--force",
+            "--image",
+            "python:3.11-slim",
+        ],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return output
+
+
+@pytest.fixture(scope="module")
+def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("archives")
+    return {
+        "v2": _archive(_source(base / "two"), base / "two.tgz"),
+        "v3": _archive(_source(base / "three", factor=3), base / "three.tgz"),
+    }
+
+
+@pytest.fixture
+def running_admin(tmp_path: Path) -> Iterator[LocalAdmin]:
+    """On the wall clock, with quick tasks: FlyteRemote.wait polls in real time."""
+    with LocalAdmin(data_dir=tmp_path / "data", task_seconds=0.05, tick_interval=0.05) as admin:
+        yield admin
+
+
+REGISTRATION = """\
+apiVersion: reconciler/v1
+kind: Registration
+metadata: {{name: flows}}
+spec:
+  package: {package}
+  version: {version}
+"""
+ADDRESS = f"Registration/{PROJECT}/{DOMAIN}/flows"
+
+
+def _run(run_cli, admin: LocalAdmin, *args: object):  # type: ignore[no-untyped-def]
+    return run_cli(*args, "--endpoint", admin.endpoint, "--insecure")
+
+
+def _change(run_cli, admin: LocalAdmin, root: Path) -> dict:  # type: ignore[type-arg, no-untyped-def]
+    result = _run(run_cli, admin, "plan", root, "-o", "json")
+    assert result.code == 0, result.err
+    return {c["address"]: c for c in json.loads(result.out)["changes"]}[ADDRESS]
+
+
+def test_archive_is_registered_and_runs_with_flytekit(
+    run_cli, running_admin, archives, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = settings(tmp_path / "manifests")
+    (root / "reg.yaml").write_text(REGISTRATION.format(package=archives["v2"], version="v1"))
+    change = _change(run_cli, running_admin, root)
+    assert change["action"] == "create"
+    assert change["after"]["tasks"] == ["wfpkg.flows.double"]
+    applied = _run(run_cli, running_admin, "apply", root, "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    assert _run(run_cli, running_admin, "plan", root, "--detailed-exitcode").code == 0
+
+    from flytekit.configuration import Config
+    from flytekit.remote import FlyteRemote
+
+    remote = FlyteRemote(
+        Config.for_endpoint(running_admin.endpoint, insecure=True),
+        default_project=PROJECT,
+        default_domain=DOMAIN,
+    )
+    workflow = remote.fetch_workflow(name="wfpkg.flows.pipeline", version="v1")
+    task = remote.fetch_task(name="wfpkg.flows.double", version="v1")
+    assert "{{ .remote_package_path }}" not in " ".join(task.template.container.args)
+    execution = remote.execute(workflow, inputs={"a": 4})
+    done = remote.wait(
+        execution,
+        timeout=datetime.timedelta(seconds=60),
+        poll_interval=datetime.timedelta(seconds=0.2),
+    )
+    assert done.closure.phase == 4  # SUCCEEDED (outputs are simulated)
+
+
+def test_a_changed_task_under_the_same_version_is_a_conflict(
+    run_cli, running_admin, archives, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = settings(tmp_path / "manifests")
+    (root / "reg.yaml").write_text(REGISTRATION.format(package=archives["v2"], version="v1"))
+    assert _run(run_cli, running_admin, "apply", root, "--auto-approve").code == 0
+    (root / "reg.yaml").write_text(REGISTRATION.format(package=archives["v3"], version="v1"))
+    change = _change(run_cli, running_admin, root)
+    assert change["action"] == "conflict"
+    assert "different task wfpkg.flows.double" in change["reason"]
+    # the code changed, so the task points at another code tarball
+    assert [d["path"] for d in change["diff"]] == ['tasks["wfpkg.flows.double"].container.args[2]']
+
+
+def test_auto_version_follows_the_content(run_cli, running_admin, archives, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = settings(tmp_path / "manifests")
+    (root / "reg.yaml").write_text(REGISTRATION.format(package=archives["v2"], version="auto"))
+    first = _change(run_cli, running_admin, root)["after"]["version"]
+    assert _change(run_cli, running_admin, root)["after"]["version"] == first
+    assert _run(run_cli, running_admin, "apply", root, "--auto-approve").code == 0
+    assert _change(run_cli, running_admin, root)["action"] == "noop"
+    (root / "reg.yaml").write_text(REGISTRATION.format(package=archives["v3"], version="auto"))
+    changed = _change(run_cli, running_admin, root)
+    assert changed["action"] == "create"
+    assert changed["after"]["version"] != first
+
+
+def test_launch_plan_uses_the_version_its_registration_gives(
+    run_cli, running_admin, archives, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = settings(tmp_path / "manifests")
+    (root / "reg.yaml").write_text(REGISTRATION.format(package=archives["v2"], version="auto"))
+    (root / "lp.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: LaunchPlan\nmetadata: {name: nightly}\n"
+        "spec:\n  workflow: {name: wfpkg.flows.pipeline}\n  schedule: {cron: '@daily'}\n"
+        "---\napiVersion: reconciler/v1\nkind: Execution\nmetadata: {name: first-run}\n"
+        "spec: {launchPlan: {name: nightly}, inputs: {a: 5}}\n"
+    )
+    applied = _run(run_cli, running_admin, "apply", root, "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    assert "Apply: 3 done, 0 failed." in applied.out
+    assert _run(run_cli, running_admin, "plan", root, "--detailed-exitcode").code == 0
+
+
+def test_source_is_serialized_with_flytekit_and_registered(
+    run_cli, running_admin, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    _source(tmp_path / "src")
+    root = settings(tmp_path / "manifests")
+    (root / "reg.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: Registration\nmetadata: {name: flows}\n"
+        "spec: {source: {path: ../src, module: wfpkg}, version: auto}\n"
+    )
+    applied = _run(run_cli, running_admin, "apply", root, "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    assert _run(run_cli, running_admin, "plan", root, "--detailed-exitcode").code == 0
+
+
+def test_a_broken_archive_is_a_plan_error_at_the_manifest(run_cli, running_admin, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = settings(tmp_path / "manifests")
+    (root / "junk.tgz").write_bytes(b"not a tarball")
+    (root / "reg.yaml").write_text(REGISTRATION.format(package="junk.tgz", version="v1"))
+    result = _run(run_cli, running_admin, "plan", root)
+    assert result.code == 1
+    assert "reg.yaml:5:12: spec.package:" in result.err
+    assert "is not a pyflyte package archive" in result.err
