@@ -19,7 +19,7 @@ from reconciler.manifests.resolve import Resolved, resolve
 from reconciler.packages import content_version, read_package, serialize_source
 from reconciler.plan.actual import fetch_actual
 from reconciler.plan.common import Context
-from reconciler.plan.make import Desired, make_plan, needs
+from reconciler.plan.make import Desired, followups, make_plan, needs
 from reconciler.plan.model import Plan
 from reconciler.plan.registration import DesiredRegistration
 
@@ -154,6 +154,9 @@ def compute_plan(options: AdminOptions, environ: Mapping[str, str]) -> Planned:
     context = context_for(settings, options)
     with connected(settings, options.flags, environ) as (client, connection):
         actual = fetch_actual(client, needs(desired, context), parallelism=settings.parallelism)
+        more = followups(desired, actual)
+        if more.workflows:
+            actual.merge(fetch_actual(client, more, parallelism=settings.parallelism))
     plan, problems = make_plan(desired, actual, context)
     if has_errors(problems):
         raise InvalidManifestsError(problems)

@@ -57,6 +57,17 @@ class Actual:
     def launch_plan(self, key: EntityKey, version: str) -> Any | None:
         return next((lp for lp in self.launch_plans.get(key, []) if lp.id.version == version), None)
 
+    def merge(self, other: Actual) -> None:
+        """Add what a follow-up read found."""
+        for key, plans in other.launch_plans.items():
+            self.launch_plans.setdefault(key, []).extend(plans)
+        self.executions.update(other.executions)
+        self.workflows.update(other.workflows)
+        self.active_in_scope.update(other.active_in_scope)
+        self.signals.update(other.signals)
+        self.registered.update(other.registered)
+        self.upload_urls.update(other.upload_urls)
+
     def signal(self, execution: EntityKey, signal_id: str) -> Any | None:
         found = self.signals.get(execution, [])
         return next((s for s in found if s.id.signal_id == signal_id), None)

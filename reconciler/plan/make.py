@@ -14,19 +14,16 @@ from flyteidl.admin import launch_plan_pb2, workflow_pb2
 from flyteidl.core import compiler_pb2, identifier_pb2
 
 from reconciler.diagnostics import Diagnostic
+from reconciler.manifests.backfill import BackfillManifest
 from reconciler.manifests.execution import ExecutionManifest
 from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.manifests.signal import SignalManifest
-from reconciler.plan import executions, launchplans, registration, signals
+from reconciler.plan import backfill, executions, launchplans, registration, signals
 from reconciler.plan.actual import Actual, EntityKey, Needs
 from reconciler.plan.common import OWNER_KEY, Context, Problems
 from reconciler.plan.model import Change, Plan
-
-# Kinds whose planning is not built yet: planning them is refused rather than skipped, so a
-# plan never looks complete while ignoring part of the tree.
-_NOT_YET = {"Backfill"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +77,11 @@ def needs(desired: Desired, context: Context) -> Needs:
                 launch_plans.add(
                     (ref.project or manifest.project, ref.domain or manifest.domain, ref.name)
                 )
+        elif isinstance(model, BackfillManifest):
+            launch_plans.add(backfill.launch_plan_key(manifest))
+            execution_keys.update(
+                (manifest.project, manifest.domain, n) for n in backfill.run_names(manifest.name)
+            )
         elif isinstance(model, SignalManifest):
             key = signals.execution_key(manifest)
             signal_executions.add(key)
@@ -95,18 +97,17 @@ def needs(desired: Desired, context: Context) -> Needs:
     )
 
 
+def followups(desired: Desired, actual: Actual) -> Needs:
+    """What can only be read once the first read is in: the workflows of backfill runs."""
+    workflows: set[tuple[str, str, str, str]] = set()
+    for item in desired.of_kind("Backfill"):
+        workflows |= backfill.workflows_to_read(item.manifest, actual)
+    return Needs(workflows=frozenset(w for w in workflows if w not in actual.workflows))
+
+
 def make_plan(desired: Desired, actual: Actual, context: Context) -> tuple[Plan, list[Diagnostic]]:
     problems = Problems()
     changes: list[Change] = []
-    for item in desired.resolved:
-        if item.manifest.kind in _NOT_YET:
-            problems.add(
-                item.manifest.diagnostic(
-                    ("kind",),
-                    f"planning {item.manifest.kind} manifests is not supported yet; leave them out "
-                    "of the paths given to plan (validate checks them)",
-                )
-            )
     for _, planned in sorted(desired.registrations.items()):
         changes.append(registration.plan(planned, actual))
     declared = {
@@ -160,6 +161,10 @@ def make_plan(desired: Desired, actual: Actual, context: Context) -> tuple[Plan,
                     executions.attempt_names(item.manifest),
                 )
             )
+    for item in desired.of_kind("Backfill"):
+        backfill_change = backfill.plan(item.manifest, actual, planned_lps, context, problems)
+        if backfill_change is not None:
+            changes.append(backfill_change)
     for item in desired.of_kind("Signal"):
         signal_change = signals.plan(item.manifest, item.secrets, actual, problems)
         if signal_change is not None:

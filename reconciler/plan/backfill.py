@@ -1,0 +1,335 @@
+"""Plan one Backfill manifest: every schedule tick of the window has run, once.
+
+The ticks come from the launch plan's cron (croniter) or fixed rate, **both ends inclusive**
+(flytekit's ``create_backfill_workflow`` excludes both, although its docstring says otherwise;
+ADMIN-SEMANTICS.md, Backfills). Uncovered ticks run as one backfill workflow built the way
+flytekit builds it: a launch-plan node per tick named ``b-<tick>``, the kickoff input bound to
+the tick (the launch plan's defaults apply to the rest), nodes chained in order unless
+``parallel``, the failure policy on the workflow. Its version is a digest of the launch plan id,
+the ticks and the options, so a changed launch plan or window gives a new workflow.
+
+Runs are named ``<name>``, then ``<name>-2``, ``<name>-3``... as the window grows, and carry the
+label ``reconciler.flyte.org/backfill: <name>``; the ticks a run covers are read back from its
+workflow, so re-applying does nothing and extending the window runs only the new ticks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from croniter import croniter
+from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2, schedule_pb2, workflow_pb2
+from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2
+from flyteidl.core import workflow_pb2 as core_workflow
+from google.protobuf import timestamp_pb2
+
+from reconciler.manifests.backfill import BackfillManifest
+from reconciler.manifests.load import Manifest
+from reconciler.plan.actual import Actual, EntityKey
+from reconciler.plan.common import COMMIT_KEY, OWNER_KEY, Context, Problems, digest
+from reconciler.plan.executions import observed
+from reconciler.plan.launchplans import DesiredLaunchPlan
+from reconciler.plan.model import Action, Change, Operation
+
+BACKFILL_KEY = "reconciler.flyte.org/backfill"
+MAX_RUNS = 50
+MAX_TICKS = 10_000
+_RATE = {
+    schedule_pb2.MINUTE: timedelta(minutes=1),
+    schedule_pb2.HOUR: timedelta(hours=1),
+    schedule_pb2.DAY: timedelta(days=1),
+}
+
+
+def run_names(name: str) -> list[str]:
+    """The names a backfill's runs take, in order."""
+    return [name] + [f"{name}-{n}" for n in range(2, MAX_RUNS + 1)]
+
+
+def launch_plan_key(manifest: Manifest) -> EntityKey:
+    model = manifest.model
+    assert isinstance(model, BackfillManifest)
+    ref = model.spec.launch_plan
+    return (ref.project or manifest.project, ref.domain or manifest.domain, ref.name)
+
+
+def ticks(schedule: Any, start: datetime, end: datetime) -> list[datetime]:
+    """Every tick of ``schedule`` from ``start`` to ``end``, both included, in UTC."""
+    found: list[datetime] = []
+    if schedule.HasField("cron_schedule") or schedule.cron_expression:
+        expression = schedule.cron_schedule.schedule or schedule.cron_expression
+        iterator = croniter(expression, start - timedelta(seconds=1), ret_type=datetime)
+        while len(found) <= MAX_TICKS:
+            tick = iterator.get_next(datetime).astimezone(timezone.utc)
+            if tick > end:
+                break
+            found.append(tick)
+    else:
+        step = _RATE[schedule.rate.unit] * schedule.rate.value
+        tick = start
+        while tick <= end and len(found) <= MAX_TICKS:
+            found.append(tick)
+            tick += step
+    return found
+
+
+def covered(actual: Actual, key: EntityKey) -> dict[datetime, str]:
+    """Tick -> the run that covers it, read from the workflows of the backfill's runs."""
+    project, domain, name = key
+    found: dict[datetime, str] = {}
+    for run_name in run_names(name):
+        execution = actual.executions.get((project, domain, run_name))
+        if execution is None or execution.spec.labels.values.get(BACKFILL_KEY) != name:
+            continue
+        lp = execution.spec.launch_plan
+        workflow = actual.workflows.get((lp.project, lp.domain, lp.name, lp.version))
+        if workflow is None:
+            continue
+        for node in workflow.closure.compiled_workflow.primary.template.nodes:
+            when = _tick_of(node)
+            if when is not None:
+                found[when] = run_name
+    return found
+
+
+def _tick_of(node: Any) -> datetime | None:
+    prefix = "b-"
+    if not node.metadata.name.startswith(prefix):
+        return None
+    try:
+        return datetime.fromisoformat(node.metadata.name[len(prefix) :]).astimezone(timezone.utc)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class BackfillTarget:
+    id: identifier_pb2.Identifier  # the launch plan version to run
+    spec: launch_plan_pb2.LaunchPlanSpec
+
+
+def plan(
+    manifest: Manifest,
+    actual: Actual,
+    planned: dict[EntityKey, DesiredLaunchPlan],
+    context: Context,
+    problems: Problems,
+) -> Change | None:
+    model = manifest.model
+    assert isinstance(model, BackfillManifest)
+    spec = model.spec
+    target = _target(manifest, actual, planned, problems)
+    if target is None:
+        return None
+    schedule = target.spec.entity_metadata.schedule
+    if not target.spec.entity_metadata.HasField("schedule"):
+        problems.add(
+            manifest.diagnostic(
+                ("spec", "launchPlan"),
+                f"launch plan {target.id.name} version {target.id.version} has no schedule",
+            )
+        )
+        return None
+    window = ticks(schedule, spec.start, spec.end)
+    if len(window) > MAX_TICKS:
+        problems.add(
+            manifest.diagnostic(
+                ("spec", "to"), f"the window holds more than {MAX_TICKS} ticks; split the backfill"
+            )
+        )
+        return None
+    key = (manifest.project, manifest.domain, manifest.name)
+    done = covered(actual, key)
+    todo = [t for t in window if t not in done]
+    existing = [n for n in run_names(manifest.name) if (key[0], key[1], n) in actual.executions]
+    seen = observed(actual, [(key[0], key[1], n) for n in run_names(manifest.name)])
+    view = {
+        "launchPlan": f"{target.id.name}@{target.id.version}",
+        "ticks": [_iso(t) for t in todo],
+        "covered": [_iso(t) for t in window if t in done],
+        "parallel": spec.parallel,
+        "failurePolicy": spec.failure_policy,
+    }
+    if not window:
+        problems.add(manifest.diagnostic(("spec",), "the window holds no schedule tick"))
+        return None
+    if not todo:
+        runs = ", ".join(sorted(set(done.values())))
+        return Change(
+            manifest.address,
+            Action.NOOP,
+            view,
+            view,
+            observed=seen,
+            reason=f"all {len(window)} tick(s) ran in {runs}",
+        )
+    if len(existing) >= MAX_RUNS:
+        problems.add(
+            manifest.diagnostic(
+                ("metadata", "name"), f"this backfill already ran {MAX_RUNS} times; start a new one"
+            )
+        )
+        return None
+    run = run_names(manifest.name)[len(existing)]
+    return Change(
+        manifest.address,
+        Action.CREATE,
+        None if not done else {"covered": view["covered"]},
+        {**view, "execution": run},
+        reason=f"{len(todo)} of {len(window)} tick(s) to run as {run}"
+        + (f"; {len(done)} already ran" if done else ""),
+        operations=_operations(manifest, target, todo, run, context),
+        observed=seen,
+    )
+
+
+def _target(
+    manifest: Manifest,
+    actual: Actual,
+    planned: dict[EntityKey, DesiredLaunchPlan],
+    problems: Problems,
+) -> BackfillTarget | None:
+    model = manifest.model
+    assert isinstance(model, BackfillManifest)
+    key = launch_plan_key(manifest)
+    version = model.spec.launch_plan.version
+    declared = planned.get(key)
+    if declared is not None and (version is None or version == declared.version):
+        return BackfillTarget(declared.id, declared.spec)
+    stored = actual.launch_plan(key, version) if version else actual.active_launch_plan(key)
+    if stored is None:
+        what = f"version {version}" if version else "an active version"
+        problems.add(
+            manifest.diagnostic(
+                ("spec", "launchPlan"), f"launch plan {'/'.join(key)} has no {what} in Admin"
+            )
+        )
+        return None
+    return BackfillTarget(stored.id, stored.spec)
+
+
+def backfill_workflow(
+    target: BackfillTarget, when: list[datetime], parallel: bool, failure_policy: str
+) -> core_workflow.WorkflowTemplate:
+    """The workflow flytekit's ``create_backfill_workflow`` builds for these ticks."""
+    schedule = target.spec.entity_metadata.schedule
+    kickoff = schedule.kickoff_time_input_arg
+    nodes = []
+    for index, tick in enumerate(when):
+        # Only the kickoff input is bound, as flytekit binds it for a launch plan fetched from
+        # Admin (launch_backfill): the launch plan's own defaults apply to each run.
+        bindings: dict[str, literals_pb2.Literal] = {}
+        if kickoff:
+            stamp = timestamp_pb2.Timestamp()
+            stamp.FromDatetime(tick)
+            bindings[kickoff] = literals_pb2.Literal(
+                scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(datetime=stamp))
+            )
+        node = core_workflow.Node(
+            id=f"n{index}",
+            metadata=core_workflow.NodeMetadata(
+                name=f"b-{tick}", retries=literals_pb2.RetryStrategy(), interruptible=False
+            ),
+            inputs=[
+                literals_pb2.Binding(
+                    var=name, binding=literals_pb2.BindingData(scalar=value.scalar)
+                )
+                for name, value in sorted(bindings.items())
+            ],
+            workflow_node=core_workflow.WorkflowNode(launchplan_ref=target.id),
+        )
+        if not parallel and index:
+            node.upstream_node_ids.append(f"n{index - 1}")
+        nodes.append(node)
+    policy = (
+        core_workflow.WorkflowMetadata.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
+        if failure_policy == "continue"
+        else core_workflow.WorkflowMetadata.FAIL_IMMEDIATELY
+    )
+    return core_workflow.WorkflowTemplate(
+        metadata=core_workflow.WorkflowMetadata(on_failure=policy),
+        interface=interface_pb2.TypedInterface(
+            inputs=interface_pb2.VariableMap(), outputs=interface_pb2.VariableMap()
+        ),
+        nodes=nodes,
+        metadata_defaults=core_workflow.WorkflowMetadataDefaults(),
+    )
+
+
+def _operations(
+    manifest: Manifest, target: BackfillTarget, todo: list[datetime], run: str, context: Context
+) -> tuple[Operation, ...]:
+    model = manifest.model
+    assert isinstance(model, BackfillManifest)
+    spec = model.spec
+    version = digest(
+        [
+            [target.id.project, target.id.domain, target.id.name, target.id.version],
+            [str(t) for t in todo],
+            spec.parallel,
+            spec.failure_policy,
+        ]
+    )
+    name = f"backfill-{target.id.name}"
+
+    def ident(resource: int) -> identifier_pb2.Identifier:
+        return identifier_pb2.Identifier(
+            resource_type=resource,
+            project=manifest.project,
+            domain=manifest.domain,
+            name=name,
+            version=version,
+        )
+
+    template = backfill_workflow(target, todo, spec.parallel, spec.failure_policy)
+    template.id.CopyFrom(ident(identifier_pb2.WORKFLOW))
+    workflow = workflow_pb2.WorkflowCreateRequest(
+        id=ident(identifier_pb2.WORKFLOW), spec=workflow_pb2.WorkflowSpec(template=template)
+    )
+    # the workflow's default launch plan, through which it is executed (as FlyteRemote does)
+    launch_plan = launch_plan_pb2.LaunchPlanCreateRequest(
+        id=ident(identifier_pb2.LAUNCH_PLAN),
+        spec=launch_plan_pb2.LaunchPlanSpec(
+            workflow_id=ident(identifier_pb2.WORKFLOW),
+            default_inputs=interface_pb2.ParameterMap(),
+        ),
+    )
+    labels = {BACKFILL_KEY: manifest.name}
+    if context.owner_id:
+        labels[OWNER_KEY] = context.owner_id
+    if context.commit:
+        labels[COMMIT_KEY] = context.commit
+    execution_spec = execution_pb2.ExecutionSpec(
+        launch_plan=ident(identifier_pb2.LAUNCH_PLAN),
+        metadata=execution_pb2.ExecutionMetadata(mode=execution_pb2.ExecutionMetadata.MANUAL),
+        labels=common_pb2.Labels(values=labels),
+        overwrite_cache=bool(spec.overwrite_cache),
+    )
+    execution = execution_pb2.ExecutionCreateRequest(
+        project=manifest.project, domain=manifest.domain, name=run, spec=execution_spec
+    )
+    return (
+        Operation("CreateWorkflow", workflow.SerializeToString(deterministic=True)),
+        Operation("CreateLaunchPlan", launch_plan.SerializeToString(deterministic=True)),
+        Operation("CreateExecution", execution.SerializeToString(deterministic=True)),
+    )
+
+
+def _iso(tick: datetime) -> str:
+    return tick.isoformat().replace("+00:00", "Z")
+
+
+def workflows_to_read(manifest: Manifest, actual: Actual) -> set[tuple[str, str, str, str]]:
+    """The workflows of this backfill's runs, read after the runs themselves."""
+    found = set()
+    for run_name in run_names(manifest.name):
+        execution = actual.executions.get((manifest.project, manifest.domain, run_name))
+        if (
+            execution is not None
+            and execution.spec.labels.values.get(BACKFILL_KEY) == manifest.name
+        ):
+            lp = execution.spec.launch_plan
+            found.add((lp.project, lp.domain, lp.name, lp.version))
+    return found
