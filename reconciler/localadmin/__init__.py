@@ -6,7 +6,11 @@ Layout (data flows top to bottom)::
     server.py      LocalAdmin: gRPC server + blob/token HTTP server + engine ticker
     service.py     servicers on flyteidl's base classes; AdminError -> gRPC status, auth check
     registry.py    projects, tasks, workflows, launch plans (registration rules, activation)
-    executions.py  executions, node/task executions, data (create/relaunch/recover/terminate)
+    attributes.py  matchable attributes (project, project-domain, workflow) and their merging
+    named_entities.py  named entities: metadata (description, state) of a name's versions
+    executions.py  executions, node/task executions, data (create/relaunch/recover/terminate),
+                   the spec's settings resolved request > launch plan > matchable > defaults
+    metrics.py     GetExecutionMetrics: spans from the engine's recorded timings
     signals.py     SignalService rules
     engine.py      simulated execution engine (what is and is not simulated is listed there)
     scheduler.py   launches active scheduled launch plans (``serve --scheduler``)

@@ -12,8 +12,15 @@ execution_manager.go``, ``validation/execution_validator.go``, ADMIN-SEMANTICS.m
   "invalid input X" (fixed-only inputs are not expected), a missing required one "expected_inputs
   X missing", a wrong type "invalid X input wrong type", and a fixed input that is also a default
   "fixed_inputs X cannot be overridden"; defaults and fixed inputs fill the rest;
-* spec precedence per field: the request, then the launch plan (maps replaced, not merged);
-  labels must be valid Kubernetes labels;
+* spec precedence per field (``getExecutionConfig``, ``util/shared.go MergeIntoExecConfig``):
+  the request, then the launch plan, then the most specific matchable
+  ``WORKFLOW_EXECUTION_CONFIG`` for the workflow's name (workflow, else project-domain, else
+  project), then the project's own row, then the deprecated auth roles (security context only),
+  then the server defaults (``LocalAdmin(execution_defaults=...)``, Admin's ``maxParallelism: 25``
+  unless given). This covers labels, annotations, envs, raw output data config, security
+  context, max parallelism, interruptible and overwrite cache; an empty value never wins, maps
+  are replaced, not merged, and a security context is always stored (empty ``run_as`` when
+  nothing names an identity). Labels must be valid Kubernetes labels;
 * the server overwrites ``metadata.principal`` and ``metadata.system_metadata``, keeps ``mode``;
 * terminate on a terminal execution is ``FAILED_PRECONDITION``, otherwise ABORTING (the engine
   finishes it as ABORTED); relaunch copies spec and user inputs with mode RELAUNCH, the
@@ -25,9 +32,15 @@ execution_manager.go``, ``validation/execution_validator.go``, ADMIN-SEMANTICS.m
   versions; at ``max`` a SKIP policy refuses with ``ALREADY_EXISTS`` "concurrency limit (N)
   reached for launch plan X; skipping execution" (``checkLaunchPlanConcurrency``).
 
-Not reproduced: matchable attributes (``WORKFLOW_EXECUTION_CONFIG`` and friends) in the spec
-precedence, cluster pools (``cluster_assignment`` is stored as given), quality of service,
-offloading of inputs to blob storage (``GetExecutionData`` returns them inline).
+Deliberate difference: Admin stores the request's spec with only ``max_parallelism`` and the
+security context resolved, and hands the other resolved settings to the workflow CRD; here they
+are all written into the stored spec, where a client can read them back.
+
+Not reproduced: the other matchable resources' effects (task resources, execution queues,
+cluster labels, plugin overrides are stored and served by :mod:`attributes`, but nothing acts on
+them), project labels added to execution labels, cluster pools (``cluster_assignment`` is stored
+as given), quality of service, offloading of inputs to blob storage (``GetExecutionData``
+returns them inline).
 
 Execution rows start QUEUED; :mod:`engine` moves them on.
 """
@@ -46,6 +59,7 @@ from flyteidl.admin import (
     common_pb2,
     execution_pb2,
     launch_plan_pb2,
+    matchable_resource_pb2,
     node_execution_pb2,
     task_execution_pb2,
 )
@@ -53,6 +67,7 @@ from flyteidl.core import execution_pb2 as core_exec_pb2
 from flyteidl.core import identifier_pb2, literals_pb2
 
 from reconciler.localadmin import filters, literals
+from reconciler.localadmin.attributes import Attributes, merge_exec_config
 from reconciler.localadmin.clock import Clock
 from reconciler.localadmin.errors import (
     AdminError,
@@ -112,10 +127,18 @@ def node_key(identifier: identifier_pb2.NodeExecutionIdentifier) -> dict[str, st
 
 
 class Executions:
-    def __init__(self, store: Store, clock: Clock, registry: Registry, cluster: str = "localadmin"):
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        registry: Registry,
+        attributes: Attributes,
+        cluster: str = "localadmin",
+    ) -> None:
         self.store = store
         self.clock = clock
         self.registry = registry
+        self.attributes = attributes
         self.cluster = cluster
 
     # -- create ------------------------------------------------------------------------------
@@ -155,7 +178,12 @@ class Executions:
         identifier = identifier_pb2.WorkflowExecutionIdentifier(
             project=project, domain=domain, name=name
         )
-        merged = _merge_spec(spec, launch_plan.spec)
+        # the workflow's name selects workflow-level attributes (for a single task: Admin's
+        # generated .flytegen.<task> workflow)
+        layers = self.attributes.execution_layers(
+            project, domain, launch_plan.spec.workflow_id.name
+        )
+        merged = _merge_spec(spec, launch_plan.spec, layers, self.attributes.defaults)
         merged.metadata.principal = caller.principal
         merged.metadata.system_metadata.CopyFrom(
             execution_pb2.SystemMetadata(
@@ -609,23 +637,28 @@ def _check_inputs(
     return full
 
 
+# Fields of the spec outside Admin's WorkflowExecutionConfig: the request's, else the launch plan's.
 _FROM_LAUNCH_PLAN: Sequence[str] = (
-    "labels",
-    "annotations",
-    "raw_output_data_config",
-    "security_context",
     "auth_role",
-    "envs",
-    "interruptible",
     "cluster_assignment",
     "execution_env_assignments",
 )
+# Fields resolved through the WorkflowExecutionConfig layers that are maps or messages.
+_RESOLVED_MESSAGES: Sequence[str] = ("labels", "annotations", "envs", "raw_output_data_config")
 
 
 def _merge_spec(
-    request: execution_pb2.ExecutionSpec, launch_plan: launch_plan_pb2.LaunchPlanSpec
+    request: execution_pb2.ExecutionSpec,
+    launch_plan: launch_plan_pb2.LaunchPlanSpec,
+    matchable: Sequence[matchable_resource_pb2.WorkflowExecutionConfig] = (),
+    defaults: matchable_resource_pb2.WorkflowExecutionConfig | None = None,
 ) -> execution_pb2.ExecutionSpec:
-    """The request wins field by field; a field it leaves empty comes from the launch plan."""
+    """The spec to store: the request, with each field it leaves unset resolved as
+    execution_manager.go getExecutionConfig does: the launch plan, then the matchable
+    WORKFLOW_EXECUTION_CONFIG layers (most specific first), then the deprecated auth roles for the
+    security context, then the server defaults. An empty value never wins and maps are taken
+    whole (util/shared.go MergeIntoExecConfig). The security context is always stored, with an
+    empty ``run_as`` when nothing names an identity, as Admin stores it."""
     merged = execution_pb2.ExecutionSpec()
     merged.CopyFrom(request)
     for field_name in _FROM_LAUNCH_PLAN:
@@ -635,16 +668,49 @@ def _merge_spec(
                 target.extend(getattr(launch_plan, field_name))
             else:
                 target.CopyFrom(getattr(launch_plan, field_name))
-    if not request.max_parallelism and launch_plan.max_parallelism:
-        merged.max_parallelism = launch_plan.max_parallelism
-    if not request.overwrite_cache and launch_plan.overwrite_cache:
-        merged.overwrite_cache = True
     inherits_notifications = not (
         request.HasField("notifications") or request.HasField("disable_all")
     )
     if inherits_notifications and launch_plan.entity_metadata.notifications:
         merged.notifications.notifications.extend(launch_plan.entity_metadata.notifications)
+
+    config = matchable_resource_pb2.WorkflowExecutionConfig()
+    for layer in (request, launch_plan, *matchable):
+        merge_exec_config(config, layer)
+    if not config.HasField("security_context"):
+        role = _auth_role(request, launch_plan)
+        if role.kubernetes_service_account or role.assumable_iam_role:
+            config.security_context.run_as.k8s_service_account = role.kubernetes_service_account
+            config.security_context.run_as.iam_role = role.assumable_iam_role
+    if defaults is not None:
+        merge_exec_config(config, defaults)
+    config.security_context.run_as.SetInParent()
+
+    for field_name in _RESOLVED_MESSAGES:
+        if _is_set(config, field_name):
+            getattr(merged, field_name).CopyFrom(getattr(config, field_name))
+    if config.HasField("interruptible"):
+        merged.interruptible.CopyFrom(config.interruptible)
+    merged.security_context.CopyFrom(config.security_context)
+    merged.max_parallelism = config.max_parallelism
+    merged.overwrite_cache = config.overwrite_cache
     return merged
+
+
+def _auth_role(
+    request: execution_pb2.ExecutionSpec, launch_plan: launch_plan_pb2.LaunchPlanSpec
+) -> common_pb2.AuthRole:
+    """execution_manager.go resolveAuthRole: the deprecated ways of naming an identity."""
+    if request.HasField("auth_role"):
+        return request.auth_role
+    if launch_plan.HasField("auth_role"):
+        return launch_plan.auth_role
+    if launch_plan.HasField("auth"):
+        return common_pb2.AuthRole(
+            assumable_iam_role=launch_plan.auth.assumable_iam_role,
+            kubernetes_service_account=launch_plan.auth.kubernetes_service_account,
+        )
+    return common_pb2.AuthRole(assumable_iam_role=launch_plan.role)
 
 
 def _is_set(message: Any, field_name: str) -> bool:
@@ -658,6 +724,8 @@ def _is_set(message: Any, field_name: str) -> bool:
         return bool(value)
     if not message.HasField(field_name):
         return False
-    # Admin treats an empty labels/annotations map as "not set" (maps are replaced when given)
+    if field_name == "raw_output_data_config":
+        return bool(value.output_location_prefix)
+    # Admin treats an empty labels/annotations/envs map as "not set" (maps are replaced when given)
     values = getattr(value, "values", None)
     return values is None or callable(values) or len(values) > 0

@@ -132,6 +132,18 @@ ENTITY_FIELDS: dict[str, dict[str, dict[str, str]]] = {
         "project": {"identifier": "identifier", "name": "name", "state": "state", **_TIMES}
     },
     "signal": {"signal": {"signal_id": "signal_id", **_TIMES}},
+    # named entities are a join of the names of one table (alias entities) with their metadata
+    # (alias m); a missing metadata row means state ACTIVE (named_entity_manager.go COALESCE).
+    # CAST gives the expression integer affinity so that the text value "1" compares as 1.
+    "named_entity": {
+        "named_entity": {
+            "project": "entities.project",
+            "domain": "entities.domain",
+            "name": "entities.name",
+            "description": "m.description",
+            "state": "CAST(COALESCE(m.state, 0) AS INTEGER)",
+        }
+    },
 }
 
 

@@ -3,7 +3,9 @@
 One object owns the SQLite store, the logic (registry, executions, signals), the simulated
 engine, the blob/token HTTP server and the gRPC server (a thread pool; message limits 64 MiB).
 With a real clock a background ticker drives the engine; with a :class:`ManualClock` (tests)
-nothing moves until :meth:`LocalAdmin.advance` is called::
+nothing moves until :meth:`LocalAdmin.advance` is called. ``execution_defaults`` stands for
+Admin's application configuration, the last layer of an execution's settings (by default Admin's
+own: ``max_parallelism`` 25)::
 
     with LocalAdmin(clock=ManualClock()) as admin:
         remote = FlyteRemote(Config.for_endpoint(admin.endpoint, insecure=True), ...)
@@ -21,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 
 import grpc
+from flyteidl.admin import matchable_resource_pb2
 from flyteidl.service import (
     admin_pb2_grpc,
     auth_pb2_grpc,
@@ -29,10 +32,13 @@ from flyteidl.service import (
     signal_pb2_grpc,
 )
 
+from reconciler.localadmin.attributes import Attributes, default_execution_config
 from reconciler.localadmin.clock import Clock, ManualClock, SystemClock
 from reconciler.localadmin.dataproxy import BlobServer, TokenIssuer
 from reconciler.localadmin.engine import Engine, Ticker
 from reconciler.localadmin.executions import Executions
+from reconciler.localadmin.metrics import Metrics
+from reconciler.localadmin.named_entities import NamedEntities
 from reconciler.localadmin.registry import DEFAULT_PROJECT, Registry
 from reconciler.localadmin.scheduler import Scheduler
 from reconciler.localadmin.service import (
@@ -64,6 +70,7 @@ class LocalAdmin:
         tick_interval: float = 0.2,
         workers: int = 8,
         interceptors: Sequence[grpc.ServerInterceptor] = (),
+        execution_defaults: matchable_resource_pb2.WorkflowExecutionConfig | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self._own_data_dir = data_dir is None
@@ -71,7 +78,15 @@ class LocalAdmin:
         self.store = Store(db if db is not None else ":memory:")
         self.registry = Registry(self.store, self.clock)
         self.registry.ensure_project(DEFAULT_PROJECT)
-        self.executions = Executions(self.store, self.clock, self.registry)
+        self.attributes = Attributes(
+            self.store,
+            self.clock,
+            self.registry,
+            execution_defaults if execution_defaults is not None else default_execution_config(),
+        )
+        self.executions = Executions(self.store, self.clock, self.registry, self.attributes)
+        self.named_entities = NamedEntities(self.store)
+        self.metrics = Metrics(self.registry, self.executions)
         self.signals = Signals(self.store, self.clock)
         self.engine = Engine(
             self.store,
@@ -120,7 +135,15 @@ class LocalAdmin:
             options=options,
         )
         admin_pb2_grpc.add_AdminServiceServicer_to_server(
-            AdminService(self.registry, self.executions, self.auth), self._server
+            AdminService(
+                self.registry,
+                self.executions,
+                self.auth,
+                attributes=self.attributes,
+                named_entities=self.named_entities,
+                metrics=self.metrics,
+            ),
+            self._server,
         )
         signal_pb2_grpc.add_SignalServiceServicer_to_server(
             SignalService(self.signals, self.auth), self._server

@@ -1,7 +1,8 @@
 """gRPC servicers of the local Admin, on flyteidl's generated base classes.
 
-Servicers are thin: unpack the request, call the logic in ``registry``, ``executions``,
-``signals`` or the blob store, pack the response. :func:`_admin_call` is the one place where an
+Servicers are thin: unpack the request, call the logic (``registry``, ``executions``,
+``attributes``, ``named_entities``, ``metrics``, ``signals``, the blob store), pack the
+response. :func:`_admin_call` is the one place where an
 :class:`~reconciler.localadmin.errors.AdminError` becomes a gRPC status via ``context.abort``
 (with a ``grpc-status-details-bin`` trailer when Admin attaches details such as
 ``CreateWorkflowFailureReason``), and where an unexpected exception becomes ``INTERNAL``.
@@ -25,12 +26,16 @@ from flyteidl.admin import (
     common_pb2,
     execution_pb2,
     launch_plan_pb2,
+    matchable_resource_pb2,
     node_execution_pb2,
+    project_attributes_pb2,
+    project_domain_attributes_pb2,
     project_pb2,
     signal_pb2,
     task_execution_pb2,
     task_pb2,
     version_pb2,
+    workflow_attributes_pb2,
     workflow_pb2,
 )
 from flyteidl.service import (
@@ -46,9 +51,12 @@ from flyteidl.service import (
 from google.protobuf import any_pb2
 from google.rpc import status_pb2
 
+from reconciler.localadmin.attributes import Attributes
 from reconciler.localadmin.dataproxy import BlobServer
 from reconciler.localadmin.errors import AdminError, invalid
 from reconciler.localadmin.executions import Caller, Executions
+from reconciler.localadmin.metrics import Metrics
+from reconciler.localadmin.named_entities import NamedEntities
 from reconciler.localadmin.protos import timestamp
 from reconciler.localadmin.registry import Registry
 from reconciler.localadmin.signals import Signals
@@ -131,10 +139,22 @@ class _Base:
 
 
 class AdminService(_Base, admin_pb2_grpc.AdminServiceServicer):  # type: ignore[misc]
-    def __init__(self, registry: Registry, executions: Executions, auth: AuthSettings) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        executions: Executions,
+        auth: AuthSettings,
+        *,
+        attributes: Attributes,
+        named_entities: NamedEntities,
+        metrics: Metrics,
+    ) -> None:
         super().__init__(auth)
         self.registry = registry
         self.executions = executions
+        self.attributes = attributes
+        self.named_entities = named_entities
+        self.metrics = metrics
 
     # -- projects ----------------------------------------------------------------------------
 
@@ -339,6 +359,87 @@ class AdminService(_Base, admin_pb2_grpc.AdminServiceServicer):  # type: ignore[
     def GetTaskExecutionData(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self.executions.get_task_data(request.id)
 
+    @_admin_call
+    def GetExecutionMetrics(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.metrics.execution_metrics(request.id, request.depth)
+
+    # -- named entities ----------------------------------------------------------------------
+
+    @_admin_call
+    def GetNamedEntity(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.named_entities.get(request.resource_type, request.id)
+
+    @_admin_call
+    def ListNamedEntities(self, request: Any, context: grpc.ServicerContext) -> Any:
+        entities, token = self.named_entities.list_entities(request)
+        return common_pb2.NamedEntityList(entities=entities, token=token)
+
+    @_admin_call
+    def UpdateNamedEntity(self, request: Any, context: grpc.ServicerContext) -> Any:
+        metadata = request.metadata if request.HasField("metadata") else None
+        self.named_entities.update(request.resource_type, request.id, metadata)
+        return common_pb2.NamedEntityUpdateResponse()
+
+    # -- matchable attributes ----------------------------------------------------------------
+
+    @_admin_call
+    def UpdateProjectAttributes(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.attributes.update_project(_attributes(request))
+        return project_attributes_pb2.ProjectAttributesUpdateResponse()
+
+    @_admin_call
+    def GetProjectAttributes(self, request: Any, context: grpc.ServicerContext) -> Any:
+        found = self.attributes.get_project(request.project, request.resource_type)
+        return project_attributes_pb2.ProjectAttributesGetResponse(attributes=found)
+
+    @_admin_call
+    def DeleteProjectAttributes(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.attributes.delete_project(request.project, request.resource_type)
+        return project_attributes_pb2.ProjectAttributesDeleteResponse()
+
+    @_admin_call
+    def UpdateProjectDomainAttributes(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.attributes.update_project_domain(_attributes(request))
+        return project_domain_attributes_pb2.ProjectDomainAttributesUpdateResponse()
+
+    @_admin_call
+    def GetProjectDomainAttributes(self, request: Any, context: grpc.ServicerContext) -> Any:
+        found = self.attributes.get_project_domain(
+            request.project, request.domain, request.resource_type
+        )
+        return project_domain_attributes_pb2.ProjectDomainAttributesGetResponse(attributes=found)
+
+    @_admin_call
+    def DeleteProjectDomainAttributes(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.attributes.delete_project_domain(
+            request.project, request.domain, request.resource_type
+        )
+        return project_domain_attributes_pb2.ProjectDomainAttributesDeleteResponse()
+
+    @_admin_call
+    def UpdateWorkflowAttributes(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.attributes.update_workflow(_attributes(request))
+        return workflow_attributes_pb2.WorkflowAttributesUpdateResponse()
+
+    @_admin_call
+    def GetWorkflowAttributes(self, request: Any, context: grpc.ServicerContext) -> Any:
+        found = self.attributes.get_workflow(
+            request.project, request.domain, request.workflow, request.resource_type
+        )
+        return workflow_attributes_pb2.WorkflowAttributesGetResponse(attributes=found)
+
+    @_admin_call
+    def DeleteWorkflowAttributes(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.attributes.delete_workflow(
+            request.project, request.domain, request.workflow, request.resource_type
+        )
+        return workflow_attributes_pb2.WorkflowAttributesDeleteResponse()
+
+    @_admin_call
+    def ListMatchableAttributes(self, request: Any, context: grpc.ServicerContext) -> Any:
+        configurations = self.attributes.list_all(request.resource_type)
+        return matchable_resource_pb2.ListMatchableAttributesResponse(configurations=configurations)
+
 
 class SignalService(_Base, signal_pb2_grpc.SignalServiceServicer):  # type: ignore[misc]
     def __init__(self, signals: Signals, auth: AuthSettings) -> None:
@@ -467,6 +568,11 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "request unauthenticated")
 
         return grpc.unary_unary_rpc_method_handler(deny)
+
+
+def _attributes(request: Any) -> Any:
+    """The request's attributes, or None when it sends none (Admin: "missing attributes")."""
+    return request.attributes if request.HasField("attributes") else None
 
 
 def _sort(request: Any) -> common_pb2.Sort | None:

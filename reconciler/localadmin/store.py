@@ -9,8 +9,12 @@ stored denormalized on the row instead, so every filter is a plain ``WHERE`` on 
 Concurrency: one connection, guarded by a re-entrant lock. gRPC worker threads and the engine
 ticker all go through :meth:`Store.transaction`, which makes a read-modify-write (activate a launch
 plan, deactivate its predecessor) atomic. The database runs in WAL mode when it is a file, and the
-``schema_version`` table says which layout a file holds; opening a file written by another layout
-is refused rather than guessed at.
+``schema_version`` table says which layout a file holds. A file written by an older layout is
+brought forward by the steps in ``_MIGRATIONS`` (one per version, in one transaction); a file
+written by a newer layout is refused rather than guessed at.
+
+Version history: 1 the first layout; 2 adds ``resources`` (matchable attributes, Admin's
+``resources`` table) and ``named_entity_metadata`` (Admin's table of the same name).
 """
 
 from __future__ import annotations
@@ -22,11 +26,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Row = sqlite3.Row
 
-_SCHEMA = """
+_SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS projects (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -92,6 +96,25 @@ CREATE TABLE IF NOT EXISTS signals (
     UNIQUE (project, domain, execution_name, signal_id));
 """
 
+# Version 2: matchable attributes and named entity metadata.
+_TABLES_V2 = """
+CREATE TABLE IF NOT EXISTS resources (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    project TEXT NOT NULL, domain TEXT NOT NULL, workflow TEXT NOT NULL,
+    launch_plan TEXT NOT NULL, resource_type TEXT NOT NULL, priority INTEGER NOT NULL,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL, attributes BLOB NOT NULL,
+    UNIQUE (project, domain, workflow, launch_plan, resource_type));
+CREATE TABLE IF NOT EXISTS named_entity_metadata (
+    resource_type INTEGER NOT NULL, project TEXT NOT NULL, domain TEXT NOT NULL,
+    name TEXT NOT NULL, description TEXT NOT NULL, state INTEGER NOT NULL,
+    PRIMARY KEY (resource_type, project, domain, name));
+"""
+
+_SCHEMA = _SCHEMA_V1 + _TABLES_V2
+
+# version found in a file -> statements that bring it to the next version
+_MIGRATIONS: dict[int, str] = {1: _TABLES_V2}
+
 
 class StoreError(Exception):
     """The database file cannot be used by this version of the local Admin."""
@@ -116,11 +139,21 @@ class Store:
             found = self._conn.execute("SELECT version FROM schema_version").fetchall()
             if not found:
                 self._conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-            elif found[0][0] != SCHEMA_VERSION:
+                return
+            version = found[0][0]
+            if version != SCHEMA_VERSION and version not in _MIGRATIONS:
                 raise StoreError(
-                    f"{self.path} holds schema version {found[0][0]}, "
+                    f"{self.path} holds schema version {version}, "
                     f"this local Admin reads version {SCHEMA_VERSION}"
                 )
+            while version < SCHEMA_VERSION:
+                # _SCHEMA above already created missing tables; a step is run anyway so that it
+                # can also carry what CREATE ... IF NOT EXISTS cannot (new columns, data changes)
+                for statement in _MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+                version += 1
+            self._conn.execute("UPDATE schema_version SET version = ?", (version,))
 
     def close(self) -> None:
         with self._lock:

@@ -471,10 +471,14 @@ def test_skip_concurrency_policy_refuses_launches_at_the_limit(
 
 
 def test_unimplemented_methods_stay_unimplemented(stub: admin_pb2_grpc.AdminServiceStub) -> None:
-    from flyteidl.admin import project_attributes_pb2
+    from flyteidl.admin import common_pb2, description_entity_pb2
 
-    request = project_attributes_pb2.ProjectAttributesGetRequest(project="flytesnacks")
-    error = rpc_error(lambda: stub.GetProjectAttributes(request))
+    request = description_entity_pb2.DescriptionEntityListRequest(
+        resource_type=identifier_pb2.WORKFLOW,
+        id=common_pb2.NamedEntityIdentifier(project=b.PROJECT, domain=b.DOMAIN, name="wf"),
+        limit=10,
+    )
+    error = rpc_error(lambda: stub.ListDescriptionEntities(request))
     assert error.code() == grpc.StatusCode.UNIMPLEMENTED
 
 

@@ -12,13 +12,33 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from flyteidl.admin.common_pb2 import NamedEntityGetRequest
+from flyteidl.admin.matchable_resource_pb2 import MatchingAttributes as PbMatchingAttributes
+from flyteidl.admin.matchable_resource_pb2 import WorkflowExecutionConfig
+from flyteidl.admin.project_domain_attributes_pb2 import (
+    ProjectDomainAttributes,
+    ProjectDomainAttributesUpdateRequest,
+)
+from flyteidl.core.security_pb2 import Identity, SecurityContext
+from flytekit.clients.raw import RawSynchronousFlyteClient
 from flytekit.configuration import Config, ImageConfig, SerializationSettings
 from flytekit.core.options import Options
-from flytekit.exceptions.user import FlyteInvalidInputException
+from flytekit.exceptions.user import FlyteEntityNotExistException, FlyteInvalidInputException
 from flytekit.models.common import Annotations
 from flytekit.models.core.execution import WorkflowExecutionPhase
-from flytekit.models.core.identifier import WorkflowExecutionIdentifier
+from flytekit.models.core.identifier import ResourceType, WorkflowExecutionIdentifier
 from flytekit.models.filters import Equal, ValueIn
+from flytekit.models.matchable_resource import (
+    ExecutionClusterLabel,
+    ExecutionQueueAttributes,
+    MatchableResource,
+    MatchingAttributes,
+)
+from flytekit.models.named_entity import (
+    NamedEntityIdentifier,
+    NamedEntityMetadata,
+    NamedEntityState,
+)
 from flytekit.remote import FlyteRemote
 
 from reconciler.localadmin import LocalAdmin, ManualClock
@@ -383,3 +403,109 @@ def test_sub_workflow_nodes_run_as_children_flytekit_can_walk(
     assert child.id.node_id == "n1-0-n0"
     assert child.metadata.spec_node_id == "n0"
     assert child.outputs["o0"] == 9
+
+
+def test_matchable_attributes_through_the_flytekit_client(
+    remote: FlyteRemote, settings: SerializationSettings
+) -> None:
+    workflow = remote.register_workflow(fe.pipeline, settings, version="v1")
+    client = remote.client
+    client.update_project_domain_attributes(
+        PROJECT,
+        DOMAIN,
+        MatchingAttributes(execution_queue_attributes=ExecutionQueueAttributes(["pd"])),
+    )
+    client.update_workflow_attributes(
+        PROJECT,
+        DOMAIN,
+        workflow.id.name,
+        MatchingAttributes(execution_cluster_label=ExecutionClusterLabel("gpu")),
+    )
+    queue = client.get_project_domain_attributes(
+        PROJECT, DOMAIN, MatchableResource.EXECUTION_QUEUE
+    ).attributes
+    assert list(queue.matching_attributes.execution_queue_attributes.tags) == ["pd"]
+    label = client.get_workflow_attributes(
+        PROJECT, DOMAIN, workflow.id.name, MatchableResource.EXECUTION_CLUSTER_LABEL
+    ).attributes
+    assert label.matching_attributes.execution_cluster_label.value == "gpu"
+    # the workflow level falls back to the project-domain row (most specific wins)
+    fallback = client.get_workflow_attributes(
+        PROJECT, DOMAIN, workflow.id.name, MatchableResource.EXECUTION_QUEUE
+    ).attributes
+    assert (fallback.workflow, fallback.domain) == ("", DOMAIN)
+    listed = client.list_matchable_attributes(MatchableResource.EXECUTION_QUEUE).configurations
+    assert [(c.project, c.domain) for c in listed] == [(PROJECT, DOMAIN)]
+    # Admin's NOT_FOUND reaches the caller as flytekit's FlyteEntityNotExistException
+    with pytest.raises(FlyteEntityNotExistException):
+        client.get_project_domain_attributes(PROJECT, DOMAIN, MatchableResource.PLUGIN_OVERRIDE)
+
+
+def test_workflow_execution_config_reaches_a_flytekit_execution(
+    admin: LocalAdmin, remote: FlyteRemote, settings: SerializationSettings
+) -> None:
+    # flytekit's MatchingAttributes model has no workflow_execution_config: use the raw request
+    workflow = remote.register_workflow(fe.pipeline, settings, version="v1")
+    config = WorkflowExecutionConfig(
+        max_parallelism=3,
+        security_context=SecurityContext(run_as=Identity(k8s_service_account="pd-sa")),
+    )
+    RawSynchronousFlyteClient.update_project_domain_attributes(
+        remote.client,
+        ProjectDomainAttributesUpdateRequest(
+            attributes=ProjectDomainAttributes(
+                project=PROJECT,
+                domain=DOMAIN,
+                matching_attributes=PbMatchingAttributes(workflow_execution_config=config),
+            )
+        ),
+    )
+    launch_plan = remote.fetch_launch_plan(name=workflow.id.name, version="v1")
+    execution = remote.execute(
+        launch_plan,
+        inputs={"a": 1},
+        execution_name="configured",
+        options=Options(max_parallelism=5),
+    )
+    spec = remote.fetch_execution(name=execution.id.name).spec
+    assert spec.max_parallelism == 5  # the request wins
+    assert spec.security_context.run_as.k8s_service_account == "pd-sa"
+
+
+def test_update_named_entity_through_the_flytekit_client(
+    remote: FlyteRemote, settings: SerializationSettings
+) -> None:
+    workflow = remote.register_workflow(fe.pipeline, settings, version="v1")
+    entity_id = NamedEntityIdentifier(PROJECT, DOMAIN, workflow.id.name)
+    remote.client.update_named_entity(
+        ResourceType.WORKFLOW,
+        entity_id,
+        NamedEntityMetadata("the pipeline", NamedEntityState.ARCHIVED),
+    )
+    # flytekit's client has no get/list for named entities: read back with the raw stub
+    fetched = remote.client._stub.GetNamedEntity(
+        NamedEntityGetRequest(resource_type=ResourceType.WORKFLOW, id=entity_id.to_flyte_idl()),
+        metadata=remote.client._metadata,
+    )
+    assert fetched.metadata.description == "the pipeline"
+    assert fetched.metadata.state == NamedEntityState.ARCHIVED
+
+
+def test_get_execution_metrics_through_flyte_remote(
+    admin: LocalAdmin, remote: FlyteRemote, settings: SerializationSettings
+) -> None:
+    workflow = remote.register_workflow(fe.pipeline, settings, version="v1")
+    launch_plan = remote.fetch_launch_plan(name=workflow.id.name, version="v1")
+    execution = remote.execute(launch_plan, inputs={"a": 1}, execution_name="timed")
+    _finish(admin, remote, execution)
+    span = remote.get_execution_metrics(WorkflowExecutionIdentifier(PROJECT, DOMAIN, "timed"))
+    root = span.to_flyte_idl()
+    assert root.workflow_id.name == "timed"
+    assert {s.node_id.node_id for s in root.spans if s.WhichOneof("id") == "node_id"} == {
+        "n0",
+        "n1",
+    }
+    shallow = remote.get_execution_metrics(
+        WorkflowExecutionIdentifier(PROJECT, DOMAIN, "timed"), depth=0
+    )
+    assert list(shallow.to_flyte_idl().spans) == []

@@ -192,3 +192,27 @@ def test_with_the_system_clock_a_background_ticker_drives_the_engine(tmp_path: P
         # nothing advances the clock here: only the ticker thread can finish the run
         done = remote.wait(execution, timeout=30, poll_interval=0.05)  # type: ignore[arg-type]
         assert done.closure.phase == WorkflowExecutionPhase.SUCCEEDED
+
+
+def test_a_version_1_file_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    Store(db).close()
+    # make the file look like one written by version 1: no version-2 tables
+    with sqlite3.connect(db) as connection:
+        connection.execute("DROP TABLE resources")
+        connection.execute("DROP TABLE named_entity_metadata")
+        connection.execute("INSERT INTO projects VALUES (NULL, 'kept', 'kept', 1, 0, x'')")
+        connection.execute("UPDATE schema_version SET version = 1")
+    connection.close()
+    store = Store(db)
+    try:
+        assert (
+            store.select("schema_version", order_by="version")[0]["version"] == SCHEMA_VERSION == 2
+        )
+        assert store.select("resources", order_by="seq") == []
+        assert store.select("named_entity_metadata", order_by="name") == []
+        assert [r["identifier"] for r in store.select("projects")] == ["kept"]
+    finally:
+        store.close()
