@@ -12,9 +12,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## demo: the main job end to end on the embedded local Admin (for now: validate the examples)
+## demo: the main job end to end on the embedded local Admin (state in .reconciler/): validate,
+## apply (registers the example workflows, launches runs and a backfill), apply again (approves
+## the gate the first run has reached by then), then a plan that must show no changes
 demo: $(STAMP)
 	$(BIN)/reconciler validate manifests-examples
+	$(BIN)/reconciler apply manifests-examples --auto-approve
+	$(BIN)/reconciler apply manifests-examples --auto-approve
+	$(BIN)/reconciler plan manifests-examples --detailed-exitcode
 
 ## test: lint, type check, schema freshness, then the whole test suite
 test: lint

@@ -16,6 +16,7 @@ every reconciler version.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 import subprocess
@@ -43,6 +44,8 @@ _KINDS: dict[str, tuple[EntityKind, type[Message]]] = {
 }
 # Archives hold small protobuf files and one code tarball; anything bigger is refused.
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
+# rich's error panels, which pyflyte prints around its messages
+_BOX = str.maketrans(dict.fromkeys("╭╮╰╯─│", " "))
 REMOTE_PACKAGE_PATH = "{{ .remote_package_path }}"
 DEST_DIR = "{{ .dest_dir }}"
 
@@ -148,6 +151,13 @@ def serialize_source(source: Path, module: str | None, copy: str) -> Package:
         ) from None
     if not source.is_dir():
         raise PackageError(f"source path {source} is not a directory")
+    return _serialize(source.resolve(), module, copy)
+
+
+@functools.lru_cache(maxsize=32)
+def _serialize(source: Path, module: str | None, copy: str) -> Package:
+    """One serialization per source, module and copy style per run (several Registrations
+    usually register the same code in several project/domains)."""
     pyflyte = Path(sys.executable).parent / "pyflyte"
     packages = [module] if module else _top_level_packages(source)
     with tempfile.TemporaryDirectory() as temp:
@@ -169,8 +179,9 @@ def serialize_source(source: Path, module: str | None, copy: str) -> Package:
             command, cwd=source, capture_output=True, text=True, timeout=600, check=False
         )
         if done.returncode != 0:
-            last = (done.stderr or done.stdout).strip().splitlines()[-5:]
-            raise PackageError(f"pyflyte package failed for {source}: {' / '.join(last)}")
+            text = (done.stderr or done.stdout).translate(_BOX)
+            lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+            raise PackageError(f"pyflyte package failed for {source}: {' '.join(lines[-4:])}")
         return read_package(output)
 
 

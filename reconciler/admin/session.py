@@ -11,17 +11,40 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from reconciler.admin.client import AdminClient
 from reconciler.config import Connection
 
 DEFAULT_LOCAL_DB = Path(".reconciler") / "local-admin.db"
+LOCAL_TASK_SECONDS = 0.2
+SETTLE_SECONDS = 3.0
+
+
+def _settle(local: Any) -> None:
+    """Let the simulated work that falls due within a few seconds happen before anything is
+    read: between two commands no engine runs, so a task started by the last command finishes
+    now, and one command sees one consistent state."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    local.advance(0)
+    while (due := local.engine.next_due) is not None:
+        wait = due - time.time()
+        if time.monotonic() + wait > deadline:
+            return
+        time.sleep(max(wait, 0.0) + 0.01)
+        local.advance(0)
 
 
 @contextlib.contextmanager
-def open_admin(connection: Connection, **client_options: object) -> Iterator[AdminClient]:
+def open_admin(
+    connection: Connection, *, projects: Iterable[str] = (), **client_options: object
+) -> Iterator[AdminClient]:
+    """``projects``: for the in-process local Admin only, projects to create when missing; it is
+    a sandbox for trying manifests out, so the projects they name are made for them (a real
+    Admin's projects are created by its operators)."""
     if not connection.is_local:
         with AdminClient(connection, **client_options) as client:  # type: ignore[arg-type]
             yield client
@@ -30,7 +53,13 @@ def open_admin(connection: Connection, **client_options: object) -> Iterator[Adm
 
     db = connection.local_db or DEFAULT_LOCAL_DB
     db.parent.mkdir(parents=True, exist_ok=True)
-    with LocalAdmin(db=db, data_dir=db.parent / f"{db.stem}-data") as local:
+    # Quick simulated tasks: a command sees runs move between one invocation and the next.
+    with LocalAdmin(
+        db=db, data_dir=db.parent / f"{db.stem}-data", task_seconds=LOCAL_TASK_SECONDS
+    ) as local:
+        for project in sorted(set(projects)):
+            local.registry.ensure_project(project)
+        _settle(local)
         direct = dataclasses.replace(
             connection, endpoint=local.endpoint, insecure=True, auth_type=None
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,17 +142,21 @@ def git_commit(paths: Sequence[Path]) -> str | None:
 
 @contextlib.contextmanager
 def connected(
-    settings: Settings, flags: ConnectionFlags, environ: Mapping[str, str]
+    settings: Settings,
+    flags: ConnectionFlags,
+    environ: Mapping[str, str],
+    projects: Iterable[str] = (),
 ) -> Iterator[tuple[AdminClient, Connection]]:
     connection = resolve_connection(flags, settings, environ)
-    with open_admin(connection) as client:
+    with open_admin(connection, projects=projects) as client:
         yield client, connection
 
 
 def compute_plan(options: AdminOptions, environ: Mapping[str, str]) -> Planned:
     desired, settings = load_desired(options, environ)
     context = context_for(settings, options)
-    with connected(settings, options.flags, environ) as (client, connection):
+    projects = {r.manifest.project for r in desired.resolved}
+    with connected(settings, options.flags, environ, projects) as (client, connection):
         actual = fetch_actual(client, needs(desired, context), parallelism=settings.parallelism)
         more = followups(desired, actual)
         if more.workflows:

@@ -43,7 +43,10 @@ def summary_line(plan: Plan) -> str:
 def render_text(plan: Plan, out: TextIO, *, verbose: bool = False) -> None:
     shown = [c for c in plan.changes if verbose or c.action is not Action.NOOP]
     if not plan.has_changes:
-        click.echo(click.style("No changes: Admin matches the manifests.", fg="green"), file=out)
+        message = "No changes: Admin matches the manifests"
+        if plan.summary[Action.WAIT.value]:
+            message += " (some wait on their runs)"
+        click.echo(click.style(message + ".", fg="green"), file=out)
     for change in shown:
         _text_change(change, out)
     click.echo(click.style(summary_line(plan), bold=True), file=out)
