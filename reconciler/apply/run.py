@@ -34,7 +34,7 @@ from flyteidl.admin import (
 from flyteidl.core import identifier_pb2, types_pb2
 from flyteidl.service import dataproxy_pb2
 
-from reconciler.admin.client import AdminClient
+from reconciler.admin.client import AdminClient, fetch_all
 from reconciler.admin.literals import to_literal
 from reconciler.errors import AlreadyExists, ConfigError, FailedPrecondition, ReconcilerError
 from reconciler.manifests.envref import substitute
@@ -86,7 +86,7 @@ def apply_plan(
             continue
 
         def run(change: Change) -> Result:
-            result = _apply_change(change, client, console)
+            result = _apply_change(change, client, console, parallelism)
             on_result(result)
             return result
 
@@ -95,16 +95,31 @@ def apply_plan(
     return results
 
 
-def _apply_change(change: Change, client: AdminClient, console: str | None) -> Result:
+def _apply_change(
+    change: Change, client: AdminClient, console: str | None, parallelism: int = 1
+) -> Result:
     url = None
     try:
-        for operation in change.operations:
-            outcome = _execute(operation, client)
-            if outcome is not None:
-                url = _console_url(console, outcome)
+        for batch in _batches(change.operations):
+            outcomes = fetch_all(lambda op: _execute(op, client), batch, parallelism=parallelism)
+            for outcome in outcomes:
+                if outcome is not None:
+                    url = _console_url(console, outcome)
     except ReconcilerError as exc:
         return Result(change, False, str(exc))
     return Result(change, True, _done(change.action), url)
+
+
+def _batches(operations: Sequence[Operation]) -> list[list[Operation]]:
+    """Operations in order, with runs of task registrations together: tasks do not depend on
+    each other, so they go in parallel; workflows and launch plans wait for them."""
+    batches: list[list[Operation]] = []
+    for operation in operations:
+        if batches and operation.call == "CreateTask" and batches[-1][-1].call == "CreateTask":
+            batches[-1].append(operation)
+        else:
+            batches.append([operation])
+    return batches
 
 
 def _done(action: Action) -> str:

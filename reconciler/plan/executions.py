@@ -10,7 +10,7 @@ later (the digest names the version only when the manifest pins it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,13 +94,14 @@ def build(
     problems: Problems,
     *,
     registered_version: str | None = None,
+    planned_task: Callable[[tuple[str, str, str, str]], Any] | None = None,
 ) -> DesiredExecution | None:
     """``manifest`` has references resolved; ``written`` is the manifest as in git;
     ``registered_version`` is what a Registration in the plan gives a workflow target."""
     model = manifest.model
     assert isinstance(model, ExecutionManifest)
     spec = model.spec
-    target = _target(manifest, actual, launch_plans, problems, registered_version)
+    target = _target(manifest, actual, launch_plans, problems, registered_version, planned_task)
     if target is None:
         return None
     target_id, interface, fixed = target
@@ -196,6 +197,7 @@ def _target(
     launch_plans: Mapping[EntityKey, DesiredLaunchPlan],
     problems: Problems,
     registered_version: str | None,
+    planned_task: Callable[[tuple[str, str, str, str]], Any] | None = None,
 ) -> tuple[identifier_pb2.Identifier, dict[str, Any], set[str]] | None:
     """The launch plan (or task) id to run, its input types, and its fixed input names."""
     model = manifest.model
@@ -206,13 +208,9 @@ def _target(
     field = "launchPlan" if spec.launch_plan else "workflow" if spec.workflow else "task"
     key = (ref.project or manifest.project, ref.domain or manifest.domain, ref.name)
     if spec.task is not None:
-        problems.add(
-            manifest.diagnostic(
-                ("spec", "task"),
-                "running a task directly is not supported yet; run it through a launch plan",
-            )
+        return _task_target(
+            manifest, key, ref.version or registered_version, actual, problems, planned_task
         )
-        return None
     # A workflow runs through its default launch plan (same name and version, which flytekit
     # registers with it); its version may come from a Registration in the same plan.
     version = ref.version
@@ -277,6 +275,59 @@ def _target(
         )
         return None
     return target_id, {n: p.var.type for n, p in parameters.items()}, fixed
+
+
+def _task_target(
+    manifest: Manifest,
+    key: EntityKey,
+    version: str | None,
+    actual: Actual,
+    problems: Problems,
+    planned_task: Callable[[tuple[str, str, str, str]], Any] | None,
+) -> tuple[identifier_pb2.Identifier, dict[str, Any], set[str]] | None:
+    """A task runs by itself: Admin takes the task id as the execution's launch plan and makes
+    the single-task workflow (ADMIN-SEMANTICS.md; flytekit's execute of a task does this)."""
+    if version is None:
+        problems.add(
+            manifest.diagnostic(
+                ("spec", "task"),
+                "a task target needs a version (or a Registration in this plan that registers it)",
+            )
+        )
+        return None
+    stored = actual.registered.get(("task", *key, version))
+    template = stored.closure.compiled_task.template if stored is not None else None
+    if template is None and planned_task is not None:
+        planned = planned_task((*key, version))
+        template = planned.template if planned is not None else None
+    if template is None:
+        problems.add(
+            manifest.diagnostic(
+                ("spec", "task"), f"task {'/'.join(key)} version {version} does not exist in Admin"
+            )
+        )
+        return None
+    variables = template.interface.inputs.variables
+    model = manifest.model
+    assert isinstance(model, ExecutionManifest)
+    missing = sorted(n for n in variables if n not in model.spec.inputs)
+    if missing:
+        problems.add(
+            manifest.diagnostic(
+                ("spec", "inputs"),
+                f"task {key[2]} needs input(s) {', '.join(missing)}, which the manifest does "
+                "not give",
+            )
+        )
+        return None
+    target_id = identifier_pb2.Identifier(
+        resource_type=identifier_pb2.TASK,
+        project=key[0],
+        domain=key[1],
+        name=key[2],
+        version=version,
+    )
+    return target_id, {n: v.type for n, v in variables.items()}, set()
 
 
 def execution_view(

@@ -35,8 +35,10 @@ class Desired:
     registrations: Mapping[str, registration.DesiredRegistration] = field(default_factory=dict)
     """Registration manifests with their packages read, by address."""
 
-    def registered_version(self, project: str, domain: str, workflow: str) -> str | None:
-        return registration.version_of(self.registrations, project, domain, workflow)
+    def registered_version(
+        self, project: str, domain: str, name: str, kind: str = "workflow"
+    ) -> str | None:
+        return registration.version_of(self.registrations, project, domain, name, kind)
 
     def of_kind(self, kind: str) -> list[Resolved]:
         return [r for r in self.resolved if r.manifest.kind == kind]
@@ -72,6 +74,14 @@ def needs(desired: Desired, context: Context) -> Needs:
             execution_keys.update(
                 (manifest.project, manifest.domain, n) for n in executions.attempt_names(manifest)
             )
+            task = model.spec.task
+            if task is not None:
+                project, domain = task.project or manifest.project, task.domain or manifest.domain
+                version = task.version or desired.registered_version(
+                    project, domain, task.name, "task"
+                )
+                if version is not None:
+                    registered.add(("task", project, domain, task.name, version))
             ref = model.spec.launch_plan or model.spec.workflow
             if ref is not None:
                 launch_plans.add(
@@ -133,7 +143,8 @@ def make_plan(desired: Desired, actual: Actual, context: Context) -> tuple[Plan,
             changes.append(launchplans.plan(built, actual, item.manifest.address))
     for item in desired.of_kind("Execution"):
         written = desired.written[item.manifest.address]
-        target = item.manifest.model.spec.workflow  # type: ignore[attr-defined]
+        spec = item.manifest.model.spec  # type: ignore[attr-defined]
+        target, kind = (spec.task, "task") if spec.task is not None else (spec.workflow, "workflow")
         built_execution = executions.build(
             item.manifest,
             written,
@@ -147,10 +158,12 @@ def make_plan(desired: Desired, actual: Actual, context: Context) -> tuple[Plan,
                     target.project or item.manifest.project,
                     target.domain or item.manifest.domain,
                     target.name,
+                    kind,
                 )
                 if target is not None
                 else None
             ),
+            planned_task=lambda key: registration.task_interface(desired.registrations, key),
         )
         if built_execution is not None:
             changes.append(

@@ -268,12 +268,35 @@ def workflow_shape(template: Any) -> dict[str, Any]:
 
 
 def version_of(
-    registrations: Mapping[str, DesiredRegistration], project: str, domain: str, workflow: str
+    registrations: Mapping[str, DesiredRegistration],
+    project: str,
+    domain: str,
+    name: str,
+    kind: str = "workflow",
 ) -> str | None:
-    """The version a planned registration gives ``workflow`` in ``project``/``domain``."""
+    """The version a planned registration gives the workflow (or task) ``name``."""
     for registration in registrations.values():
         if (registration.project, registration.domain) != (project, domain):
             continue
-        if any(e.kind == "workflow" and e.name == workflow for e in registration.package.entities):
+        if any(e.kind == kind and e.name == name for e in registration.package.entities):
             return registration.version
+    return None
+
+
+def task_interface(
+    registrations: Mapping[str, DesiredRegistration], key: tuple[str, str, str, str]
+) -> Any | None:
+    """The TaskSpec a planned registration registers under ``key`` (project, domain, name,
+    version), for executions of a task in the same plan."""
+    project, domain, name, version = key
+    for registration in registrations.values():
+        if (registration.project, registration.domain, registration.version) != (
+            project,
+            domain,
+            version,
+        ):
+            continue
+        for entity in registration.package.entities:
+            if entity.kind == "task" and entity.name == name:
+                return entity.spec
     return None

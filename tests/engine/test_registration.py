@@ -7,10 +7,14 @@ import datetime
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import grpc
 import pytest
+from flyteidl.admin import execution_pb2
+from flyteidl.core import identifier_pb2
+from flyteidl.service import admin_pb2_grpc
 
 from reconciler.localadmin import LocalAdmin
 from tests.engine.conftest import DOMAIN, PROJECT, settings
@@ -189,6 +193,24 @@ def test_source_is_serialized_with_flytekit_and_registered(
     applied = _run(run_cli, running_admin, "apply", root, "--auto-approve")
     assert applied.code == 0, applied.out + applied.err
     assert _run(run_cli, running_admin, "plan", root, "--detailed-exitcode").code == 0
+    version = _change(run_cli, running_admin, root)["after"]["version"]
+
+    from flytekit.configuration import Config
+    from flytekit.remote import FlyteRemote
+
+    remote = FlyteRemote(
+        Config.for_endpoint(running_admin.endpoint, insecure=True),
+        default_project=PROJECT,
+        default_domain=DOMAIN,
+    )
+    workflow = remote.fetch_workflow(name="wfpkg.flows.pipeline", version=version)
+    execution = remote.execute(workflow, inputs={"a": 4})
+    done = remote.wait(
+        execution,
+        timeout=datetime.timedelta(seconds=60),
+        poll_interval=datetime.timedelta(seconds=0.2),
+    )
+    assert done.closure.phase == 4  # SUCCEEDED
 
 
 def test_a_broken_archive_is_a_plan_error_at_the_manifest(run_cli, running_admin, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -199,3 +221,39 @@ def test_a_broken_archive_is_a_plan_error_at_the_manifest(run_cli, running_admin
     assert result.code == 1
     assert "reg.yaml:5:12: spec.package:" in result.err
     assert "is not a pyflyte package archive" in result.err
+
+
+def test_a_task_registered_in_the_same_plan_runs_by_itself(
+    run_cli, running_admin, archives, stub_for, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = settings(tmp_path / "manifests")
+    (root / "reg.yaml").write_text(REGISTRATION.format(package=archives["v2"], version="auto"))
+    (root / "run.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: Execution\nmetadata: {name: double-it}\n"
+        "spec: {task: {name: wfpkg.flows.double}, inputs: {a: 21}}\n"
+    )
+    applied = _run(run_cli, running_admin, "apply", root, "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    assert "ok Execution/flytesnacks/development/double-it: created" in applied.out
+    execution = stub_for(running_admin).GetExecution(
+        execution_pb2.WorkflowExecutionGetRequest(
+            id=identifier_pb2.WorkflowExecutionIdentifier(
+                project=PROJECT, domain=DOMAIN, name="double-it"
+            )
+        )
+    )
+    assert execution.spec.launch_plan.resource_type == identifier_pb2.TASK
+    assert _run(run_cli, running_admin, "plan", root, "--detailed-exitcode").code == 0
+
+
+@pytest.fixture
+def stub_for() -> Iterator[Callable[[LocalAdmin], admin_pb2_grpc.AdminServiceStub]]:
+    channels: list[grpc.Channel] = []
+
+    def make(admin: LocalAdmin) -> admin_pb2_grpc.AdminServiceStub:
+        channels.append(grpc.insecure_channel(admin.endpoint))
+        return admin_pb2_grpc.AdminServiceStub(channels[-1])
+
+    yield make
+    for channel in channels:
+        channel.close()
