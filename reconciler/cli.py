@@ -7,11 +7,12 @@ one place that turns outcomes and errors into exit codes (see ``EXIT_CODES`` and
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
 
@@ -25,6 +26,29 @@ EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]
+    """``90s``, ``30m``, ``2h``, ``1h30m`` or plain seconds."""
+
+    name = "DURATION"
+    _PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
+    _UNITS: ClassVar[dict[str, float]] = {"h": 3600.0, "m": 60.0, "s": 1.0}
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip()
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        parts = self._PART.findall(text)
+        if not parts or "".join(n + u for n, u in parts) != text:
+            self.fail(f"{value!r} is not a duration like 90s, 30m or 1h30m", param, ctx)
+        return sum(float(n) * self._UNITS[u] for n, u in parts)
 
 
 def _verbose_option(f: _F) -> _F:
@@ -218,6 +242,14 @@ def plan(
 @click.option(
     "--parallelism", type=click.IntRange(1, 256), help="Changes applied at once (default 10)."
 )
+@click.option("--wait", is_flag=True, help="Follow the launched runs until they finish.")
+@click.option(
+    "--timeout",
+    type=Duration(),
+    default="1h",
+    show_default=True,
+    help="With --wait: give up (exit 1) after this long.",
+)
 @_selection_options
 @_verbose_option
 def apply(
@@ -229,6 +261,8 @@ def apply(
     plan_file: Path | None,
     auto_approve: bool,
     parallelism: int | None,
+    wait: bool,
+    timeout: float,
     targets: tuple[str, ...],
     prune: bool,
     verbose: int,
@@ -242,7 +276,7 @@ def apply(
     admin = _admin_options(
         paths, endpoint, insecure, config_file, environment, verbose, targets, prune
     )
-    options = ApplyOptions(admin, plan_file, auto_approve, parallelism)
+    options = ApplyOptions(admin, plan_file, auto_approve, parallelism, wait, timeout)
     _finish(run_apply(options, dict(os.environ), sys.stdout))
 
 
@@ -267,6 +301,30 @@ def drift(
 
     admin = _admin_options(paths, endpoint, insecure, config_file, environment, verbose)
     _finish(run_drift(DriftOptions(admin, output), dict(os.environ), sys.stdout))  # type: ignore[arg-type]
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_connection_options
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@_verbose_option
+def status(
+    paths: tuple[Path, ...],
+    endpoint: str | None,
+    insecure: bool | None,
+    config_file: Path | None,
+    environment: str | None,
+    output: str,
+    verbose: int,
+) -> None:
+    """The runs behind Execution and Backfill manifests: phase, duration, inputs, outputs,
+    error, console URL and timing spans."""
+    from reconciler.commands.status import StatusOptions, run_status
+
+    admin = _admin_options(paths, endpoint, insecure, config_file, environment, verbose)
+    _finish(run_status(StatusOptions(admin, output), dict(os.environ), sys.stdout))  # type: ignore[arg-type]
 
 
 @cli.command()

@@ -65,6 +65,7 @@ class Result:
     ok: bool
     message: str
     url: str | None = None
+    launched: tuple[Any, ...] = ()  # ids of the executions this change started
 
 
 def apply_plan(
@@ -99,15 +100,17 @@ def _apply_change(
     change: Change, client: AdminClient, console: str | None, parallelism: int = 1
 ) -> Result:
     url = None
+    launched = []
     try:
         for batch in _batches(change.operations):
             outcomes = fetch_all(lambda op: _execute(op, client), batch, parallelism=parallelism)
             for outcome in outcomes:
                 if outcome is not None:
-                    url = _console_url(console, outcome)
+                    url = console_url(console, outcome)
+                    launched.append(outcome)
     except ReconcilerError as exc:
-        return Result(change, False, str(exc))
-    return Result(change, True, _done(change.action), url)
+        return Result(change, False, str(exc), launched=tuple(launched))
+    return Result(change, True, _done(change.action), url, tuple(launched))
 
 
 def _batches(operations: Sequence[Operation]) -> list[list[Operation]]:
@@ -230,7 +233,7 @@ def _get_execution(client: AdminClient, execution_id: Any) -> Any:
     return client.call("GetExecution", execution_pb2.WorkflowExecutionGetRequest(id=execution_id))
 
 
-def _console_url(console: str | None, execution_id: Any) -> str | None:
+def console_url(console: str | None, execution_id: Any) -> str | None:
     """As flytekit's ``generate_console_url``."""
     if not console:
         return None

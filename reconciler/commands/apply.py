@@ -8,12 +8,14 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
+from reconciler.admin.client import AdminClient
 from reconciler.apply.run import Result, apply_plan, failures
 from reconciler.apply.stale import stale_addresses
+from reconciler.apply.wait import RunState, wait_for
 from reconciler.commands import Outcome
 from reconciler.commands.reconcile_common import AdminOptions, compute_plan, connected
 from reconciler.config import Settings
@@ -29,6 +31,8 @@ class ApplyOptions:
     plan_file: Path | None = None
     auto_approve: bool = False
     parallelism: int | None = None
+    wait: bool = False
+    timeout: float = 3600.0
 
 
 def run_apply(
@@ -84,17 +88,45 @@ def run_apply(
                 console=connection.console_endpoint,
                 on_result=report,
             )
-    failed = failures(results)
-    done = len(results) - len(failed)
-    click.echo(
-        click.style(
-            f"Apply: {done} done, {len(failed)} failed.", bold=True, fg="red" if failed else "green"
-        ),
-        file=out,
-    )
-    for result in failed:
-        click.echo(f"  failed: {result.change.address}: {result.message}", file=out)
+        failed = failures(results)
+        done = len(results) - len(failed)
+        click.echo(
+            click.style(
+                f"Apply: {done} done, {len(failed)} failed.",
+                bold=True,
+                fg="red" if failed else "green",
+            ),
+            file=out,
+        )
+        for result in failed:
+            click.echo(f"  failed: {result.change.address}: {result.message}", file=out)
+        launched = [ident for result in results for ident in result.launched]
+        # Waiting happens on the same connection (and, with --endpoint local, the same local
+        # Admin, whose engine moves the runs on meanwhile).
+        if options.wait and launched and not _waited(options, client, launched, out):
+            return Outcome.FAILURE
     return Outcome.FAILURE if failed else Outcome.SUCCESS
+
+
+def _waited(options: ApplyOptions, client: AdminClient, launched: list[Any], out: TextIO) -> bool:
+    """Follow the launched runs; whether all of them succeeded in time."""
+    seen: dict[str, str] = {}
+
+    def report(states: list[RunState]) -> None:
+        for state in states:
+            if seen.get(state.name) != state.phase:
+                seen[state.name] = state.phase
+                click.echo(f"  {state.name}: {state.phase}", file=out)
+
+    click.echo(f"Waiting for {len(launched)} run(s) (at most {options.timeout:.0f}s)...", file=out)
+    states, finished = wait_for(client, launched, timeout=options.timeout, on_update=report)
+    bad = [s for s in states if s.done and not s.succeeded]
+    for state in bad:
+        click.echo(f"  failed: {state.name} {state.phase}: {state.error}".rstrip(": "), file=out)
+    if not finished:
+        pending = ", ".join(s.name for s in states if not s.done)
+        click.echo(f"  timed out waiting for {pending}", file=out)
+    return finished and not bad
 
 
 @contextlib.contextmanager

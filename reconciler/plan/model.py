@@ -236,7 +236,7 @@ class Plan:
         }
 
     def dumps(self) -> str:
-        return json.dumps(self.to_json(), indent=2, sort_keys=False, default=_json_default) + "\n"
+        return json.dumps(self.to_json(), indent=2, sort_keys=False, default=json_default) + "\n"
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Plan:
@@ -250,7 +250,7 @@ class Plan:
         return cls(changes, dict(data.get("metadata", {})))
 
 
-def _json_default(value: Any) -> str:
+def json_default(value: Any) -> str:
     """Timestamps as ISO 8601 with ``Z``, like the manifests write them."""
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")

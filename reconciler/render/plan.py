@@ -4,12 +4,11 @@ Markdown for pull request comments. They print the plan and decide nothing."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any, TextIO
 
 import click
 
-from reconciler.plan.model import Action, Change, Plan
+from reconciler.plan.model import Action, Change, Plan, json_default
 
 _COLOURS = {
     "+": "green",
@@ -82,13 +81,7 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 def _value(value: Any) -> str:
     if value is None:
         return "(none)"
-    return json.dumps(value, default=_json_default, sort_keys=True)
-
-
-def _json_default(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    return str(value)
+    return json.dumps(value, default=json_default, sort_keys=True)
 
 
 def render_json(plan: Plan, out: TextIO) -> None:

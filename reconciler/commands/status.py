@@ -1,0 +1,166 @@
+"""``reconciler status PATH...``: the runs behind Execution and Backfill manifests: phase,
+duration, inputs and outputs (as YAML values), error, console URL and timing spans."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal, TextIO
+
+import click
+from flyteidl.admin import execution_pb2
+from flyteidl.core import execution_pb2 as core_execution
+
+from reconciler.admin.client import AdminClient, fetch_all
+from reconciler.apply.run import console_url
+from reconciler.commands import Outcome
+from reconciler.commands.reconcile_common import AdminOptions, connected, load_desired
+from reconciler.errors import AdminError
+from reconciler.manifests.backfill import BackfillManifest
+from reconciler.manifests.execution import ExecutionManifest
+from reconciler.plan import backfill, executions
+from reconciler.plan.actual import EntityKey, Needs, fetch_actual
+from reconciler.plan.common import decoded
+from reconciler.plan.model import json_default
+
+Phase = core_execution.WorkflowExecution.Phase
+
+
+@dataclass(frozen=True)
+class StatusOptions:
+    admin: AdminOptions
+    output: Literal["text", "json"] = "text"
+
+
+def run_status(options: StatusOptions, environ: Mapping[str, str], out: TextIO) -> Outcome:
+    desired, settings = load_desired(options.admin, environ)
+    wanted: list[tuple[str, EntityKey]] = []  # (manifest address, run key)
+    for item in desired.resolved:
+        manifest = item.manifest
+        if isinstance(manifest.model, ExecutionManifest):
+            names = [manifest.name, *executions.attempt_names(manifest)]
+        elif isinstance(manifest.model, BackfillManifest):
+            names = backfill.run_names(manifest.name)
+        else:
+            continue
+        wanted.extend((manifest.address, (manifest.project, manifest.domain, n)) for n in names)
+    with connected(settings, options.admin.flags, environ) as (client, connection):
+        actual = fetch_actual(
+            client,
+            Needs(executions=frozenset(key for _, key in wanted)),
+            parallelism=settings.parallelism,
+        )
+        found = [
+            (address, actual.executions[key]) for address, key in wanted if key in actual.executions
+        ]
+        rows = fetch_all(
+            lambda pair: describe(
+                client, pair[1], address=pair[0], console=connection.console_endpoint
+            ),
+            found,
+            parallelism=settings.parallelism,
+        )
+    missing = sorted({a for a, _ in wanted} - {r["manifest"] for r in rows})
+    if options.output == "json":
+        json.dump({"runs": rows, "not_launched": missing}, out, indent=2, default=json_default)
+        out.write("\n")
+        return Outcome.SUCCESS
+    for row in rows:
+        _text(row, out)
+    for address in missing:
+        click.echo(f"{address}: not launched", file=out)
+    return Outcome.SUCCESS
+
+
+def describe(
+    client: AdminClient, execution: Any, *, address: str = "", console: str | None = None
+) -> dict[str, Any]:
+    """One run as plain data: what ``status`` prints and ``-o json`` returns."""
+    closure = execution.closure
+    row: dict[str, Any] = {
+        "manifest": address,
+        "execution": "/".join((execution.id.project, execution.id.domain, execution.id.name)),
+        "phase": Phase.Name(closure.phase),
+        "started_at": _time(closure.started_at) if closure.HasField("started_at") else None,
+        "duration_seconds": closure.duration.ToTimedelta().total_seconds()
+        if closure.HasField("duration")
+        else None,
+        "error": closure.error.message if closure.HasField("error") else None,
+        "console_url": console_url(console, execution.id),
+    }
+    try:
+        data = client.call(
+            "GetExecutionData", execution_pb2.WorkflowExecutionGetDataRequest(id=execution.id)
+        )
+        row["inputs"] = {k: decoded(v, None) for k, v in sorted(data.full_inputs.literals.items())}
+        row["outputs"] = {
+            k: decoded(v, None) for k, v in sorted(data.full_outputs.literals.items())
+        }
+    except AdminError as exc:
+        row["inputs"] = row["outputs"] = None
+        row["data_error"] = str(exc)
+    try:
+        metrics = client.call(
+            "GetExecutionMetrics",
+            execution_pb2.WorkflowExecutionGetMetricsRequest(id=execution.id, depth=2),
+        )
+        row["spans"] = _spans(metrics.span)
+    except AdminError:
+        row["spans"] = None  # not every Admin serves metrics
+    return row
+
+
+def _spans(span: Any) -> dict[str, Any]:
+    which = span.WhichOneof("id") or ""
+    ident = getattr(span, which) if which else None
+    name = (
+        getattr(ident, "node_id", None) or getattr(ident, "name", None) or str(which)
+        if ident is not None
+        else ""
+    )
+    if which == "operation_id":
+        name = span.operation_id
+    out: dict[str, Any] = {
+        "what": f"{which.removesuffix('_id')}:{name}" if which else "span",
+        "seconds": (span.end_time.ToDatetime() - span.start_time.ToDatetime()).total_seconds()
+        if span.HasField("end_time") and span.HasField("start_time")
+        else None,
+    }
+    if span.spans:
+        out["spans"] = [_spans(s) for s in span.spans]
+    return out
+
+
+def _time(stamp: Any) -> str:
+    moment: datetime = stamp.ToDatetime(tzinfo=timezone.utc)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _text(row: dict[str, Any], out: TextIO) -> None:
+    colour = {"SUCCEEDED": "green", "FAILED": "red", "TIMED_OUT": "red", "ABORTED": "yellow"}
+    phase = click.style(row["phase"], fg=colour.get(row["phase"]), bold=True)
+    duration = f" in {row['duration_seconds']:.1f}s" if row["duration_seconds"] else ""
+    click.echo(f"{row['execution']}  {phase}{duration}  ({row['manifest']})", file=out)
+    if row.get("error"):
+        click.echo(f"    error: {row['error']}", file=out)
+    for key in ("inputs", "outputs"):
+        if row.get(key):
+            shown = json.dumps(row[key], default=json_default, sort_keys=True)
+            click.echo(f"    {key}: {shown}", file=out)
+    if row.get("console_url"):
+        click.echo(f"    {row['console_url']}", file=out)
+    if row.get("spans"):
+        click.echo(f"    spans: {_span_line(row['spans'])}", file=out)
+
+
+def _span_line(span: dict[str, Any]) -> str:
+    seconds = span.get("seconds")
+    text = f"{span['what']}" + (f" {seconds:.1f}s" if seconds is not None else "")
+    children = span.get("spans") or []
+    if children:
+        text += " [" + ", ".join(_span_line(c) for c in children[:8])
+        text += ", ..." if len(children) > 8 else ""
+        text += "]"
+    return text
