@@ -9,7 +9,7 @@ Layout (data flows top to bottom)::
     attributes.py  matchable attributes (project, project-domain, workflow) and their merging
     named_entities.py  named entities: metadata (description, state) of a name's versions
     executions.py  executions, node/task executions, data (create/relaunch/recover/terminate),
-                   the spec's settings resolved request > launch plan > matchable > defaults
+                   the stored spec as Admin stores it, the resolved one the engine runs with
     metrics.py     GetExecutionMetrics: spans from the engine's recorded timings
     signals.py     SignalService rules
     engine.py      simulated execution engine (what is and is not simulated is listed there)

@@ -37,6 +37,12 @@ What is simulated, and how:
 * recovery: in a ``RECOVERED`` execution a node that succeeded in the reference execution is
   recorded ``RECOVERED`` with the reference's outputs instead of running again.
 
+The engine reads labels and annotations from the execution's resolved spec
+(``Executions.resolved_spec``), as propeller sees them on the workflow CRD: the request's, else
+the launch plan's, else the matchable or server defaults', with the project's labels added. So
+the two settings below can also come from a launch plan or a matchable
+``WORKFLOW_EXECUTION_CONFIG`` although the spec GetExecution returns does not show them.
+
 Output override (to give a run meaningful outputs): an execution annotation
 ``localadmin/outputs`` holding a JSON object ``{"<node id or name>": {"<output>": <value>}}``
 replaces the zero values of those outputs of task and compound nodes. JSON values are converted
@@ -131,6 +137,9 @@ class _Run:
     nodes: dict[str, node_execution_pb2.NodeExecution] = field(default_factory=dict)
     outputs: dict[str, literals_pb2.LiteralMap] = field(default_factory=dict)
     changed: bool = False
+    # the resolved spec (Executions.resolved_spec): the labels and annotations the workflow CRD
+    # carries, which include launch plan, matchable and project ones the stored spec lacks
+    settings: execution_pb2.ExecutionSpec = field(default_factory=execution_pb2.ExecutionSpec)
 
 
 @dataclass(frozen=True)
@@ -244,7 +253,12 @@ class Engine:
         if workflow_row is None:  # cannot happen through the API: workflows are never deleted
             raise RuntimeError(f"workflow of execution {execution.id.name} is missing")
         workflow = parse(workflow_pb2.Workflow, workflow_row["data"])
-        run = _Run(row, execution, workflow.closure.compiled_workflow)
+        run = _Run(
+            row,
+            execution,
+            workflow.closure.compiled_workflow,
+            settings=self.executions.resolved_from_row(row),
+        )
         for node_row in self.store.select(
             "node_executions",
             ["project = ?", "domain = ?", "execution_name = ?"],
@@ -599,7 +613,7 @@ class Engine:
         self._set_node(run, node_id, NodePhase.SUCCEEDED, now, outputs=outputs)
 
     def _output_override(self, run: _Run, node: core_wf_pb2.Node, full: str) -> dict[str, Any]:
-        text = run.execution.spec.annotations.values.get(OUTPUTS_ANNOTATION)
+        text = run.settings.annotations.values.get(OUTPUTS_ANNOTATION)
         if not text:
             return {}
         try:
@@ -854,7 +868,7 @@ class Engine:
         return {}
 
     def _injected_failure(self, run: _Run, node: core_wf_pb2.Node, full: str) -> bool:
-        labels = run.execution.spec.labels.values
+        labels = run.settings.labels.values
         if labels.get(FAIL_NODE_LABEL) not in (full, node.id, node.metadata.name or node.id):
             return False
         try:

@@ -12,16 +12,32 @@ execution_manager.go``, ``validation/execution_validator.go``, ADMIN-SEMANTICS.m
   "invalid input X" (fixed-only inputs are not expected), a missing required one "expected_inputs
   X missing", a wrong type "invalid X input wrong type", and a fixed input that is also a default
   "fixed_inputs X cannot be overridden"; defaults and fixed inputs fill the rest;
-* spec precedence per field (``getExecutionConfig``, ``util/shared.go MergeIntoExecConfig``):
-  the request, then the launch plan, then the most specific matchable
+* the stored spec (what GetExecution and ListExecutions return and relaunch and recover copy) is
+  the request's spec with only the server's own writes (``launchExecution``,
+  ``launchSingleTaskExecution``, ``getInheritedExecMetadata`` in execution_manager.go,
+  ``transformers/execution.go CreateExecutionModel``): ``metadata.principal`` is the caller, or
+  for an execution launched by a node execution (which must exist) the user of that node's
+  execution, whose nesting + 1 and execution cluster label it also takes;
+  ``metadata.artifact_ids`` is cleared (launch plans only); ``metadata.system_metadata`` names the
+  cluster and namespace; ``security_context`` and (launch plans only, not single tasks)
+  ``max_parallelism`` are the resolved ones below; ``mode`` and everything else is kept as sent;
+* the resolved settings (``getExecutionConfig``, ``util/shared.go MergeIntoExecConfig``), per
+  field: the request, then the launch plan, then the most specific matchable
   ``WORKFLOW_EXECUTION_CONFIG`` for the workflow's name (workflow, else project-domain, else
   project), then the project's own row, then the deprecated auth roles (security context only),
   then the server defaults (``LocalAdmin(execution_defaults=...)``, Admin's ``maxParallelism: 25``
-  unless given). This covers labels, annotations, envs, raw output data config, security
-  context, max parallelism, interruptible and overwrite cache; an empty value never wins, maps
-  are replaced, not merged, and a security context is always stored (empty ``run_as`` when
-  nothing names an identity). Labels must be valid Kubernetes labels;
-* the server overwrites ``metadata.principal`` and ``metadata.system_metadata``, keeps ``mode``;
+  unless given). A single-task execution resolves without a launch plan and without a workflow
+  name, so workflow-level rows do not apply to it. This covers labels, annotations, envs, raw
+  output data config, security context, max parallelism, interruptible and overwrite cache; an
+  empty value never wins, maps are replaced, not merged, and the security context is always set
+  (empty ``run_as`` when nothing names an identity); the project's labels are added to the labels
+  for keys they lack (``addProjectLabels``). Admin hands these to the workflow CRD; here
+  :meth:`Executions.resolved_spec` returns them and the engine runs with them;
+* the request's labels must be valid Kubernetes labels; they and the request's tags (not the
+  resolved labels) are the execution's tags that ``execution_tag`` filters match
+  (``CreateExecutionTagModel``), and a single-task execution has none;
+* notifications: the request's when it has some, none when it disables them all, else the
+  launch plan's, stored in the closure (``closure.notifications``), not the spec;
 * terminate on a terminal execution is ``FAILED_PRECONDITION``, otherwise ABORTING (the engine
   finishes it as ABORTED); relaunch copies spec and user inputs with mode RELAUNCH, the
   reference and the request's ``overwrite_cache``; recover does the same with mode RECOVERED and
@@ -32,15 +48,11 @@ execution_manager.go``, ``validation/execution_validator.go``, ADMIN-SEMANTICS.m
   versions; at ``max`` a SKIP policy refuses with ``ALREADY_EXISTS`` "concurrency limit (N)
   reached for launch plan X; skipping execution" (``checkLaunchPlanConcurrency``).
 
-Deliberate difference: Admin stores the request's spec with only ``max_parallelism`` and the
-security context resolved, and hands the other resolved settings to the workflow CRD; here they
-are all written into the stored spec, where a client can read them back.
-
 Not reproduced: the other matchable resources' effects (task resources, execution queues,
 cluster labels, plugin overrides are stored and served by :mod:`attributes`, but nothing acts on
-them), project labels added to execution labels, cluster pools (``cluster_assignment`` is stored
-as given), quality of service, offloading of inputs to blob storage (``GetExecutionData``
-returns them inline).
+them), cluster pools (``cluster_assignment`` is kept as given, also in the resolved spec),
+quality of service, identity annotations and an execution identity taken from the caller's
+token, offloading of inputs to blob storage (``GetExecutionData`` returns them inline).
 
 Execution rows start QUEUED; :mod:`engine` moves them on.
 """
@@ -50,7 +62,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +73,7 @@ from flyteidl.admin import (
     launch_plan_pb2,
     matchable_resource_pb2,
     node_execution_pb2,
+    project_pb2,
     task_execution_pb2,
 )
 from flyteidl.core import execution_pb2 as core_exec_pb2
@@ -173,31 +186,82 @@ class Executions:
                 f"Invalid reference entity resource type "
                 f"[{ResourceType.Name(reference.resource_type)}], only [LAUNCH_PLAN TASK] allowed"
             )
+        # validation/execution_validator.go ValidateExecutionRequest: the request's own labels,
+        # before anything is fetched (launch plan labels were checked when it was registered)
+        check_labels(spec.labels.values)
         launch_plan = self._launch_plan_for(spec.launch_plan)
         full_inputs = _check_inputs(launch_plan, inputs)
         identifier = identifier_pb2.WorkflowExecutionIdentifier(
             project=project, domain=domain, name=name
         )
-        # the workflow's name selects workflow-level attributes (for a single task: Admin's
-        # generated .flytegen.<task> workflow)
-        layers = self.attributes.execution_layers(
-            project, domain, launch_plan.spec.workflow_id.name
+        single_task = reference.resource_type == ResourceType.TASK
+        # launchExecution / launchSingleTaskExecution: the request's spec is what is stored,
+        # after the server's own writes
+        stored = execution_pb2.ExecutionSpec()
+        stored.CopyFrom(spec)
+        stored.metadata.principal = caller.principal
+        if not single_task:
+            # launchExecution sets ArtifactIds to the artifacts it used: none
+            stored.metadata.ClearField("artifact_ids")
+        self._inherit_from_parent(stored)
+        # launchSingleTaskExecution calls getExecutionConfig without a launch plan, so neither
+        # the generated launch plan nor workflow-level attributes take part (no workflow name)
+        config = _execution_config(
+            spec,
+            None if single_task else launch_plan.spec,
+            self.attributes.execution_layers(
+                project, domain, "" if single_task else launch_plan.spec.workflow_id.name
+            ),
+            self.attributes.defaults,
         )
-        merged = _merge_spec(spec, launch_plan.spec, layers, self.attributes.defaults)
-        merged.metadata.principal = caller.principal
-        merged.metadata.system_metadata.CopyFrom(
+        if not single_task:
+            # launchExecution: "Set the max parallelism based on the execution config"
+            stored.max_parallelism = config.max_parallelism
+        # transformers/execution.go CreateExecutionModel: SecurityContext and SystemMetadata
+        stored.security_context.CopyFrom(config.security_context)
+        stored.metadata.system_metadata.CopyFrom(
             execution_pb2.SystemMetadata(
                 execution_cluster=self.cluster, namespace=f"{project}-{domain}"
             )
         )
-        check_labels(merged.labels.values)
+        resolved = _resolved_spec(stored, config, self._project_labels(project))
         with self.store.transaction():
             if self.store.get("executions", execution_key(identifier)) is not None:
                 # Admin: a duplicate name in a project/domain is ALREADY_EXISTS
                 raise already_exists(f"execution [{execution_text(identifier)}] already exists")
             self._check_concurrency(launch_plan)
-            self._insert(identifier, merged, launch_plan, full_inputs, inputs=inputs, caller=caller)
+            self._insert(
+                identifier,
+                stored,
+                resolved,
+                launch_plan,
+                full_inputs,
+                inputs=inputs,
+                notifications=_notifications(spec, launch_plan.spec),
+                tagged=not single_task,
+            )
         return identifier
+
+    def _inherit_from_parent(self, spec: execution_pb2.ExecutionSpec) -> None:
+        """execution_manager.go getInheritedExecMetadata: an execution launched by a node
+        execution (which must exist) takes the principal of the execution that node belongs
+        to, one more nesting level than it, and its execution cluster label if it has one."""
+        if not spec.metadata.HasField("parent_node_execution"):
+            return
+        parent_node = spec.metadata.parent_node_execution
+        self._node_row(parent_node)
+        source_row = self._row(parent_node.execution_id)
+        source = parse(execution_pb2.Execution, source_row["data"]).spec
+        spec.metadata.principal = source_row["user"]
+        spec.metadata.nesting = source.metadata.nesting + 1
+        if source.HasField("execution_cluster_label"):
+            spec.execution_cluster_label.CopyFrom(source.execution_cluster_label)
+
+    def _project_labels(self, project: str) -> dict[str, str]:
+        row = self.store.get("projects", {"identifier": project})
+        if row is None:
+            return {}
+        return dict(parse(project_pb2.Project, row["data"]).labels.values)
 
     def _check_concurrency(self, launch_plan: launch_plan_pb2.LaunchPlan) -> None:
         """execution_manager.go checkLaunchPlanConcurrency: QUEUED and RUNNING executions of any
@@ -239,14 +303,19 @@ class Executions:
         self,
         identifier: identifier_pb2.WorkflowExecutionIdentifier,
         spec: execution_pb2.ExecutionSpec,
+        resolved: execution_pb2.ExecutionSpec,
         launch_plan: launch_plan_pb2.LaunchPlan,
         full_inputs: literals_pb2.LiteralMap,
         *,
         inputs: literals_pb2.LiteralMap,
-        caller: Caller,
+        notifications: Sequence[common_pb2.Notification],
+        tagged: bool,
     ) -> None:
         user_inputs = inputs
         now = self.clock.now()
+        # CreateExecutionModel: the state change's principal and the user column are the
+        # principal in the stored spec's metadata (the caller's, or the parent execution's)
+        principal = spec.metadata.principal
         workflow_id = launch_plan.spec.workflow_id
         execution = execution_pb2.Execution(
             id=identifier,
@@ -255,11 +324,12 @@ class Executions:
                 phase=Phase.QUEUED,
                 created_at=timestamp(now),
                 updated_at=timestamp(now),
+                notifications=notifications,
                 workflow_id=workflow_id,
                 state_change_details=execution_pb2.ExecutionStateChangeDetails(
                     state=ExecutionState.EXECUTION_ACTIVE,
                     occurred_at=timestamp(now),
-                    principal=caller.principal,
+                    principal=principal,
                 ),
             ),
         )
@@ -287,7 +357,7 @@ class Executions:
                 "task_name": task.name if task else "",
                 "task_version": task.version if task else "",
                 "launch_entity": "task" if task else "launch_plan",
-                "user": caller.principal,
+                "user": principal,
                 "error_code": "",
                 "error_kind": "",
                 "parent_node_id": parent.node_id,
@@ -296,9 +366,14 @@ class Executions:
                 "inputs": full_inputs.SerializeToString(),
                 "user_inputs": user_inputs.SerializeToString(),
                 "outputs": None,
+                "resolved": resolved.SerializeToString(),
             },
         )
-        # labels and tags both land in execution_tags (Admin's execution_tags table)
+        if not tagged:
+            # launchExecutionAndPrepareModel: a single-task execution gets no tag rows
+            return
+        # transformers/execution.go CreateExecutionTagModel: the request's labels (not the
+        # resolved ones) and tags land in execution_tags
         tags = [(k, v) for k, v in spec.labels.values.items()] + [(t, "") for t in spec.tags]
         for key, value in tags:
             self.store.insert(
@@ -314,12 +389,12 @@ class Executions:
         inputs: literals_pb2.LiteralMap,
         name: str,
     ) -> identifier_pb2.WorkflowExecutionIdentifier:
-        """A launch-plan node's child execution, recorded with its parent node execution."""
+        """A launch-plan node's child execution, recorded with its parent node execution (which
+        must already exist: create takes the principal and nesting from it, as Admin does)."""
         spec = execution_pb2.ExecutionSpec(
             launch_plan=launch_plan_id,
             metadata=execution_pb2.ExecutionMetadata(
                 mode=Mode.CHILD_WORKFLOW,
-                nesting=parent.spec.metadata.nesting + 1,
                 parent_node_execution=identifier_pb2.NodeExecutionIdentifier(
                     node_id=node_id, execution_id=parent.id
                 ),
@@ -387,6 +462,26 @@ class Executions:
         self, identifier: identifier_pb2.WorkflowExecutionIdentifier
     ) -> execution_pb2.Execution:
         return parse(execution_pb2.Execution, self._row(identifier)["data"])
+
+    def resolved_spec(
+        self, identifier: identifier_pb2.WorkflowExecutionIdentifier
+    ) -> execution_pb2.ExecutionSpec:
+        """The spec a real cluster runs the execution with: the stored spec with every setting
+        resolved (request > launch plan > matchable WORKFLOW_EXECUTION_CONFIG > server
+        defaults, project labels added), what Admin hands the workflow CRD.
+
+        It is computed once, at create time, and stored next to the execution, because that
+        is when Admin builds the CRD: matchable attributes changed later do not reach a
+        running execution, and a launch plan version or project can change its labels
+        afterwards too. Rows written before the column existed (schema version 2) stored the
+        resolved spec as the execution's spec, so that spec answers for them."""
+        return self.resolved_from_row(self._row(identifier))
+
+    @staticmethod
+    def resolved_from_row(row: Row) -> execution_pb2.ExecutionSpec:
+        if row["resolved"] is None:
+            return parse(execution_pb2.Execution, row["data"]).spec
+        return parse(execution_pb2.ExecutionSpec, row["resolved"])
 
     def get_data(
         self, identifier: identifier_pb2.WorkflowExecutionIdentifier
@@ -637,45 +732,23 @@ def _check_inputs(
     return full
 
 
-# Fields of the spec outside Admin's WorkflowExecutionConfig: the request's, else the launch plan's.
-_FROM_LAUNCH_PLAN: Sequence[str] = (
-    "auth_role",
-    "cluster_assignment",
-    "execution_env_assignments",
-)
-# Fields resolved through the WorkflowExecutionConfig layers that are maps or messages.
-_RESOLVED_MESSAGES: Sequence[str] = ("labels", "annotations", "envs", "raw_output_data_config")
-
-
-def _merge_spec(
+def _execution_config(
     request: execution_pb2.ExecutionSpec,
-    launch_plan: launch_plan_pb2.LaunchPlanSpec,
+    launch_plan: launch_plan_pb2.LaunchPlanSpec | None,
     matchable: Sequence[matchable_resource_pb2.WorkflowExecutionConfig] = (),
     defaults: matchable_resource_pb2.WorkflowExecutionConfig | None = None,
-) -> execution_pb2.ExecutionSpec:
-    """The spec to store: the request, with each field it leaves unset resolved as
-    execution_manager.go getExecutionConfig does: the launch plan, then the matchable
-    WORKFLOW_EXECUTION_CONFIG layers (most specific first), then the deprecated auth roles for the
-    security context, then the server defaults. An empty value never wins and maps are taken
-    whole (util/shared.go MergeIntoExecConfig). The security context is always stored, with an
-    empty ``run_as`` when nothing names an identity, as Admin stores it."""
-    merged = execution_pb2.ExecutionSpec()
-    merged.CopyFrom(request)
-    for field_name in _FROM_LAUNCH_PLAN:
-        if not _is_set(request, field_name) and _is_set(launch_plan, field_name):
-            target = getattr(merged, field_name)
-            if merged.DESCRIPTOR.fields_by_name[field_name].is_repeated:
-                target.extend(getattr(launch_plan, field_name))
-            else:
-                target.CopyFrom(getattr(launch_plan, field_name))
-    inherits_notifications = not (
-        request.HasField("notifications") or request.HasField("disable_all")
-    )
-    if inherits_notifications and launch_plan.entity_metadata.notifications:
-        merged.notifications.notifications.extend(launch_plan.entity_metadata.notifications)
-
+) -> matchable_resource_pb2.WorkflowExecutionConfig:
+    """execution_manager.go getExecutionConfig: each field from the first of the request, the
+    launch plan (none for a single task), the matchable WORKFLOW_EXECUTION_CONFIG layers (most
+    specific first, then the project's row), the deprecated auth roles (security context only)
+    and the server defaults that sets it. An empty value never wins and maps are taken whole
+    (util/shared.go MergeIntoExecConfig). The result always has a security context, with an
+    empty ``run_as`` when nothing names an identity."""
     config = matchable_resource_pb2.WorkflowExecutionConfig()
-    for layer in (request, launch_plan, *matchable):
+    layers: list[Any] = [request]
+    if launch_plan is not None:
+        layers.append(launch_plan)
+    for layer in (*layers, *matchable):
         merge_exec_config(config, layer)
     if not config.HasField("security_context"):
         role = _auth_role(request, launch_plan)
@@ -685,24 +758,59 @@ def _merge_spec(
     if defaults is not None:
         merge_exec_config(config, defaults)
     config.security_context.run_as.SetInParent()
+    return config
 
-    for field_name in _RESOLVED_MESSAGES:
-        if _is_set(config, field_name):
-            getattr(merged, field_name).CopyFrom(getattr(config, field_name))
+
+def _resolved_spec(
+    stored: execution_pb2.ExecutionSpec,
+    config: matchable_resource_pb2.WorkflowExecutionConfig,
+    project_labels: Mapping[str, str],
+) -> execution_pb2.ExecutionSpec:
+    """The stored spec with every setting the workflow CRD gets (launchExecution's
+    ExecutionParameters): labels, annotations, envs, raw output data config, interruptible,
+    overwrite cache, max parallelism and security context from ``config``; labels then get the
+    project's labels for the keys they do not have (addProjectLabels)."""
+    resolved = execution_pb2.ExecutionSpec()
+    resolved.CopyFrom(stored)
+    for field_name in ("annotations", "envs", "raw_output_data_config"):
+        resolved.ClearField(field_name)
+        if config.HasField(field_name):
+            getattr(resolved, field_name).CopyFrom(getattr(config, field_name))
+    labels = dict(config.labels.values)
+    for key, value in project_labels.items():
+        labels.setdefault(key, value)
+    resolved.ClearField("labels")
+    if labels:
+        resolved.labels.values.update(labels)
+    resolved.ClearField("interruptible")
     if config.HasField("interruptible"):
-        merged.interruptible.CopyFrom(config.interruptible)
-    merged.security_context.CopyFrom(config.security_context)
-    merged.max_parallelism = config.max_parallelism
-    merged.overwrite_cache = config.overwrite_cache
-    return merged
+        resolved.interruptible.CopyFrom(config.interruptible)
+    resolved.overwrite_cache = config.overwrite_cache
+    resolved.max_parallelism = config.max_parallelism
+    resolved.security_context.CopyFrom(config.security_context)
+    return resolved
+
+
+def _notifications(
+    request: execution_pb2.ExecutionSpec, launch_plan: launch_plan_pb2.LaunchPlanSpec
+) -> list[common_pb2.Notification]:
+    """launchExecution: the request's notifications when it has some, none when it disables
+    them all, else the launch plan's. They go to the closure, not the stored spec."""
+    if request.notifications.notifications:
+        return list(request.notifications.notifications)
+    if request.disable_all:
+        return []
+    return list(launch_plan.entity_metadata.notifications)
 
 
 def _auth_role(
-    request: execution_pb2.ExecutionSpec, launch_plan: launch_plan_pb2.LaunchPlanSpec
+    request: execution_pb2.ExecutionSpec, launch_plan: launch_plan_pb2.LaunchPlanSpec | None
 ) -> common_pb2.AuthRole:
     """execution_manager.go resolveAuthRole: the deprecated ways of naming an identity."""
     if request.HasField("auth_role"):
         return request.auth_role
+    if launch_plan is None:
+        return common_pb2.AuthRole()
     if launch_plan.HasField("auth_role"):
         return launch_plan.auth_role
     if launch_plan.HasField("auth"):
@@ -711,21 +819,3 @@ def _auth_role(
             kubernetes_service_account=launch_plan.auth.kubernetes_service_account,
         )
     return common_pb2.AuthRole(assumable_iam_role=launch_plan.role)
-
-
-def _is_set(message: Any, field_name: str) -> bool:
-    if field_name not in message.DESCRIPTOR.fields_by_name:
-        return False
-    field = message.DESCRIPTOR.fields_by_name[field_name]
-    value = getattr(message, field_name)
-    if field.is_repeated:
-        return len(value) > 0
-    if field.message_type is None:
-        return bool(value)
-    if not message.HasField(field_name):
-        return False
-    if field_name == "raw_output_data_config":
-        return bool(value.output_location_prefix)
-    # Admin treats an empty labels/annotations/envs map as "not set" (maps are replaced when given)
-    values = getattr(value, "values", None)
-    return values is None or callable(values) or len(values) > 0

@@ -14,7 +14,9 @@ brought forward by the steps in ``_MIGRATIONS`` (one per version, in one transac
 written by a newer layout is refused rather than guessed at.
 
 Version history: 1 the first layout; 2 adds ``resources`` (matchable attributes, Admin's
-``resources`` table) and ``named_entity_metadata`` (Admin's table of the same name).
+``resources`` table) and ``named_entity_metadata`` (Admin's table of the same name); 3 adds
+``executions.resolved``, the fully resolved spec the engine runs with (NULL on older rows, whose
+stored spec was the resolved one).
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Row = sqlite3.Row
 
+# The first layout's tables, except that ``executions`` has version 3's ``resolved`` column:
+# CREATE ... IF NOT EXISTS never changes an existing table, so older files get it from the
+# migration step instead.
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS projects (
@@ -66,6 +71,7 @@ CREATE TABLE IF NOT EXISTS executions (
     user TEXT NOT NULL, error_code TEXT NOT NULL, error_kind TEXT NOT NULL,
     parent_node_id TEXT NOT NULL, parent_execution_name TEXT NOT NULL,
     data BLOB NOT NULL, inputs BLOB NOT NULL, user_inputs BLOB NOT NULL, outputs BLOB,
+    resolved BLOB,
     UNIQUE (project, domain, name));
 CREATE TABLE IF NOT EXISTS execution_tags (
     project TEXT NOT NULL, domain TEXT NOT NULL, execution_name TEXT NOT NULL,
@@ -112,8 +118,11 @@ CREATE TABLE IF NOT EXISTS named_entity_metadata (
 
 _SCHEMA = _SCHEMA_V1 + _TABLES_V2
 
+# Version 3: the resolved execution spec next to the stored one.
+_COLUMNS_V3 = "ALTER TABLE executions ADD COLUMN resolved BLOB"
+
 # version found in a file -> statements that bring it to the next version
-_MIGRATIONS: dict[int, str] = {1: _TABLES_V2}
+_MIGRATIONS: dict[int, str] = {1: _TABLES_V2, 2: _COLUMNS_V3}
 
 
 class StoreError(Exception):

@@ -20,6 +20,7 @@ from flyteidl.service import admin_pb2_grpc
 
 from reconciler.localadmin import LocalAdmin
 from reconciler.localadmin.engine import FAIL_ATTEMPTS_LABEL, FAIL_NODE_LABEL
+from reconciler.localadmin.executions import Caller
 from tests.localadmin import builders as b
 from tests.localadmin.conftest import (
     execution_id,
@@ -167,15 +168,19 @@ def test_unknown_launch_plan_is_not_found(stub: admin_pb2_grpc.AdminServiceStub)
 
 
 def test_launch_plan_labels_apply_unless_the_request_sets_its_own(
-    stub: admin_pb2_grpc.AdminServiceStub,
+    admin: LocalAdmin, stub: admin_pb2_grpc.AdminServiceStub
 ) -> None:
     register_basics(
         stub, b.lp_spec(defaults={"a": b.int_literal(1)}, labels={"team": "lp", "x": "1"})
     )
     _create(stub, "from-lp")
     _create(stub, "from-request", labels={"team": "req"})
-    assert dict(get_execution(stub, "from-lp").spec.labels.values) == {"team": "lp", "x": "1"}
+    resolved = admin.executions.resolved_spec
+    assert dict(resolved(execution_id("from-lp")).labels.values) == {"team": "lp", "x": "1"}
     # maps are replaced, not merged
+    assert dict(resolved(execution_id("from-request")).labels.values) == {"team": "req"}
+    # the stored spec keeps the request's labels only (CreateExecutionModel)
+    assert dict(get_execution(stub, "from-lp").spec.labels.values) == {}
     assert dict(get_execution(stub, "from-request").spec.labels.values) == {"team": "req"}
 
 
@@ -308,6 +313,31 @@ def test_fail_node_label_fails_the_run_and_recover_reuses_succeeded_nodes(
     assert _nodes(stub, "flaky-r1") == {"n0": NodePhase.RECOVERED, "n1": NodePhase.SUCCEEDED}
 
 
+def test_a_launch_plan_fail_node_label_reaches_the_engine_but_not_the_stored_spec(
+    admin: LocalAdmin, stub: admin_pb2_grpc.AdminServiceStub
+) -> None:
+    # the engine runs with the resolved labels, as propeller sees them on the workflow CRD
+    register_basics(stub)
+    _two_step_workflow(stub)
+    stub.CreateLaunchPlan(
+        launch_plan_pb2.LaunchPlanCreateRequest(
+            id=b.lp_id("two", version="flaky"),
+            spec=b.lp_spec(b.workflow_id("two"), labels={FAIL_NODE_LABEL: "n1"}),
+        )
+    )
+    _create(
+        stub,
+        "lp-flaky",
+        launch_plan=b.lp_id("two", version="flaky"),
+        inputs=b.literal_map(a=b.int_literal(1)),
+    )
+    admin.advance(10)
+    failed = get_execution(stub, "lp-flaky")
+    assert FAIL_NODE_LABEL not in failed.spec.labels.values
+    assert failed.closure.phase == Phase.FAILED
+    assert "n1" in failed.closure.error.message
+
+
 def test_relaunch_copies_spec_and_inputs_without_a_phase_check(
     admin: LocalAdmin, stub: admin_pb2_grpc.AdminServiceStub
 ) -> None:
@@ -402,9 +432,41 @@ def test_launch_plan_node_starts_a_child_execution_recording_its_parent(
     child = get_execution(stub, child_name)
     assert child.spec.metadata.mode == Mode.CHILD_WORKFLOW
     assert child.spec.metadata.parent_node_execution == node_id
+    assert child.spec.metadata.nesting == 1
     assert child.closure.phase == Phase.SUCCEEDED
     children = stub.ListExecutions(list_request(filters=f"eq(mode,{Mode.CHILD_WORKFLOW})"))
     assert [e.id.name for e in children.executions] == [child_name]
+
+
+def test_an_execution_launched_by_a_node_inherits_from_that_nodes_execution(
+    admin: LocalAdmin, stub: admin_pb2_grpc.AdminServiceStub
+) -> None:
+    # execution_manager.go getInheritedExecMetadata: the parent node execution must exist; the
+    # new execution takes its execution's user as principal, its nesting + 1 and cluster label
+    register_basics(stub)
+    parent_spec = b.execution_request("parent").spec
+    parent_spec.execution_cluster_label.value = "gpu"
+    admin.executions.create(
+        b.PROJECT, b.DOMAIN, "parent", parent_spec, b.literal_map(), caller=Caller("alice")
+    )
+    admin.advance(10)
+    node_id = identifier_pb2.NodeExecutionIdentifier(
+        node_id="n0", execution_id=execution_id("parent")
+    )
+    request = b.execution_request("launched")
+    request.spec.metadata.parent_node_execution.CopyFrom(node_id)
+    request.spec.metadata.nesting = 7
+    stub.CreateExecution(request)  # no token: the caller is nobody
+    launched = get_execution(stub, "launched")
+    assert launched.spec.metadata.principal == "alice"
+    assert launched.closure.state_change_details.principal == "alice"
+    assert launched.spec.metadata.nesting == 1
+    assert launched.spec.execution_cluster_label.value == "gpu"
+    request = b.execution_request("orphan")
+    request.spec.metadata.parent_node_execution.CopyFrom(node_id)
+    request.spec.metadata.parent_node_execution.node_id = "ghost"
+    error = rpc_error(lambda: stub.CreateExecution(request))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_sleep_gate_waits_for_the_clock(

@@ -18,6 +18,7 @@ from flyteidl.admin import (
     version_pb2,
     workflow_pb2,
 )
+from flyteidl.core import execution_pb2 as core_execution_pb2
 from flyteidl.service import admin_pb2_grpc
 
 from reconciler.localadmin import LocalAdmin, ManualClock
@@ -199,20 +200,55 @@ def test_a_version_1_file_is_migrated_and_keeps_its_data(tmp_path: Path) -> None
 
     db = tmp_path / "old.db"
     Store(db).close()
-    # make the file look like one written by version 1: no version-2 tables
+    # make the file look like one written by version 1: no version-2 tables, no version-3 column
     with sqlite3.connect(db) as connection:
         connection.execute("DROP TABLE resources")
         connection.execute("DROP TABLE named_entity_metadata")
+        connection.execute("ALTER TABLE executions DROP COLUMN resolved")
         connection.execute("INSERT INTO projects VALUES (NULL, 'kept', 'kept', 1, 0, x'')")
         connection.execute("UPDATE schema_version SET version = 1")
     connection.close()
     store = Store(db)
     try:
         assert (
-            store.select("schema_version", order_by="version")[0]["version"] == SCHEMA_VERSION == 2
+            store.select("schema_version", order_by="version")[0]["version"] == SCHEMA_VERSION == 3
         )
         assert store.select("resources", order_by="seq") == []
         assert store.select("named_entity_metadata", order_by="name") == []
         assert [r["identifier"] for r in store.select("projects")] == ["kept"]
     finally:
         store.close()
+
+
+def test_a_version_2_execution_runs_with_its_stored_spec_as_the_resolved_one(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from reconciler.localadmin.engine import FAIL_NODE_LABEL
+    from tests.localadmin.conftest import execution_id, get_execution
+
+    db = tmp_path / "admin.db"
+    with (
+        LocalAdmin(db=db, clock=ManualClock(), data_dir=tmp_path / "d") as first,
+        grpc.insecure_channel(first.endpoint) as channel,
+    ):
+        stub = admin_pb2_grpc.AdminServiceStub(channel)
+        register_basics(stub)
+        stub.CreateExecution(b.execution_request("old", labels={FAIL_NODE_LABEL: "n0"}))
+    # version 2 had no resolved column: the stored spec was the resolved one
+    with sqlite3.connect(db) as connection:
+        connection.execute("ALTER TABLE executions DROP COLUMN resolved")
+        connection.execute("UPDATE schema_version SET version = 2")
+    connection.close()
+    with (
+        LocalAdmin(db=db, clock=ManualClock(), data_dir=tmp_path / "d") as second,
+        grpc.insecure_channel(second.endpoint) as channel,
+    ):
+        stub = admin_pb2_grpc.AdminServiceStub(channel)
+        stored = get_execution(stub, "old").spec
+        assert second.executions.resolved_spec(execution_id("old")) == stored
+        second.advance(10)
+        failed = get_execution(stub, "old")
+        assert failed.closure.phase == core_execution_pb2.WorkflowExecution.FAILED
+        assert "n0" in failed.closure.error.message
