@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import click
+
 from reconciler.admin.client import AdminClient
 from reconciler.admin.session import open_admin
 from reconciler.config import Connection, ConnectionFlags, Settings, resolve_connection
@@ -152,11 +154,19 @@ def connected(
         yield client, connection
 
 
+def describe_connection(connection: Connection) -> None:
+    """``-v``: where each connection setting came from (secrets only as "set"), on stderr."""
+    for line in connection.describe():
+        click.echo(f"  {line}", err=True)
+
+
 def compute_plan(options: AdminOptions, environ: Mapping[str, str]) -> Planned:
     desired, settings = load_desired(options, environ)
     context = context_for(settings, options)
     projects = {r.manifest.project for r in desired.resolved}
     with connected(settings, options.flags, environ, projects) as (client, connection):
+        if options.verbose:
+            describe_connection(connection)
         actual = fetch_actual(client, needs(desired, context), parallelism=settings.parallelism)
         more = followups(desired, actual)
         if more.workflows:

@@ -448,3 +448,63 @@ def test_a_required_input_left_out_is_a_plan_error(
         "runs.yaml:4:7: spec.inputs: launch plan daily version v1 requires input(s) run_date"
         in result.err
     )
+
+
+def test_unreachable_endpoint_fails_plan_with_one_line(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = _tree(tmp_path)
+    result = run_cli("plan", root, "--endpoint", "127.0.0.1:1", "--insecure")
+    assert result.code == 1
+    assert result.err.count("\n") == 1
+    assert "cannot reach FlyteAdmin at 127.0.0.1:1" in result.err
+
+
+def test_verbose_plan_names_where_the_endpoint_came_from(
+    run_cli, local_admin, registered, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    result = _run(run_cli, local_admin, "plan", _tree(tmp_path), "-v")
+    assert result.code == 0, result.err
+    assert f"endpoint = {local_admin.endpoint}  [command line]" in result.err
+
+
+def test_launched_runs_carry_the_git_commit_of_the_manifests(
+    run_cli, local_admin, registered, stub, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import git
+
+    root = _tree(tmp_path, executions=EXECUTION.format(name="run-1", region="us", state="launched"))
+    repo = git.Repo.init(root)
+    repo.index.add(["lp.yaml", "runs.yaml", "reconciler.yaml"])
+    commit = repo.index.commit(
+        "manifests",
+        author=git.Actor("t", "t@example.com"),
+        committer=git.Actor("t", "t@example.com"),
+    )
+    assert _run(run_cli, local_admin, "apply", root, "--auto-approve").code == 0
+    execution = stub.GetExecution(
+        execution_pb2.WorkflowExecutionGetRequest(
+            id=identifier_pb2.WorkflowExecutionIdentifier(
+                project=PROJECT, domain=DOMAIN, name="run-1"
+            )
+        )
+    )
+    assert execution.spec.labels.values["reconciler.flyte.org/commit"] == commit.hexsha
+
+
+def test_apply_at_a_terminal_asks_and_only_yes_applies(
+    local_admin, registered, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from reconciler.commands import Outcome
+    from reconciler.commands.apply import ApplyOptions, run_apply
+    from reconciler.commands.reconcile_common import AdminOptions
+    from reconciler.config import ConnectionFlags
+
+    root = _tree(tmp_path)
+    options = ApplyOptions(AdminOptions((root,), ConnectionFlags(local_admin.endpoint, True)))
+    answers = iter(["no", "yes"])
+    monkeypatch.setattr("click.prompt", lambda *a, **k: next(answers))
+    out = io.StringIO()
+    assert run_apply(options, {}, out, interactive=True) is Outcome.FAILURE
+    assert "Apply cancelled; nothing was changed." in out.getvalue()
+    assert run_apply(options, {}, io.StringIO(), interactive=True) is Outcome.SUCCESS
