@@ -280,75 +280,64 @@ def apply(
     _finish(run_apply(options, dict(os.environ), sys.stdout))
 
 
-@cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@_connection_options
-@click.option(
-    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-@_verbose_option
-def drift(
-    paths: tuple[Path, ...],
-    endpoint: str | None,
-    insecure: bool | None,
-    config_file: Path | None,
-    environment: str | None,
-    output: str,
-    verbose: int,
-) -> None:
-    """Refresh only: what in Admin differs from git for the managed resources (exit 2 if any)."""
+def _report_command(name: str, help_text: str, run: Callable[[Any, str], Any]) -> None:
+    """A command that reads Admin for the manifests in PATHS and reports (drift, status,
+    signals): the same arguments, a different report."""
+
+    @cli.command(name, help=help_text)
+    @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+    @_connection_options
+    @click.option(
+        "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+    )
+    @_verbose_option
+    def command(
+        paths: tuple[Path, ...],
+        endpoint: str | None,
+        insecure: bool | None,
+        config_file: Path | None,
+        environment: str | None,
+        output: str,
+        verbose: int,
+    ) -> None:
+        admin = _admin_options(paths, endpoint, insecure, config_file, environment, verbose)
+        _finish(run(admin, output))
+
+
+def _drift(admin: Any, output: str) -> Any:
     from reconciler.commands.drift import DriftOptions, run_drift
 
-    admin = _admin_options(paths, endpoint, insecure, config_file, environment, verbose)
-    _finish(run_drift(DriftOptions(admin, output), dict(os.environ), sys.stdout))  # type: ignore[arg-type]
+    return run_drift(DriftOptions(admin, output), dict(os.environ), sys.stdout)  # type: ignore[arg-type]
 
 
-@cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@_connection_options
-@click.option(
-    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-@_verbose_option
-def status(
-    paths: tuple[Path, ...],
-    endpoint: str | None,
-    insecure: bool | None,
-    config_file: Path | None,
-    environment: str | None,
-    output: str,
-    verbose: int,
-) -> None:
-    """The runs behind Execution and Backfill manifests: phase, duration, inputs, outputs,
-    error, console URL and timing spans."""
+def _status(admin: Any, output: str) -> Any:
     from reconciler.commands.status import StatusOptions, run_status
 
-    admin = _admin_options(paths, endpoint, insecure, config_file, environment, verbose)
-    _finish(run_status(StatusOptions(admin, output), dict(os.environ), sys.stdout))  # type: ignore[arg-type]
+    return run_status(StatusOptions(admin, output), dict(os.environ), sys.stdout)  # type: ignore[arg-type]
 
 
-@cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@_connection_options
-@click.option(
-    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-@_verbose_option
-def signals(
-    paths: tuple[Path, ...],
-    endpoint: str | None,
-    insecure: bool | None,
-    config_file: Path | None,
-    environment: str | None,
-    output: str,
-    verbose: int,
-) -> None:
-    """The signals the runs behind the manifests wait on (or got), with their types."""
+def _signals(admin: Any, output: str) -> Any:
     from reconciler.commands.signals import SignalsOptions, run_signals
 
-    admin = _admin_options(paths, endpoint, insecure, config_file, environment, verbose)
-    options = SignalsOptions(admin, output)  # type: ignore[arg-type]
-    _finish(run_signals(options, dict(os.environ), sys.stdout))
+    return run_signals(SignalsOptions(admin, output), dict(os.environ), sys.stdout)  # type: ignore[arg-type]
+
+
+_report_command(
+    "drift",
+    "Refresh only: what in Admin differs from git for the managed resources (exit 2 if any).",
+    _drift,
+)
+_report_command(
+    "status",
+    "The runs behind Execution and Backfill manifests: phase, duration, inputs, outputs, error, "
+    "console URL and timing spans.",
+    _status,
+)
+_report_command(
+    "signals",
+    "The signals the runs behind the manifests wait on (or got), with their types.",
+    _signals,
+)
 
 
 @cli.command()

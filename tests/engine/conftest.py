@@ -30,10 +30,9 @@ def stub(local_admin: LocalAdmin) -> Iterator[admin_pb2_grpc.AdminServiceStub]:
         yield admin_pb2_grpc.AdminServiceStub(channel)
 
 
-@pytest.fixture
-def registered(stub: admin_pb2_grpc.AdminServiceStub) -> identifier_pb2.Identifier:
-    """Task ``t``, workflow ``wf`` (a: int, region: str, run_date: datetime) and its default
-    launch plan, at version v1, as a pyflyte registration leaves them."""
+def register_example(stub: admin_pb2_grpc.AdminServiceStub) -> identifier_pb2.Identifier:
+    """Task ``t``, workflow ``wf`` (a: int, region: str = "eu", run_date: datetime) and its
+    default launch plan, at version v1, as a pyflyte registration leaves them."""
     stub.CreateTask(task_pb2.TaskCreateRequest(id=b.task_id(), spec=b.task_spec()))
     workflow = b.workflow_id()
     stub.CreateWorkflow(
@@ -44,6 +43,11 @@ def registered(stub: admin_pb2_grpc.AdminServiceStub) -> identifier_pb2.Identifi
     default = b.lp_spec(workflow, defaults={"region": b.str_literal("eu")}, types=WORKFLOW_INPUTS)
     stub.CreateLaunchPlan(launch_plan_pb2.LaunchPlanCreateRequest(id=b.lp_id("wf"), spec=default))
     return workflow
+
+
+@pytest.fixture
+def registered(stub: admin_pb2_grpc.AdminServiceStub) -> identifier_pb2.Identifier:
+    return register_example(stub)
 
 
 def settings(tmp_path: Path, owner: str = "team-manifests") -> Path:

@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import grpc
-from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.service import admin_pb2_grpc
 
 from reconciler.localadmin import LocalAdmin
-from tests.engine.conftest import WORKFLOW_INPUTS, settings
+from tests.engine.conftest import register_example, settings
 from tests.engine.test_plan_apply import EXECUTION, LAUNCH_PLAN
-from tests.localadmin import builders as b
 
 
 def _register(db: Path) -> None:
@@ -19,21 +17,7 @@ def _register(db: Path) -> None:
         LocalAdmin(db=db, data_dir=db.parent / "data") as admin,
         grpc.insecure_channel(admin.endpoint) as channel,
     ):
-        stub = admin_pb2_grpc.AdminServiceStub(channel)
-        stub.CreateTask(task_pb2.TaskCreateRequest(id=b.task_id(), spec=b.task_spec()))
-        stub.CreateWorkflow(
-            workflow_pb2.WorkflowCreateRequest(
-                id=b.workflow_id(), spec=b.workflow_spec(inputs=WORKFLOW_INPUTS)
-            )
-        )
-        stub.CreateLaunchPlan(
-            launch_plan_pb2.LaunchPlanCreateRequest(
-                id=b.lp_id("wf"),
-                spec=b.lp_spec(
-                    b.workflow_id(), defaults={"region": b.str_literal("eu")}, types=WORKFLOW_INPUTS
-                ),
-            )
-        )
+        register_example(admin_pb2_grpc.AdminServiceStub(channel))
 
 
 def test_state_persists_between_commands(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -8,12 +8,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.service import admin_pb2_grpc
 
 from reconciler.localadmin import LocalAdmin
-from tests.engine.conftest import DOMAIN, PROJECT, WORKFLOW_INPUTS, settings
-from tests.localadmin import builders as b
+from tests.engine.conftest import DOMAIN, PROJECT, register_example, settings
 
 RUN = """\
 apiVersion: reconciler/v1
@@ -30,23 +28,7 @@ spec:
 def live_admin(tmp_path: Path) -> Iterator[LocalAdmin]:
     with LocalAdmin(data_dir=tmp_path / "data", task_seconds=0.05, tick_interval=0.05) as admin:
         with grpc.insecure_channel(admin.endpoint) as channel:
-            stub = admin_pb2_grpc.AdminServiceStub(channel)
-            stub.CreateTask(task_pb2.TaskCreateRequest(id=b.task_id(), spec=b.task_spec()))
-            stub.CreateWorkflow(
-                workflow_pb2.WorkflowCreateRequest(
-                    id=b.workflow_id(), spec=b.workflow_spec(inputs=WORKFLOW_INPUTS)
-                )
-            )
-            stub.CreateLaunchPlan(
-                launch_plan_pb2.LaunchPlanCreateRequest(
-                    id=b.lp_id("wf"),
-                    spec=b.lp_spec(
-                        b.workflow_id(),
-                        defaults={"region": b.str_literal("eu")},
-                        types=WORKFLOW_INPUTS,
-                    ),
-                )
-            )
+            register_example(admin_pb2_grpc.AdminServiceStub(channel))
         yield admin
 
 
