@@ -119,7 +119,17 @@ def _waited(options: ApplyOptions, client: AdminClient, launched: list[Any], out
                 click.echo(f"  {state.name}: {state.phase}", file=out)
 
     click.echo(f"Waiting for {len(launched)} run(s) (at most {options.timeout:.0f}s)...", file=out)
-    states, finished = wait_for(client, launched, timeout=options.timeout, on_update=report)
+    with _live_table() as show:
+
+        def update(states: list[RunState]) -> None:
+            if show is None:
+                report(states)  # a log: one line per phase change
+            else:
+                show(states)  # a terminal: the table redraws in place
+
+        states, finished = wait_for(client, launched, timeout=options.timeout, on_update=update)
+    if show is not None:
+        report(states)
     bad = [s for s in states if s.done and not s.succeeded]
     for state in bad:
         click.echo(f"  failed: {state.name} {state.phase}: {state.error}".rstrip(": "), file=out)
@@ -127,6 +137,27 @@ def _waited(options: ApplyOptions, client: AdminClient, launched: list[Any], out
         pending = ", ".join(s.name for s in states if not s.done)
         click.echo(f"  timed out waiting for {pending}", file=out)
     return finished and not bad
+
+
+@contextlib.contextmanager
+def _live_table() -> Iterator[Callable[[list[RunState]], None] | None]:
+    """On a terminal, a table of the runs and their phases redrawn in place (on stderr); None
+    elsewhere, where phase changes are logged line by line instead."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    def table(states: list[RunState]) -> Table:
+        view = Table("run", "phase", "error", title="apply --wait")
+        for state in states:
+            view.add_row(state.name, state.phase, state.error)
+        return view
+
+    with Live(table([]), console=Console(stderr=True), transient=True) as live:
+        yield lambda states: live.update(table(states))
 
 
 @contextlib.contextmanager
