@@ -38,6 +38,7 @@ from reconciler.admin.client import AdminClient, fetch_all
 from reconciler.admin.literals import to_literal
 from reconciler.errors import AlreadyExists, ConfigError, FailedPrecondition, ReconcilerError
 from reconciler.manifests.envref import substitute
+from reconciler.plan.backfill import BACKFILL_KEY
 from reconciler.plan.common import SPEC_KEY
 from reconciler.plan.model import Action, Change, Operation, Plan
 
@@ -182,11 +183,15 @@ def _execute(
         execution_id = identifier_pb2.WorkflowExecutionIdentifier(
             project=request.project, domain=request.domain, name=request.name
         )
+        # An execution of that name is ours only if it carries our marks: the spec digest of an
+        # Execution manifest, or the backfill label of a Backfill run.
+        marks = (SPEC_KEY, BACKFILL_KEY)
+        wanted = [request.spec.labels.values.get(key) for key in marks]
         client.create(
             call,
             request,
-            stored=lambda: _get_execution(client, execution_id).spec.labels.values.get(SPEC_KEY),
-            same=lambda found: found == request.spec.labels.values.get(SPEC_KEY),
+            stored=lambda: _get_execution(client, execution_id).spec.labels.values,
+            same=lambda labels: [labels.get(key) for key in marks] == wanted and any(wanted),
         )
         return execution_id
     if call in ("RecoverExecution", "RelaunchExecution"):

@@ -170,3 +170,37 @@ def test_backfill_of_an_unscheduled_launch_plan_is_a_plan_error(
     result = run_cli("plan", root, "--endpoint", local_admin.endpoint, "--insecure")
     assert result.code == 1
     assert "has no schedule" in result.err
+
+
+def test_a_foreign_execution_under_the_backfill_name_is_not_taken_for_ours(
+    run_cli, local_admin, registered, stub, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.localadmin import builders as b
+
+    root = _root(tmp_path)
+    assert (
+        run_cli(
+            "apply",
+            root,
+            "--auto-approve",
+            "--target",
+            "LaunchPlan/daily",
+            "--endpoint",
+            local_admin.endpoint,
+            "--insecure",
+        ).code
+        == 0
+    )
+    stub.CreateExecution(
+        b.execution_request(
+            "october",
+            launch_plan=b.lp_id("daily"),
+            inputs=b.literal_map(run_date=b.datetime_literal(0)),
+        )
+    )
+    result = run_cli(
+        "apply", root, "--auto-approve", "--endpoint", local_admin.endpoint, "--insecure"
+    )
+    assert result.code == 1
+    assert f"failed: {ADDRESS}: CreateExecution:" in result.out
+    assert "already exists" in result.out
