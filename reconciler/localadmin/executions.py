@@ -511,17 +511,10 @@ class Executions:
         if not filters.names_filtered(where, ["state"]):
             # Admin hides archived executions unless the filter names state
             where.add("state = ?", ExecutionState.EXECUTION_ACTIVE)
-        rows = self.store.select(
-            "executions",
-            where.clauses,
-            where.params,
-            order_by=filters.order_by("execution", filters.sort_of(request)),
-            limit=request.limit,
-            offset=offset,
+        rows, token = filters.select_page(
+            self.store, "executions", "execution", where, request, offset
         )
-        return [parse(execution_pb2.Execution, r["data"]) for r in rows], filters.next_token(
-            offset, request.limit, len(rows)
-        )
+        return [parse(execution_pb2.Execution, r["data"]) for r in rows], token
 
     # -- update ------------------------------------------------------------------------------
 
@@ -599,16 +592,10 @@ class Executions:
         # the top level unless asked for the children of one parent node
         where.add("parent_node_id = ?", request.unique_parent_id)
         filters.parse_filters("node_execution", request.filters, where)
-        rows = self.store.select(
-            "node_executions",
-            where.clauses,
-            where.params,
-            order_by=filters.order_by("node_execution", filters.sort_of(request)),
-            limit=request.limit,
-            offset=offset,
+        rows, token = filters.select_page(
+            self.store, "node_executions", "node_execution", where, request, offset
         )
-        nodes = [parse(node_execution_pb2.NodeExecution, r["data"]) for r in rows]
-        return nodes, filters.next_token(offset, request.limit, len(rows))
+        return [parse(node_execution_pb2.NodeExecution, r["data"]) for r in rows], token
 
     def _node_row(self, identifier: identifier_pb2.NodeExecutionIdentifier) -> Row:
         row = self.store.get("node_executions", node_key(identifier))
@@ -647,16 +634,10 @@ class Executions:
         for column, value in node_key(request.node_execution_id).items():
             where.add(f"{column} = ?", value)
         filters.parse_filters("task_execution", request.filters, where)
-        rows = self.store.select(
-            "task_executions",
-            where.clauses,
-            where.params,
-            order_by=filters.order_by("task_execution", filters.sort_of(request)),
-            limit=request.limit,
-            offset=offset,
+        rows, token = filters.select_page(
+            self.store, "task_executions", "task_execution", where, request, offset
         )
-        tasks = [parse(task_execution_pb2.TaskExecution, r["data"]) for r in rows]
-        return tasks, filters.next_token(offset, request.limit, len(rows))
+        return [parse(task_execution_pb2.TaskExecution, r["data"]) for r in rows], token
 
     def _task_row(self, identifier: identifier_pb2.TaskExecutionIdentifier) -> Row:
         row = self.store.get(

@@ -25,11 +25,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flyteidl.admin import common_pb2
 
 from reconciler.localadmin.errors import invalid
+
+if TYPE_CHECKING:
+    from reconciler.localadmin.store import Row, Store
 
 # Admin's regex is `(.+)\((.+),\s?(.+)\)`: one optional space after the comma is dropped.
 _TERM = re.compile(r"^\s*(\w+)\(([^,()]+),\s?(.+)\)\s*$")
@@ -289,3 +292,30 @@ def sort_of(request: Any) -> common_pb2.Sort | None:
 
 def names_filtered(where: Where, columns: Sequence[str]) -> bool:
     return any(column in where.columns for column in columns)
+
+
+def select_page(
+    store: Store,
+    table: str,
+    entity: str,
+    where: Where,
+    request: Any,
+    offset: int,
+    *,
+    sort: common_pb2.Sort | None = None,
+    columns: str = "*",
+    group_by: str = "",
+) -> tuple[list[Row], str]:
+    """One page of a List call: ``request``'s limit and sort (or ``sort``) over ``where``,
+    from ``offset`` (what :func:`page` decoded), with Admin's next-token rule."""
+    rows = store.select(
+        table,
+        where.clauses,
+        where.params,
+        order_by=order_by(entity, sort if sort is not None else sort_of(request)),
+        limit=request.limit,
+        offset=offset,
+        columns=columns,
+        group_by=group_by,
+    )
+    return rows, next_token(offset, request.limit, len(rows))

@@ -533,15 +533,7 @@ class Registry:
         if request.id.name:
             where.add("name = ?", request.id.name)
         filters.parse_filters(entity, request.filters, where)
-        rows = self.store.select(
-            table,
-            where.clauses,
-            where.params,
-            order_by=filters.order_by(entity, filters.sort_of(request)),
-            limit=request.limit,
-            offset=offset,
-        )
-        return rows, filters.next_token(offset, request.limit, len(rows))
+        return filters.select_page(self.store, table, entity, where, request, offset)
 
     def list_active_launch_plans(
         self, request: launch_plan_pb2.ActiveLaunchPlanListRequest
@@ -551,15 +543,14 @@ class Registry:
         if not request.domain:
             raise invalid("missing domain")
         offset = filters.page(request.limit, request.token)
-        rows = self.store.select(
-            "launch_plans",
-            ["project = ?", "domain = ?", "state = ?"],
-            [request.project, request.domain, LaunchPlanState.ACTIVE],
-            order_by=filters.order_by("launch_plan", filters.sort_of(request)),
-            limit=request.limit,
-            offset=offset,
+        where = filters.Where()
+        where.add("project = ?", request.project)
+        where.add("domain = ?", request.domain)
+        where.add("state = ?", LaunchPlanState.ACTIVE)
+        rows, token = filters.select_page(
+            self.store, "launch_plans", "launch_plan", where, request, offset
         )
-        return [_launch_plan(r) for r in rows], filters.next_token(offset, request.limit, len(rows))
+        return [_launch_plan(r) for r in rows], token
 
     def list_ids(
         self, table: str, request: common_pb2.NamedEntityIdentifierListRequest
@@ -577,14 +568,15 @@ class Registry:
         sort = filters.sort_of(request)
         if sort is not None and sort.key not in ("name", "project", "domain"):
             raise invalid(f"invalid sort key '{sort.key}'")
-        rows = self.store.select(
+        rows, token = filters.select_page(
+            self.store,
             table,
-            where.clauses,
-            where.params,
+            entity,
+            where,
+            request,
+            offset,
+            sort=sort,
             # "seq" here is the MIN(seq) alias: a name lists in the order it was first registered
-            order_by=filters.order_by(entity, sort),
-            limit=request.limit,
-            offset=offset,
             columns="project, domain, name, MIN(seq) AS seq",
             group_by="project, domain, name",
         )
@@ -594,7 +586,7 @@ class Registry:
             )
             for r in rows
         ]
-        return ids, filters.next_token(offset, request.limit, len(rows))
+        return ids, token
 
 
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")

@@ -113,13 +113,5 @@ class Signals:
         where.add("domain = ?", execution.domain)
         where.add("execution_name = ?", execution.name)
         filters.parse_filters("signal", request.filters, where)
-        rows = self.store.select(
-            "signals",
-            where.clauses,
-            where.params,
-            order_by=filters.order_by("signal", filters.sort_of(request)),
-            limit=request.limit,
-            offset=offset,
-        )
-        signals = [parse(signal_pb2.Signal, r["data"]) for r in rows]
-        return signals, filters.next_token(offset, request.limit, len(rows))
+        rows, token = filters.select_page(self.store, "signals", "signal", where, request, offset)
+        return [parse(signal_pb2.Signal, r["data"]) for r in rows], token
