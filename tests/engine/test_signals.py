@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from flyteidl.admin import execution_pb2, launch_plan_pb2, workflow_pb2
+from flyteidl.admin import execution_pb2
 from flyteidl.core import identifier_pb2
-from flyteidl.core import workflow_pb2 as core_wf_pb2
 
 from reconciler.localadmin import LocalAdmin
 from tests.engine.conftest import DOMAIN, PROJECT, settings
@@ -38,26 +37,8 @@ N = f"Signal/{PROJECT}/{DOMAIN}/run-g/n"
 
 @pytest.fixture
 def gated(stub, registered) -> None:  # type: ignore[no-untyped-def]
-    """Workflow ``gated``: approve gate ``ok`` on input a, then a wait_for_input gate ``n``."""
-    approve = core_wf_pb2.Node(
-        id="g0",
-        inputs=[b.task_node("x", b.task_id(), b.promise("", "a")).inputs[0]],
-        gate_node=core_wf_pb2.GateNode(approve=core_wf_pb2.ApproveCondition(signal_id="ok")),
-    )
-    wait = core_wf_pb2.Node(
-        id="g1",
-        upstream_node_ids=["g0"],
-        gate_node=core_wf_pb2.GateNode(
-            signal=core_wf_pb2.SignalCondition(signal_id="n", type=b.INT, output_variable_name="o0")
-        ),
-    )
-    spec = b.workflow_spec(nodes=[approve, wait], output_from="g1")
-    stub.CreateWorkflow(workflow_pb2.WorkflowCreateRequest(id=b.workflow_id("gated"), spec=spec))
-    stub.CreateLaunchPlan(
-        launch_plan_pb2.LaunchPlanCreateRequest(
-            id=b.lp_id("gated"), spec=b.lp_spec(workflow=b.workflow_id("gated"))
-        )
-    )
+    """Workflow ``gated``: approve gate ``ok``, then a wait_for_input gate ``n`` (int)."""
+    b.register_gated(stub)
 
 
 def _root(tmp_path: Path, value: str = "42") -> Path:

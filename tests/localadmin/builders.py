@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flyteidl.admin import (
     common_pb2,
     execution_pb2,
@@ -189,4 +191,28 @@ def execution_request(
         spec.labels.CopyFrom(common_pb2.Labels(values=labels))
     return execution_pb2.ExecutionCreateRequest(
         project=PROJECT, domain=DOMAIN, name=name, spec=spec, inputs=inputs or literal_map()
+    )
+
+
+def register_gated(stub: Any) -> None:
+    """Workflow ``gated``: approve gate ``ok`` on input a, then a wait_for_input gate ``n``
+    (int, the workflow's output), and its launch plan, at v1. Needs task ``t`` registered."""
+    approve = core_wf_pb2.Node(
+        id="g0",
+        inputs=[task_node("x", task_id(), promise("", "a")).inputs[0]],
+        gate_node=core_wf_pb2.GateNode(approve=core_wf_pb2.ApproveCondition(signal_id="ok")),
+    )
+    wait = core_wf_pb2.Node(
+        id="g1",
+        upstream_node_ids=["g0"],
+        gate_node=core_wf_pb2.GateNode(
+            signal=core_wf_pb2.SignalCondition(signal_id="n", type=INT, output_variable_name="o0")
+        ),
+    )
+    spec = workflow_spec(nodes=[approve, wait], output_from="g1")
+    stub.CreateWorkflow(workflow_pb2.WorkflowCreateRequest(id=workflow_id("gated"), spec=spec))
+    stub.CreateLaunchPlan(
+        launch_plan_pb2.LaunchPlanCreateRequest(
+            id=lp_id("gated"), spec=lp_spec(workflow=workflow_id("gated"))
+        )
     )

@@ -72,26 +72,8 @@ def test_list_signals_needs_a_positive_limit(signals: signal_pb2_grpc.SignalServ
 
 
 def _gated(stub: admin_pb2_grpc.AdminServiceStub) -> None:
-    """Workflow ``gated``: approve gate ``ok`` on input a, then a wait_for_input gate ``n``."""
-    approve = core_wf_pb2.Node(
-        id="g0",
-        inputs=[b.task_node("x", b.task_id(), b.promise("", "a")).inputs[0]],
-        gate_node=core_wf_pb2.GateNode(approve=core_wf_pb2.ApproveCondition(signal_id="ok")),
-    )
-    wait = core_wf_pb2.Node(
-        id="g1",
-        upstream_node_ids=["g0"],
-        gate_node=core_wf_pb2.GateNode(
-            signal=core_wf_pb2.SignalCondition(signal_id="n", type=b.INT, output_variable_name="o0")
-        ),
-    )
-    spec = b.workflow_spec(nodes=[approve, wait], output_from="g1")
-    stub.CreateWorkflow(workflow_pb2.WorkflowCreateRequest(id=b.workflow_id("gated"), spec=spec))
-    stub.CreateLaunchPlan(
-        launch_plan_pb2.LaunchPlanCreateRequest(
-            id=b.lp_id("gated"), spec=b.lp_spec(workflow=b.workflow_id("gated"))
-        )
-    )
+    """Workflow ``gated`` and an execution ``run`` of it."""
+    b.register_gated(stub)
     stub.CreateExecution(
         b.execution_request(
             "run", launch_plan=b.lp_id("gated"), inputs=b.literal_map(a=b.int_literal(1))
