@@ -43,7 +43,11 @@ class Planned:
     connection: Connection
 
 
-def load_desired(options: AdminOptions, environ: Mapping[str, str]) -> tuple[Desired, Settings]:
+def load_desired(
+    options: AdminOptions, environ: Mapping[str, str], *, packages: bool = False
+) -> tuple[Desired, Settings]:
+    """The manifests to act on, resolved; with ``packages``, Registration packages read too
+    (planning needs them; reports such as ``status`` do not, and serializing source is slow)."""
     tree = load_tree(options.paths, options.environment)
     if not tree.ok:
         raise InvalidManifestsError([d for d in tree.diagnostics if d.is_error])
@@ -56,7 +60,7 @@ def load_desired(options: AdminOptions, environ: Mapping[str, str]) -> tuple[Des
             problems.extend(outcome)
         else:
             resolved.append(outcome)
-    registrations = _registrations(resolved, problems)
+    registrations = _registrations(resolved, problems) if packages else {}
     if has_errors(problems):
         raise InvalidManifestsError(problems)
     return Desired(resolved, {m.address: m for m in chosen}, registrations), tree.settings
@@ -161,7 +165,7 @@ def describe_connection(connection: Connection) -> None:
 
 
 def compute_plan(options: AdminOptions, environ: Mapping[str, str]) -> Planned:
-    desired, settings = load_desired(options, environ)
+    desired, settings = load_desired(options, environ, packages=True)
     context = context_for(settings, options)
     projects = {r.manifest.project for r in desired.resolved}
     with connected(settings, options.flags, environ, projects) as (client, connection):
