@@ -8,12 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from flyteidl.admin import execution_pb2
-from flyteidl.core import execution_pb2 as core_execution
 
 from reconciler.admin.client import AdminClient, fetch_all
-
-Phase = core_execution.WorkflowExecution.Phase
-TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED, Phase.TIMED_OUT})
+from reconciler.plan.executions import TERMINAL, Phase
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2, workflow_pb2
+from flyteidl.admin import common_pb2, launch_plan_pb2, workflow_pb2
 from flyteidl.core import identifier_pb2
 from flyteidl.service import dataproxy_pb2
 
@@ -207,11 +207,6 @@ def _list_signals(client: AdminClient, key: EntityKey) -> list[Any]:
         return list(client.list_signals(execution))
     except NotFound:
         return []  # no such execution yet: no signals either
-
-
-def get_execution_data(client: AdminClient, execution: Any) -> Any:
-    request = execution_pb2.WorkflowExecutionGetDataRequest(id=execution.id)
-    return client.call("GetExecutionData", request)
 
 
 def _group(keys: Iterable[EntityKey]) -> Mapping[ProjectDomain, list[str]]:
