@@ -41,6 +41,7 @@ from reconciler.manifests.envref import substitute
 from reconciler.plan.backfill import BACKFILL_KEY
 from reconciler.plan.common import SPEC_KEY
 from reconciler.plan.model import Action, Change, Operation, Plan
+from reconciler.plan.secrets import TEXT, reveal_text
 
 STEPS = ("Registration", "LaunchPlan", "Execution", "Backfill", "Signal")
 _REQUESTS: dict[str, type[Any]] = {
@@ -151,7 +152,11 @@ def decode(operation: Operation, environ: Mapping[str, str] | None = None) -> An
             secret.template, dict(os.environ if environ is None else environ), missing
         )
         if missing:
-            raise ConfigError(f"environment variable {missing[0]} is not set (input {secret.name})")
+            what = secret.template if secret.field == TEXT else f"input {secret.name}"
+            raise ConfigError(f"environment variable {missing[0]} is not set ({what})")
+        if secret.field == TEXT:
+            reveal_text(request, secret, value)
+            continue
         literal_type = types_pb2.LiteralType()
         literal_type.ParseFromString(secret.literal_type)
         literal = to_literal(value, literal_type, path=secret.name, redact=True)

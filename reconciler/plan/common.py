@@ -46,8 +46,13 @@ def normalized(message: Message) -> dict[str, Any]:
     """A protobuf message as a canonical dict: proto field names, empty values dropped, so that
     a field Admin echoes back empty equals a field never set."""
     data = json_format.MessageToDict(message, preserving_proto_field_name=True)
-    pruned = _prune(data)
-    return pruned if isinstance(pruned, dict) else {}
+    return pruned(data)
+
+
+def pruned(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without empty values, at any depth (what ``normalized`` gives)."""
+    kept = _prune(data)
+    return kept if isinstance(kept, dict) else {}
 
 
 def _prune(value: Any) -> Any:
@@ -84,6 +89,19 @@ def redact(view: dict[str, Any], secrets: Mapping[FieldPath, str], prefix: Field
             target = target[part]
         if isinstance(target, dict) and rest and rest[-1] in target:
             target[rest[-1]] = written
+
+
+def mask_values(value: Any, values: Mapping[str, str]) -> Any:
+    """``value`` with every string equal to a resolved secret replaced by its reference as
+    written: for what comes back from Admin, where a secret may sit at a path that holds none
+    in the manifest today."""
+    if isinstance(value, str):
+        return values.get(value, value)
+    if isinstance(value, dict):
+        return {k: mask_values(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_values(v, values) for v in value]
+    return value
 
 
 _PHASES = {

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flyteidl.admin import common_pb2, execution_pb2
+from flyteidl.admin import cluster_assignment_pb2, common_pb2, execution_pb2, matchable_resource_pb2
 from flyteidl.core import execution_pb2 as core_execution
 from flyteidl.core import identifier_pb2, literals_pb2, security_pb2
 from google.protobuf import wrappers_pb2
@@ -41,6 +41,7 @@ from reconciler.plan.common import (
 from reconciler.plan.diff import diff
 from reconciler.plan.launchplans import DesiredLaunchPlan
 from reconciler.plan.model import Action, Change, Operation, SecretInput
+from reconciler.plan.secrets import hide_text, secret_values
 
 Phase = core_execution.WorkflowExecution.Phase
 TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED, Phase.TIMED_OUT})
@@ -154,18 +155,19 @@ def build(
     if spec.disable_notifications:
         execution_spec.disable_all = True
     elif spec.notifications:
+        notifications = [notification(n) for n in spec.notifications]
         execution_spec.notifications.CopyFrom(
-            common_pb2.NotificationList(notifications=[notification(n) for n in spec.notifications])
+            execution_pb2.NotificationList(notifications=notifications)
         )
     if spec.interruptible is not None:
         execution_spec.interruptible.CopyFrom(wrappers_pb2.BoolValue(value=spec.interruptible))
     if spec.cluster_pool:
         execution_spec.cluster_assignment.CopyFrom(
-            common_pb2.ClusterAssignment(cluster_pool_name=spec.cluster_pool)
+            cluster_assignment_pb2.ClusterAssignment(cluster_pool_name=spec.cluster_pool)
         )
     if spec.execution_cluster_label:
         execution_spec.execution_cluster_label.CopyFrom(
-            execution_pb2.ExecutionClusterLabel(value=spec.execution_cluster_label)
+            matchable_resource_pb2.ExecutionClusterLabel(value=spec.execution_cluster_label)
         )
     secret = secret_inputs(secrets, ("spec", "inputs"), "inputs", interface, problems, manifest)
     request = execution_pb2.ExecutionCreateRequest(
@@ -177,6 +179,7 @@ def build(
     )
     for item in secret:
         del request.inputs.literals[item.name]  # apply fills it in from its environment
+    secret += hide_text(request, secret_values(manifest.document.data, secrets))
     view = execution_view(execution_spec, inputs, interface)
     redact(view, secrets, ("spec",))
     return DesiredExecution(

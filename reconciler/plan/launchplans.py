@@ -10,8 +10,10 @@ A launch plan version is immutable in Admin; its state (ACTIVE/INACTIVE) is not.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flyteidl.admin import common_pb2, launch_plan_pb2, schedule_pb2
@@ -20,7 +22,7 @@ from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2, security_
 from google.protobuf import wrappers_pb2
 
 from reconciler.admin.literals import to_literal_map
-from reconciler.diagnostics import FieldPath
+from reconciler.diagnostics import FieldPath, format_path
 from reconciler.errors import LiteralError
 from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.load import Manifest
@@ -32,58 +34,67 @@ from reconciler.plan.common import (
     Problems,
     decoded,
     digest,
+    mask_values,
     message_digest,
     normalized,
     notification,
+    pruned,
     redact,
     secret_inputs,
 )
 from reconciler.plan.diff import diff
-from reconciler.plan.model import Action, Change, Operation, SecretInput
+from reconciler.plan.model import Action, Change, FieldDiff, Operation, SecretInput
+from reconciler.plan.secrets import TEXT, hide_text, read_text, reveal_text, secret_values
 
 AUTO = "auto"
 _RATE_UNITS = {"MINUTE": schedule_pb2.MINUTE, "HOUR": schedule_pb2.HOUR, "DAY": schedule_pb2.DAY}
-_PHASES = {
-    name: core_execution.WorkflowExecution.Phase.Value(name)
-    for name in ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
-}
+ACTIVE = launch_plan_pb2.ACTIVE
+SPEC = ("spec",)  # where the spec sits in the create request
 
 
 @dataclass(frozen=True)
 class DesiredLaunchPlan:
-    """A LaunchPlan manifest turned into what Admin would store."""
+    """A LaunchPlan manifest turned into what Admin would store.
+
+    ``spec`` holds resolved ``${env:...}`` values and never leaves the process; ``planned`` is
+    the same spec with those values left out or replaced by the reference as written (what a
+    plan carries), and ``secrets`` says where, for apply to fill them in."""
 
     key: EntityKey
     version: str
     spec: launch_plan_pb2.LaunchPlanSpec
+    planned: launch_plan_pb2.LaunchPlanSpec
     active: bool
     view: dict[str, Any]
     secrets: tuple[SecretInput, ...] = ()
+    written: Mapping[FieldPath, str] = field(default_factory=dict)
+    """Each manifest path that held a reference, with the reference as written."""
+    values: Mapping[str, str] = field(default_factory=dict)
+    """Each resolved secret value, with the reference that gave it (never rendered)."""
+    auto: bool = False
+    rotated_from: str | None = None
+    """The content version whose secret values are out of date (see ``settle``)."""
 
     def create_operation(self) -> Operation:
-        """The create request with secret input values left out (apply fills them in)."""
-        spec = launch_plan_pb2.LaunchPlanSpec()
-        spec.CopyFrom(self.spec)
-        for item in self.secrets:
-            if item.field == "fixedInputs":
-                del spec.fixed_inputs.literals[item.name]
-            else:
-                spec.default_inputs.parameters[item.name].ClearField("default")
-        request = launch_plan_pb2.LaunchPlanCreateRequest(id=self.id, spec=spec)
+        """The create request, secrets left out (apply fills them in)."""
+        request = launch_plan_pb2.LaunchPlanCreateRequest(id=self.id, spec=self.planned)
         return Operation(
             "CreateLaunchPlan", request.SerializeToString(deterministic=True), self.secrets
         )
 
-    @property
-    def id(self) -> identifier_pb2.Identifier:
+    def at(self, version: str) -> identifier_pb2.Identifier:
         project, domain, name = self.key
         return identifier_pb2.Identifier(
             resource_type=identifier_pb2.LAUNCH_PLAN,
             project=project,
             domain=domain,
             name=name,
-            version=self.version,
+            version=version,
         )
+
+    @property
+    def id(self) -> identifier_pb2.Identifier:
+        return self.at(self.version)
 
     @property
     def inputs(self) -> Mapping[str, Any]:
@@ -219,24 +230,71 @@ def build(
     )
     if spec.interruptible is not None:
         launch_plan_spec.interruptible.CopyFrom(wrappers_pb2.BoolValue(value=spec.interruptible))
-    version_id = spec.version if spec.version != AUTO else message_digest(launch_plan_spec)
-    view = launch_plan_view(launch_plan_spec, active=spec.active)
-    redact(view, secrets, ("spec",))
     types = {n: v.type for n, v in variables.items()}
+    return _desired(manifest, launch_plan_spec, secrets, types, problems)
+
+
+def _desired(
+    manifest: Manifest,
+    launch_plan_spec: launch_plan_pb2.LaunchPlanSpec,
+    secrets: Mapping[FieldPath, str],
+    types: Mapping[str, Any],
+    problems: Problems,
+) -> DesiredLaunchPlan:
+    """The built spec with its secrets accounted for: left out of what the plan carries, and
+    out of the content version."""
+    model = manifest.model
+    assert isinstance(model, LaunchPlanManifest)
+    spec = model.spec
     hidden = secret_inputs(
         secrets, ("spec", "defaultInputs"), "defaultInputs", types, problems, manifest
     )
     hidden += secret_inputs(
         secrets, ("spec", "fixedInputs"), "fixedInputs", types, problems, manifest
     )
+    values = secret_values(manifest.document.data, secrets)
+    planned = launch_plan_pb2.LaunchPlanSpec()
+    planned.CopyFrom(launch_plan_spec)
+    hidden += _hide(planned, hidden, values)
+    view = launch_plan_view(launch_plan_spec, active=spec.active)
+    redact(view, secrets, ("spec",))
     return DesiredLaunchPlan(
         (manifest.project, manifest.domain, manifest.name),
-        version_id,
+        spec.version if spec.version != AUTO else _content_version(planned, hidden),
         launch_plan_spec,
+        planned,
         spec.active,
         view,
         hidden,
+        dict(secrets),
+        values,
+        auto=spec.version == AUTO,
     )
+
+
+def _hide(
+    spec: launch_plan_pb2.LaunchPlanSpec,
+    inputs: tuple[SecretInput, ...],
+    values: Mapping[str, str],
+) -> tuple[SecretInput, ...]:
+    """Leave secret inputs out of ``spec`` and put references in place of other secret text
+    (in place); returns where the text was."""
+    for item in inputs:
+        if item.field == "fixedInputs":
+            spec.fixed_inputs.literals.pop(item.name, None)
+        elif item.name in spec.default_inputs.parameters:
+            spec.default_inputs.parameters[item.name].ClearField("default")
+    return hide_text(spec, values, under=SPEC)
+
+
+def _content_version(
+    planned: launch_plan_pb2.LaunchPlanSpec, secrets: tuple[SecretInput, ...]
+) -> str:
+    """``version: auto``: a digest of the spec with each secret as written, never its value, so
+    that no version string is derived from a secret (rotating one is handled in ``plan``)."""
+    if not secrets:
+        return message_digest(planned)
+    return digest([normalized(planned), sorted((s.field, s.name, s.template) for s in secrets)])
 
 
 def _literals(
@@ -349,87 +407,198 @@ def observed(actual: Actual, key: EntityKey) -> dict[str, Any]:
     return {"launch_plans": [list(key)], "digest": digest(versions)}
 
 
-def plan(desired: DesiredLaunchPlan, actual: Actual, address: str) -> Change:
+def settle(desired: DesiredLaunchPlan, actual: Actual) -> DesiredLaunchPlan:
+    """For ``version: auto``, the version that holds the current secret values.
+
+    The content version hashes secrets as written, never their values, so rotating a secret
+    keeps it; but a launch plan version cannot change. When only secret values differ from
+    the stored version, the new values go into the next free ``<version>-N`` (or the one that
+    already holds them). README, "Secrets in launch plans"."""
     stored = actual.launch_plan(desired.key, desired.version)
-    active_now = actual.active_launch_plan(desired.key)
-    seen = observed(actual, desired.key)
-    activate = launch_plan_pb2.LaunchPlanUpdateRequest(id=desired.id, state=launch_plan_pb2.ACTIVE)
-    if stored is None:
-        operations = [desired.create_operation()]
-        reason = f"version {desired.version} is not registered"
-        if desired.active:
-            operations.append(
-                Operation("UpdateLaunchPlan", activate.SerializeToString(deterministic=True))
-            )
-            reason += "; it will be activated" + _replacing(active_now)
-        return Change(
-            address,
-            Action.CREATE,
-            None,
-            _with_version(desired.view, desired.version),
-            reason=reason,
-            operations=tuple(operations),
-            observed=seen,
-        )
-    stored_view = launch_plan_view(
-        stored.spec, active=stored.closure.state == launch_plan_pb2.ACTIVE
+    if (
+        stored is None
+        or not desired.auto
+        or _same(stored.spec, desired)
+        or not _same(_masked(stored.spec, desired), desired, planned=True)
+    ):
+        return desired
+    return dataclasses.replace(
+        desired, version=_rotated(actual, desired), rotated_from=desired.version
     )
-    if normalized(stored.spec) != normalized(desired.spec):
-        redacted_stored = dict(stored_view)
-        for key in ("defaultInputs", "fixedInputs"):
-            # a secret input in Admin is shown the way git writes it, never as its value
-            for name, value in desired.view.get(key, {}).items():
-                if (
-                    isinstance(value, str)
-                    and value.startswith("${env:")
-                    and name in redacted_stored.get(key, {})
-                ):
-                    redacted_stored[key] = {**redacted_stored[key], name: "(secret in Admin)"}
+
+
+def plan(desired: DesiredLaunchPlan, actual: Actual, address: str) -> Change:
+    seen = observed(actual, desired.key)
+    version = desired.version
+    stored = actual.launch_plan(desired.key, version)
+    reason = f"version {version} is not registered"
+    if desired.rotated_from:
+        previous = actual.launch_plan(desired.key, desired.rotated_from)
+        changed = [d.path for d in _secret_diff(previous.spec, desired)] if previous else []
+        reason = (
+            f"the value of {', '.join(changed) or 'a secret'} differs from the one version "
+            f"{desired.rotated_from} holds, and launch plan versions are immutable: version "
+            f"{version} holds the new value"
+        )
+    if stored is None:
+        return _create(desired, actual, address, version, reason, seen)
+    stored_view = _shown(stored.spec, desired, active=stored.closure.state == ACTIVE)
+    before = _with_version(stored_view, version)
+    after = _with_version(desired.view, version)
+    if not _same(stored.spec, desired):
         return Change(
             address,
             Action.CONFLICT,
-            _with_version(redacted_stored, desired.version),
-            _with_version(desired.view, desired.version),
-            diff=diff({"spec": redacted_stored}, {"spec": desired.view}),
+            before,
+            after,
+            diff=_conflict_diff(stored.spec, stored_view, desired),
             reason=(
-                f"version {desired.version} exists in Admin with a different spec and launch plan "
+                f"version {version} exists in Admin with a different spec and launch plan "
                 "versions cannot change: bump spec.version or use version: auto"
             ),
             observed=seen,
         )
-    is_active = stored.closure.state == launch_plan_pb2.ACTIVE
-    before = _with_version(stored_view, desired.version)
-    after = _with_version(desired.view, desired.version)
-    if desired.active and not is_active:
-        return Change(
-            address,
-            Action.UPDATE,
-            before,
-            after,
-            diff=diff({"spec": {"active": False}}, {"spec": {"active": True}}),
-            reason=f"activate version {desired.version}" + _replacing(active_now),
-            operations=(
-                Operation("UpdateLaunchPlan", activate.SerializeToString(deterministic=True)),
-            ),
-            observed=seen,
+    is_active = stored.closure.state == ACTIVE
+    if desired.active == is_active:
+        return Change(address, Action.NOOP, before, after, observed=seen)
+    state = ACTIVE if desired.active else launch_plan_pb2.INACTIVE
+    request = launch_plan_pb2.LaunchPlanUpdateRequest(id=desired.at(version), state=state)
+    return Change(
+        address,
+        Action.UPDATE if desired.active else Action.DEACTIVATE,
+        before,
+        after,
+        diff=diff({"spec": {"active": is_active}}, {"spec": {"active": desired.active}}),
+        reason=(
+            f"activate version {version}" + _replacing(actual.active_launch_plan(desired.key))
+            if desired.active
+            else f"deactivate version {version}"
+        ),
+        operations=(Operation("UpdateLaunchPlan", request.SerializeToString(deterministic=True)),),
+        observed=seen,
+    )
+
+
+def _create(
+    desired: DesiredLaunchPlan,
+    actual: Actual,
+    address: str,
+    version: str,
+    reason: str,
+    seen: dict[str, Any],
+) -> Change:
+    operations = [desired.create_operation()]
+    if desired.active:
+        activate = launch_plan_pb2.LaunchPlanUpdateRequest(id=desired.at(version), state=ACTIVE)
+        operations.append(
+            Operation("UpdateLaunchPlan", activate.SerializeToString(deterministic=True))
         )
-    if not desired.active and is_active:
-        deactivate = launch_plan_pb2.LaunchPlanUpdateRequest(
-            id=desired.id, state=launch_plan_pb2.INACTIVE
-        )
-        return Change(
-            address,
-            Action.DEACTIVATE,
-            before,
-            after,
-            diff=diff({"spec": {"active": True}}, {"spec": {"active": False}}),
-            reason=f"deactivate version {desired.version}",
-            operations=(
-                Operation("UpdateLaunchPlan", deactivate.SerializeToString(deterministic=True)),
-            ),
-            observed=seen,
-        )
-    return Change(address, Action.NOOP, before, after, observed=seen)
+        reason += "; it will be activated" + _replacing(actual.active_launch_plan(desired.key))
+    return Change(
+        address,
+        Action.CREATE,
+        None,
+        _with_version(desired.view, version),
+        reason=reason,
+        operations=tuple(operations),
+        observed=seen,
+    )
+
+
+def _comparable(spec: launch_plan_pb2.LaunchPlanSpec) -> dict[str, Any]:
+    """What decides "same spec": the normalized spec without the provenance annotations, which
+    say who manages a launch plan, not what it runs (deliberately ignored: a new ``ownerId``
+    does not make every explicit version a conflict)."""
+    data = normalized(spec)
+    annotations = data.get("annotations", {}).get("values", {})
+    for key in PROVENANCE_KEYS:
+        annotations.pop(key, None)
+    return pruned(data)
+
+
+def _same(
+    stored: launch_plan_pb2.LaunchPlanSpec, desired: DesiredLaunchPlan, *, planned: bool = False
+) -> bool:
+    return _comparable(stored) == _comparable(desired.planned if planned else desired.spec)
+
+
+def _masked(
+    stored: launch_plan_pb2.LaunchPlanSpec, desired: DesiredLaunchPlan
+) -> launch_plan_pb2.LaunchPlanSpec:
+    """``stored`` with the desired spec's secrets left out the same way, to compare the rest."""
+    masked = launch_plan_pb2.LaunchPlanSpec()
+    masked.CopyFrom(stored)
+    inputs = tuple(s for s in desired.secrets if s.field != TEXT)
+    _hide(masked, inputs, {})
+    for secret in desired.secrets:
+        if secret.field == TEXT:
+            with contextlib.suppress(KeyError, IndexError, AttributeError, TypeError):
+                reveal_text(masked, secret, secret.template, under=SPEC)
+    return masked
+
+
+def _secret_diff(
+    stored: launch_plan_pb2.LaunchPlanSpec, desired: DesiredLaunchPlan
+) -> list[FieldDiff]:
+    """One entry per secret whose value in Admin is not the resolved one, values never shown."""
+    found = []
+    for secret in desired.secrets:
+        if secret.field == TEXT:
+            same = read_text(desired.spec, secret, SPEC) == read_text(stored, secret, SPEC)
+            paths = [p for p, t in desired.written.items() if t == secret.template]
+            path = format_path(paths[0]) if paths else secret.template
+        else:
+            same = _input_at(desired.spec, secret) == _input_at(stored, secret)
+            path = f"spec.{secret.field}.{secret.name}"
+        if not same:
+            found.append(FieldDiff(path, "(another value in Admin)", secret.template))
+    return sorted(set(found), key=lambda d: d.path)
+
+
+def _input_at(spec: launch_plan_pb2.LaunchPlanSpec, secret: SecretInput) -> bytes | None:
+    if secret.field == "fixedInputs":
+        literal = spec.fixed_inputs.literals.get(secret.name)
+    else:
+        parameter = spec.default_inputs.parameters.get(secret.name)
+        literal = parameter.default if parameter is not None else None
+    return literal.SerializeToString(deterministic=True) if literal is not None else None
+
+
+def _rotated(actual: Actual, desired: DesiredLaunchPlan) -> str:
+    """The ``<version>-N`` that holds the current secret values, or the next free one."""
+    prefix = desired.version + "-"
+    taken = []
+    for stored in actual.launch_plans.get(desired.key, []):
+        suffix = stored.id.version.removeprefix(prefix)
+        if stored.id.version.startswith(prefix) and suffix.isdigit():
+            if _same(stored.spec, desired):
+                return str(stored.id.version)
+            taken.append(int(suffix))
+    return f"{prefix}{max(taken, default=1) + 1}"
+
+
+def _shown(
+    spec: launch_plan_pb2.LaunchPlanSpec, desired: DesiredLaunchPlan, *, active: bool
+) -> dict[str, Any]:
+    """A stored spec in manifest terms, with every secret shown as git writes it: at the paths
+    that hold references now, and wherever a value of one appears (defence in depth)."""
+    view = launch_plan_view(spec, active=active)
+    redact(view, desired.written, ("spec",))
+    masked: dict[str, Any] = mask_values(view, desired.values)
+    return masked
+
+
+def _conflict_diff(
+    stored: launch_plan_pb2.LaunchPlanSpec, stored_view: dict[str, Any], desired: DesiredLaunchPlan
+) -> tuple[FieldDiff, ...]:
+    """What differs, in manifest terms; the fields the manifest view does not show are named
+    as Admin's fields, so that a conflict never comes with an empty diff."""
+    found = list(diff({"spec": stored_view}, {"spec": desired.view}))
+    found += _secret_diff(stored, desired)
+    if not found:
+        masked = _comparable(_masked(stored, desired))
+        found = list(diff({"spec": masked}, {"spec": _comparable(desired.planned)}))
+    return tuple(sorted(found, key=lambda d: d.path))
 
 
 def _replacing(active_now: Any) -> str:

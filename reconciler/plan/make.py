@@ -139,6 +139,7 @@ def make_plan(desired: Desired, actual: Actual, context: Context) -> tuple[Plan,
             registered_version=desired.registered_version(project, domain, name),
         )
         if built is not None:
+            built = launchplans.settle(built, actual)
             planned_lps[built.key] = built
             changes.append(launchplans.plan(built, actual, item.manifest.address))
     for item in desired.of_kind("Execution"):
