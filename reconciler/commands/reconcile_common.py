@@ -173,7 +173,7 @@ def compute_plan(options: AdminOptions, environ: Mapping[str, str]) -> Planned:
             describe_connection(connection)
         actual = fetch_actual(client, needs(desired, context), parallelism=settings.parallelism)
         more = followups(desired, actual)
-        if more.workflows:
+        if more:
             actual.merge(fetch_actual(client, more, parallelism=settings.parallelism))
     plan, problems = make_plan(desired, actual, context)
     if has_errors(problems):

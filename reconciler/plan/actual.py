@@ -9,11 +9,11 @@ interfaces) are read one ``GetWorkflow`` per distinct id, concurrently. No per-m
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from itertools import islice
 from typing import Any
 
-from flyteidl.admin import common_pb2, launch_plan_pb2, workflow_pb2
+from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2, workflow_pb2
 from flyteidl.core import identifier_pb2
 from flyteidl.service import dataproxy_pb2
 
@@ -40,6 +40,14 @@ class Needs:
     registered: frozenset[RegisteredKey] = frozenset()  # tasks, workflows, launch plans to get
     uploads: frozenset[tuple[str, str, str, str, bytes]] = frozenset()
     """(project, domain, digest, filename, md5) of code tarballs whose upload location to ask"""
+    execution_inputs: frozenset[EntityKey] = frozenset()
+    """Executions whose inputs to read (those a plan shows as conflicts, to show the diff)"""
+    prune_everywhere: bool = False
+    """List every project/domain's active launch plans (``--prune``: this tree's owner marker
+    may be in scopes that no manifest names any more)"""
+
+    def __bool__(self) -> bool:
+        return any(bool(getattr(self, f.name)) for f in fields(self))
 
 
 @dataclass
@@ -53,6 +61,7 @@ class Actual:
     signals: dict[EntityKey, list[Any]] = field(default_factory=dict)  # by execution
     registered: dict[RegisteredKey, Any] = field(default_factory=dict)
     upload_urls: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    execution_inputs: dict[EntityKey, Any] = field(default_factory=dict)  # LiteralMap
 
     def launch_plan(self, key: EntityKey, version: str) -> Any | None:
         return next((lp for lp in self.launch_plans.get(key, []) if lp.id.version == version), None)
@@ -67,6 +76,7 @@ class Actual:
         self.signals.update(other.signals)
         self.registered.update(other.registered)
         self.upload_urls.update(other.upload_urls)
+        self.execution_inputs.update(other.execution_inputs)
 
     def signal(self, execution: EntityKey, signal_id: str) -> Any | None:
         found = self.signals.get(execution, [])
@@ -102,6 +112,14 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
         jobs.append(("get", registered))
     for upload in sorted(needs.uploads):
         jobs.append(("upload", upload))
+    for execution in sorted(needs.execution_inputs):
+        jobs.append(("inputs", execution))
+    if needs.prune_everywhere:
+        listed = {scope for kind, scope in jobs if kind == "active"}
+        for project in client.list_projects():
+            for domain in project.domains:
+                if (project.id, domain.id) not in listed:
+                    jobs.append(("active", (project.id, domain.id)))
 
     def run(job: tuple[str, Any]) -> tuple[str, Any, Any]:
         kind, args = job
@@ -121,6 +139,8 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
             return kind, args, _list_signals(client, args)
         if kind == "get":
             return kind, args, _get_entity(client, args)
+        if kind == "inputs":
+            return kind, args, _get_inputs(client, args)
         if kind == "upload":
             project, domain, code_digest, filename, md5 = args
             location = client.call(
@@ -155,6 +175,9 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
                 actual.registered[args] = result
         elif kind == "upload":
             actual.upload_urls[args[:3]] = result
+        elif kind == "inputs":
+            if result is not None:
+                actual.execution_inputs[args] = result
         elif result is not None:
             actual.workflows[args] = result
     return actual
@@ -194,6 +217,17 @@ def _get_entity(client: AdminClient, key: RegisteredKey) -> Any | None:
     )
     try:
         return client.call(method, request)
+    except NotFound:
+        return None
+
+
+def _get_inputs(client: AdminClient, key: EntityKey) -> Any | None:
+    project, domain, name = key
+    request = execution_pb2.WorkflowExecutionGetDataRequest(
+        id=identifier_pb2.WorkflowExecutionIdentifier(project=project, domain=domain, name=name)
+    )
+    try:
+        return client.call("GetExecutionData", request).full_inputs
     except NotFound:
         return None
 

@@ -11,7 +11,7 @@ later (the digest names the version only when the manifest pins it).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flyteidl.admin import cluster_assignment_pb2, common_pb2, execution_pb2, matchable_resource_pb2
@@ -34,13 +34,14 @@ from reconciler.plan.common import (
     Problems,
     decoded,
     digest,
+    mask_values,
     notification,
     redact,
     secret_inputs,
 )
 from reconciler.plan.diff import diff
 from reconciler.plan.launchplans import DesiredLaunchPlan
-from reconciler.plan.model import Action, Change, Operation, SecretInput
+from reconciler.plan.model import Action, Change, FieldDiff, Operation, SecretInput
 from reconciler.plan.secrets import hide_text, secret_values
 
 Phase = core_execution.WorkflowExecution.Phase
@@ -83,6 +84,23 @@ class DesiredExecution:
     on_failure: str
     max_attempts: int
     secrets: tuple[SecretInput, ...] = ()
+    target: Target | None = None
+    pinned: bool = True
+    """Whether the manifest names the version it runs (the spec digest covers it only then)."""
+    written: Mapping[FieldPath, str] = field(default_factory=dict)
+    values: Mapping[str, str] = field(default_factory=dict)
+    """Resolved secret values with the reference that gave each (never rendered)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an execution runs: the launch plan (or task) id, its input types, and the values
+    Admin fills in for inputs the request leaves out (defaults) or may not set (fixed)."""
+
+    id: identifier_pb2.Identifier
+    interface: Mapping[str, Any]
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
 def build(
@@ -105,8 +123,8 @@ def build(
     target = _target(manifest, actual, launch_plans, problems, registered_version, planned_task)
     if target is None:
         return None
-    target_id, interface, fixed = target
-    overridden = sorted(set(spec.inputs) & fixed)
+    target_id, interface = target.id, target.interface
+    overridden = sorted(set(spec.inputs) & set(target.fixed))
     for name in overridden:
         # Admin: "fixed_inputs X cannot be overridden" (ADMIN-SEMANTICS.md, Launch plans)
         problems.add(
@@ -179,9 +197,11 @@ def build(
     )
     for item in secret:
         del request.inputs.literals[item.name]  # apply fills it in from its environment
-    secret += hide_text(request, secret_values(manifest.document.data, secrets))
+    values = secret_values(manifest.document.data, secrets)
+    secret += hide_text(request, values)
     view = execution_view(execution_spec, inputs, interface)
     redact(view, secrets, ("spec",))
+    ref = spec.launch_plan or spec.workflow or spec.task
     return DesiredExecution(
         (manifest.project, manifest.domain, manifest.name),
         request,
@@ -191,6 +211,10 @@ def build(
         spec.on_failure.action,
         spec.on_failure.max_attempts,
         secret,
+        target,
+        pinned=ref is not None and ref.version is not None,
+        written=dict(secrets),
+        values=values,
     )
 
 
@@ -201,8 +225,8 @@ def _target(
     problems: Problems,
     registered_version: str | None,
     planned_task: Callable[[tuple[str, str, str, str]], Any] | None = None,
-) -> tuple[identifier_pb2.Identifier, dict[str, Any], set[str]] | None:
-    """The launch plan (or task) id to run, its input types, and its fixed input names."""
+) -> Target | None:
+    """The launch plan (or task) to run."""
     model = manifest.model
     assert isinstance(model, ExecutionManifest)
     spec = model.spec
@@ -253,7 +277,7 @@ def _target(
     )
     if planned is not None and planned.version == version:
         parameters = planned.spec.default_inputs.parameters
-        fixed = set(planned.spec.fixed_inputs.literals)
+        fixed = dict(planned.spec.fixed_inputs.literals)
     else:
         stored = actual.launch_plan(key, version)
         if stored is None:
@@ -266,7 +290,7 @@ def _target(
             return None
         # Admin's expected inputs: every input executions may or must give
         parameters = stored.closure.expected_inputs.parameters
-        fixed = set(stored.spec.fixed_inputs.literals)
+        fixed = dict(stored.spec.fixed_inputs.literals)
     missing = sorted(n for n, p in parameters.items() if p.required and n not in spec.inputs)
     if missing:
         problems.add(
@@ -277,7 +301,12 @@ def _target(
             )
         )
         return None
-    return target_id, {n: p.var.type for n, p in parameters.items()}, fixed
+    return Target(
+        target_id,
+        {n: p.var.type for n, p in parameters.items()},
+        fixed,
+        {n: p.default for n, p in parameters.items() if p.HasField("default")},
+    )
 
 
 def _task_target(
@@ -287,7 +316,7 @@ def _task_target(
     actual: Actual,
     problems: Problems,
     planned_task: Callable[[tuple[str, str, str, str]], Any] | None,
-) -> tuple[identifier_pb2.Identifier, dict[str, Any], set[str]] | None:
+) -> Target | None:
     """A task runs by itself: Admin takes the task id as the execution's launch plan and makes
     the single-task workflow (ADMIN-SEMANTICS.md; flytekit's execute of a task does this)."""
     if version is None:
@@ -330,7 +359,7 @@ def _task_target(
         name=key[2],
         version=version,
     )
-    return target_id, {n: v.type for n, v in variables.items()}, set()
+    return Target(target_id, {n: v.type for n, v in variables.items()})
 
 
 def execution_view(
@@ -370,6 +399,77 @@ def execution_view(
     if spec.HasField("interruptible"):
         view["interruptible"] = spec.interruptible.value
     return view
+
+
+SERVER_FILLED = frozenset({"maxParallelism", "serviceAccount"})
+"""View fields Admin resolves into the stored spec when the request leaves them out
+(ADMIN-SEMANTICS.md: principal, system metadata, security context, max parallelism)."""
+
+
+def conflict_diff(
+    desired: DesiredExecution, stored: Any, stored_inputs: Any | None
+) -> tuple[FieldDiff, ...]:
+    """The run Admin has against the one the manifest asks for, on the fields the spec digest
+    covers: what the manifest writes, inputs included; without what Admin fills in by itself
+    (defaults, fixed inputs, resolved settings), and never a secret's value. When no field
+    shows the difference, the digests that were compared are the diff."""
+    theirs = _compared(desired, stored.spec, stored_inputs)
+    mine = _compared(desired, None, None)
+    found = diff({"spec": theirs}, {"spec": mine})
+    if found:
+        return found
+    return (
+        FieldDiff(
+            f"metadata.labels.{SPEC_KEY}",
+            stored.spec.labels.values.get(SPEC_KEY),
+            desired.digest,
+        ),
+    )
+
+
+def _compared(
+    desired: DesiredExecution, stored_spec: Any | None, stored_inputs: Any | None
+) -> dict[str, Any]:
+    target = desired.target
+    interface = target.interface if target is not None else {}
+    if stored_spec is None:
+        view = {k: v for k, v in desired.view.items() if k != "inputs"}
+        inputs = dict(desired.view.get("inputs", {}))
+    else:
+        view = execution_view(stored_spec, None, interface)
+        for key in SERVER_FILLED - desired.view.keys():
+            view.pop(key, None)
+        inputs = {}
+        if stored_inputs is not None:
+            inputs = _stored_inputs(desired, stored_inputs)
+        redact(view, desired.written, ("spec",))
+        view = mask_values(view, desired.values)
+    if not desired.pinned:
+        # the digest leaves the version out: a run of "the active version" stays itself
+        view["launchPlan"] = {k: v for k, v in view["launchPlan"].items() if k != "version"}
+    if stored_spec is None or stored_inputs is not None:
+        view["inputs"] = inputs
+    return dict(view)
+
+
+def _stored_inputs(desired: DesiredExecution, stored_inputs: Any) -> dict[str, Any]:
+    """A run's inputs as Admin keeps them, less what Admin filled in (a default or fixed value
+    the manifest does not write), each secret shown as written."""
+    target = desired.target
+    given = desired.view.get("inputs", {})
+    shown = {}
+    for name, literal in sorted(stored_inputs.literals.items()):
+        filled = None
+        if target is not None:
+            filled = target.defaults.get(name, target.fixed.get(name))
+        if name not in given and filled is not None and filled == literal:
+            continue
+        shown[name] = decoded(literal, target.interface.get(name) if target else None)
+    for path, written in desired.written.items():
+        if path[:2] == ("spec", "inputs") and len(path) == 3 and path[2] in shown:
+            shown[str(path[2])] = written  # never compared by value: the digest has the reference
+    masked: dict[str, Any] = mask_values(shown, desired.values)
+    return masked
 
 
 def observed(actual: Actual, keys: list[EntityKey]) -> dict[str, Any]:
@@ -420,7 +520,6 @@ def plan(
     before = {"phase": Phase.Name(phase), **execution_view(stored.spec, None, {})}
     stored_digest = stored.spec.labels.values.get(SPEC_KEY)
     if stored_digest != desired.digest:
-        desired_view = {k: v for k, v in desired.view.items() if k != "inputs"}
         why = (
             "it was launched from a different manifest spec"
             if stored_digest
@@ -431,7 +530,7 @@ def plan(
             Action.CONFLICT,
             before,
             after,
-            diff=diff({"spec": before | {"phase": None}}, {"spec": desired_view | {"phase": None}}),
+            diff=conflict_diff(desired, stored, actual.execution_inputs.get(desired.key)),
             reason=f"{why}; a launched execution cannot change: give the manifest a new name to "
             "launch a new run",
             observed=seen,

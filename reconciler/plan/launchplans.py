@@ -389,6 +389,7 @@ def launch_plan_view(spec: launch_plan_pb2.LaunchPlanSpec, *, active: bool) -> d
         ("rawOutputDataPrefix", spec.raw_output_data_config.output_location_prefix),
         ("serviceAccount", spec.security_context.run_as.k8s_service_account),
         ("iamRole", spec.security_context.run_as.iam_role),
+        ("executionIdentity", spec.security_context.run_as.execution_identity),
         ("overwriteCache", spec.overwrite_cache),
     ):
         if value:

@@ -22,7 +22,7 @@ from reconciler.manifests.resolve import Resolved
 from reconciler.manifests.signal import SignalManifest
 from reconciler.plan import backfill, executions, launchplans, registration, signals
 from reconciler.plan.actual import Actual, EntityKey, Needs
-from reconciler.plan.common import OWNER_KEY, Context, Problems
+from reconciler.plan.common import OWNER_KEY, SPEC_KEY, Context, Problems
 from reconciler.plan.model import Change, Plan
 
 
@@ -101,6 +101,7 @@ def needs(desired: Desired, context: Context) -> Needs:
         executions=frozenset(execution_keys),
         workflows=frozenset(workflows),
         prune_scopes=frozenset(scopes) if context.prune else frozenset(),
+        prune_everywhere=context.prune,
         signals=frozenset(signal_executions),
         registered=frozenset(registered),
         uploads=frozenset(uploads),
@@ -108,11 +109,24 @@ def needs(desired: Desired, context: Context) -> Needs:
 
 
 def followups(desired: Desired, actual: Actual) -> Needs:
-    """What can only be read once the first read is in: the workflows of backfill runs."""
+    """What can only be read once the first read is in: the workflows of backfill runs, and
+    the inputs of executions launched from another spec (their conflict shows them)."""
     workflows: set[tuple[str, str, str, str]] = set()
     for item in desired.of_kind("Backfill"):
         workflows |= backfill.workflows_to_read(item.manifest, actual)
-    return Needs(workflows=frozenset(w for w in workflows if w not in actual.workflows))
+    inputs = set()
+    for item in desired.of_kind("Execution"):
+        key = (item.manifest.project, item.manifest.domain, item.manifest.name)
+        stored = actual.executions.get(key)
+        written = desired.written[item.manifest.address]
+        if stored is not None and stored.spec.labels.values.get(SPEC_KEY) != executions.spec_digest(
+            written
+        ):
+            inputs.add(key)
+    return Needs(
+        workflows=frozenset(w for w in workflows if w not in actual.workflows),
+        execution_inputs=frozenset(k for k in inputs if k not in actual.execution_inputs),
+    )
 
 
 def make_plan(desired: Desired, actual: Actual, context: Context) -> tuple[Plan, list[Diagnostic]]:

@@ -508,3 +508,24 @@ def test_apply_at_a_terminal_asks_and_only_yes_applies(
     assert run_apply(options, {}, out, interactive=True) is Outcome.FAILURE
     assert "Apply cancelled; nothing was changed." in out.getvalue()
     assert run_apply(options, {}, io.StringIO(), interactive=True) is Outcome.SUCCESS
+
+
+def test_prune_covers_a_project_domain_that_no_manifest_names_any_more(
+    run_cli, local_admin, registered, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = _tree(tmp_path)
+    assert _run(run_cli, local_admin, "apply", root, "--auto-approve").code == 0
+    # the tree's last launch plan in flytesnacks/development goes; what remains is elsewhere
+    (root / "lp.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: Signal\n"
+        "metadata: {name: gate, project: other-project, domain: production}\n"
+        "spec: {execution: some-run, signalId: ok, approve: true}\n"
+    )
+    result = _run(run_cli, local_admin, "plan", root, "--prune", "-o", "json")
+    assert result.code == 0, result.err
+    plan = _by_address(json.loads(result.out))
+    assert plan[LP_ADDRESS]["action"] == "deactivate"
+    applied = _run(run_cli, local_admin, "apply", root, "--prune", "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    again = _by_address(_plan_json(run_cli, local_admin, root))
+    assert LP_ADDRESS not in again
