@@ -8,7 +8,8 @@ created inactive; activation is the job of LaunchPlan manifests, or of
 ``activateLaunchPlans: true``.
 
 Comparison per kind: a task's template against the template Admin compiled from it; a launch
-plan's spec without ``default_inputs`` (Admin replaces those with the computed expected inputs);
+plan's spec with its default values only (Admin replaces ``default_inputs`` with the computed
+expected inputs, so the parameters differ in form);
 a workflow by its shape (interface, nodes and what they run and read, outputs), since Admin
 returns only the compiled closure, to which its compiler adds nodes and edges. A difference the
 shape does not see is still refused by Admin at apply ("different structure"), never lost.
@@ -28,7 +29,7 @@ from reconciler.manifests.load import Manifest
 from reconciler.manifests.registration import RegistrationManifest
 from reconciler.packages import Entity, Package, hydrate
 from reconciler.plan.actual import Actual
-from reconciler.plan.common import digest, normalized
+from reconciler.plan.common import decoded, digest, normalized
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation
 
@@ -234,9 +235,7 @@ def _comparable(kind: str, spec: Any) -> dict[str, Any]:
         return normalized(spec.template)
     if kind == "workflow":
         return workflow_shape(spec.template)
-    data = normalized(spec.spec)
-    data.pop("default_inputs", None)
-    return data
+    return _launch_plan(spec.spec)
 
 
 def _comparable_stored(kind: str, stored: Any) -> dict[str, Any]:
@@ -244,8 +243,20 @@ def _comparable_stored(kind: str, stored: Any) -> dict[str, Any]:
         return normalized(stored.closure.compiled_task.template)
     if kind == "workflow":
         return workflow_shape(stored.closure.compiled_workflow.primary.template)
-    data = normalized(stored.spec)
+    return _launch_plan(stored.spec)
+
+
+def _launch_plan(spec: Any) -> dict[str, Any]:
+    """A launch plan spec with its default inputs as input name -> default value: Admin stores
+    its expected inputs in place of ``default_inputs`` (every input, required or defaulted), so
+    the parameters themselves differ in form, but a changed default must be a conflict."""
+    data = normalized(spec)
     data.pop("default_inputs", None)
+    data["default_inputs"] = {
+        name: decoded(parameter.default, parameter.var.type)
+        for name, parameter in sorted(spec.default_inputs.parameters.items())
+        if parameter.HasField("default")
+    }
     return data
 
 
