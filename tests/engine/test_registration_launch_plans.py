@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from reconciler.localadmin import LocalAdmin
 from tests.engine.conftest import settings
-from tests.engine.test_registration import (  # noqa: F401 (running_admin is a fixture)
-    REGISTRATION,
-    _change,
-    _run,
-    running_admin,
-)
+from tests.engine.test_registration import REGISTRATION, _change, _run
 
 FLOWS = """\
 from flytekit import LaunchPlan, task, workflow
@@ -63,6 +60,12 @@ def _archive(root: Path, default: int) -> Path:
     return output
 
 
+@pytest.fixture
+def running_admin(tmp_path: Path) -> Iterator[LocalAdmin]:
+    with LocalAdmin(data_dir=tmp_path / "data", task_seconds=0.05, tick_interval=0.05) as admin:
+        yield admin
+
+
 @pytest.fixture(scope="module")
 def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
     return {d: _archive(tmp_path_factory.mktemp(f"default-{d}"), d) for d in (5, 7)}
@@ -82,5 +85,5 @@ def test_a_changed_launch_plan_default_under_the_same_version_is_a_conflict(  # 
     assert change["action"] == "conflict"
     assert "nightly" in change["reason"]
     assert [(d["path"], d["before"], d["after"]) for d in change["diff"]] == [
-        ('launch_plans.nightly.default_inputs.a', 5, 7)
+        ("launch_plans.nightly.default_inputs.a", 5, 7)
     ]
