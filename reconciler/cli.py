@@ -83,7 +83,8 @@ def validate(paths: tuple[Path, ...], environment: str | None, output: str, verb
     """Check manifests offline and report every problem (exit 0 valid, 1 invalid).
 
     PATHS are manifest files or directories (read recursively, *.yaml and *.yml, in sorted
-    order). A reconciler.yaml at the root of a directory supplies defaults.
+    order). The nearest reconciler.yaml at or above them (up to the git repository's root)
+    supplies defaults; -v names it.
     """
     from reconciler.commands.validate import ValidateOptions, run_validate
 
@@ -147,8 +148,8 @@ def ping(
     """Check the connection to Admin: resolve the settings (-v shows where each came from),
     authenticate, and print Admin's version and the projects you can see.
 
-    ROOT is a manifest tree whose reconciler.yaml supplies settings (default: the current
-    directory).
+    ROOT is a manifest tree whose reconciler.yaml (the nearest at or above it, up to the git
+    repository's root) supplies settings (default: the current directory).
     """
     from reconciler.commands.ping import PingOptions, run_ping
     from reconciler.config import ConnectionFlags

@@ -49,6 +49,8 @@ def load_desired(
     """The manifests to act on, resolved; with ``packages``, Registration packages read too
     (planning needs them; reports such as ``status`` do not, and serializing source is slow)."""
     tree = load_tree(options.paths, options.environment)
+    if options.verbose:
+        click.echo(f"settings file: {tree.settings_file or 'none'}", err=True)
     if not tree.ok:
         raise InvalidManifestsError([d for d in tree.diagnostics if d.is_error])
     chosen = _targeted(tree.manifests, options.targets)

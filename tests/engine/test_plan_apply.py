@@ -461,8 +461,10 @@ def test_unreachable_endpoint_fails_plan_with_one_line(run_cli, tmp_path) -> Non
 def test_verbose_plan_names_where_the_endpoint_came_from(
     run_cli, local_admin, registered, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    result = _run(run_cli, local_admin, "plan", _tree(tmp_path), "-v")
+    root = _tree(tmp_path)
+    result = _run(run_cli, local_admin, "plan", root, "-v")
     assert result.code == 0, result.err
+    assert f"settings file: {root / 'reconciler.yaml'}" in result.err
     assert f"endpoint = {local_admin.endpoint}  [command line]" in result.err
 
 
