@@ -101,8 +101,10 @@ def _selection_options(f: _F) -> _F:
         "--target",
         "targets",
         multiple=True,
-        metavar="KIND/NAME",
-        help="Only these resources (repeatable).",
+        metavar="KIND/[PROJECT/DOMAIN/]NAME",
+        help="Only this resource (KIND/NAME: in every project/domain) and what it depends on: "
+        "the Registration of a launch plan's workflow, an execution's or backfill's launch "
+        "plan, a signal's execution (repeatable).",
     )(f)
 
 
