@@ -21,7 +21,7 @@ from reconciler.commands import Outcome
 from reconciler.errors import InvalidManifestsError, ReconcilerError
 
 # Exit codes are part of the contract (DESIGN.md, Commands).
-EXIT_CODES = {Outcome.SUCCESS: 0, Outcome.FAILURE: 1, Outcome.CHANGES: 2}
+EXIT_CODES = {Outcome.SUCCESS: 0, Outcome.FAILURE: 1, Outcome.CHANGES: 2, Outcome.CONFLICT: 3}
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
@@ -205,7 +205,8 @@ def _admin_options(
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 0 when there is nothing to do, 2 when there are changes.",
+    help="Exit 0 when there is nothing to do, 2 when there are changes apply can make, 3 when "
+    "any change is a conflict apply would refuse.",
 )
 @_selection_options
 @_verbose_option

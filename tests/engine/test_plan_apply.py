@@ -510,3 +510,27 @@ def test_apply_at_a_terminal_asks_and_only_yes_applies(
     assert run_apply(options, {}, out, interactive=True) is Outcome.FAILURE
     assert "Apply cancelled; nothing was changed." in out.getvalue()
     assert run_apply(options, {}, io.StringIO(), interactive=True) is Outcome.SUCCESS
+
+
+def test_a_conflict_has_its_own_exit_code_and_count(
+    run_cli, local_admin, registered, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """CI must tell "needs apply" (2) from "apply will refuse" (3), and read the count."""
+    root = _tree(tmp_path)
+    assert _plan_json(run_cli, local_admin, root)["summary"]["conflict"] == 0
+    assert _run(run_cli, local_admin, "apply", root, "--auto-approve").code == 0
+    run = EXECUTION.format(name="run-1", region="us", state="launched")
+    _tree(tmp_path, team="finance", executions=run)  # same version, another spec: a conflict
+
+    summary = _plan_json(run_cli, local_admin, root)["summary"]
+    assert (summary["conflict"], summary["create"]) == (1, 1)
+    assert _run(run_cli, local_admin, "plan", root).code == 0
+    assert _run(run_cli, local_admin, "plan", root, "--detailed-exitcode").code == 3
+    # a conflict is Admin holding something other than git: drift, as drift reports it
+    assert _run(run_cli, local_admin, "drift", root).code == 2
+
+    applied = _run(run_cli, local_admin, "apply", root, "--auto-approve")
+    assert applied.code == 1
+    assert f"failed: {LP_ADDRESS}: refused:" in applied.out
+    assert f"ok Execution/{PROJECT}/{DOMAIN}/run-1: created" in applied.out
+    assert _run(run_cli, local_admin, "plan", root, "--detailed-exitcode").code == 3
