@@ -21,7 +21,7 @@ from reconciler.commands import Outcome
 from reconciler.errors import InvalidManifestsError, ReconcilerError
 
 # Exit codes are part of the contract (DESIGN.md, Commands).
-EXIT_CODES = {Outcome.SUCCESS: 0, Outcome.FAILURE: 1, Outcome.CHANGES: 2}
+EXIT_CODES = {Outcome.SUCCESS: 0, Outcome.FAILURE: 1, Outcome.CHANGES: 2, Outcome.CONFLICT: 3}
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
@@ -83,7 +83,8 @@ def validate(paths: tuple[Path, ...], environment: str | None, output: str, verb
     """Check manifests offline and report every problem (exit 0 valid, 1 invalid).
 
     PATHS are manifest files or directories (read recursively, *.yaml and *.yml, in sorted
-    order). A reconciler.yaml at the root of a directory supplies defaults.
+    order). The nearest reconciler.yaml at or above them (up to the git repository's root)
+    supplies defaults; -v names it.
     """
     from reconciler.commands.validate import ValidateOptions, run_validate
 
@@ -100,8 +101,10 @@ def _selection_options(f: _F) -> _F:
         "--target",
         "targets",
         multiple=True,
-        metavar="KIND/NAME",
-        help="Only these resources (repeatable).",
+        metavar="KIND/[PROJECT/DOMAIN/]NAME",
+        help="Only this resource (KIND/NAME: in every project/domain) and what it depends on: "
+        "the Registration of a launch plan's workflow, an execution's or backfill's launch "
+        "plan, a signal's execution (repeatable).",
     )(f)
 
 
@@ -147,8 +150,8 @@ def ping(
     """Check the connection to Admin: resolve the settings (-v shows where each came from),
     authenticate, and print Admin's version and the projects you can see.
 
-    ROOT is a manifest tree whose reconciler.yaml supplies settings (default: the current
-    directory).
+    ROOT is a manifest tree whose reconciler.yaml (the nearest at or above it, up to the git
+    repository's root) supplies settings (default: the current directory).
     """
     from reconciler.commands.ping import PingOptions, run_ping
     from reconciler.config import ConnectionFlags
@@ -202,7 +205,8 @@ def _admin_options(
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 0 when there is nothing to do, 2 when there are changes.",
+    help="Exit 0 when there is nothing to do, 2 when there are changes apply can make, 3 when "
+    "any change is a conflict apply would refuse.",
 )
 @_selection_options
 @_verbose_option

@@ -1,10 +1,12 @@
-"""``reconciler.yaml``: the settings file at the root of a manifest tree.
+"""``reconciler.yaml``: the settings file of a manifest tree (the nearest at or above the paths
+given, see ``reconciler.manifests.load.find_settings``).
 
 It holds what manifests should not repeat: where Admin is and how to authenticate (the same
 ``admin.*`` keys as a flytectl ``config.yaml``), the default project and domain, the owner id the
 reconciler stamps on what it creates (so ``--prune`` never touches anything else), parallelism,
 and named environments (``--env NAME``) that override any of these. Secrets are never written
-here: point at them with ``clientSecretLocation`` or ``clientSecretEnvVar``.
+here: point at them with ``clientSecretLocation`` or ``clientSecretEnvVar``. Relative paths
+in it are relative to the file, wherever the command runs.
 """
 
 from __future__ import annotations
@@ -90,6 +92,19 @@ class Settings(Model):
     parallelism: int = Field(default=10, ge=1, le=256)
     environments: dict[NonEmptyStr, Environment] = Field(default_factory=dict)
 
+    def anchored(self, directory: Path) -> Settings:
+        """These settings with their relative paths made relative to ``directory`` (the one
+        that holds reconciler.yaml) rather than to wherever the command runs."""
+        environments = {
+            name: env.model_copy(update={"admin": _anchored(env.admin, directory)})
+            if env.admin is not None
+            else env
+            for name, env in self.environments.items()
+        }
+        return self.model_copy(
+            update={"admin": _anchored(self.admin, directory), "environments": environments}
+        )
+
     def for_environment(self, name: str | None) -> Settings:
         """These settings with environment ``name``'s overrides applied (field by field)."""
         if name is None:
@@ -110,6 +125,26 @@ class Settings(Model):
 
 
 _M = TypeVar("_M", bound=Model)
+
+
+def _anchored(admin: AdminSettings, directory: Path) -> AdminSettings:
+    """The file paths of ``admin`` (CA certificate, client secret file, ``local:DBFILE``)
+    joined to ``directory`` when relative; ``~`` is expanded first, as flytekit does."""
+    update: dict[str, str] = {}
+    for name in ("ca_cert_file_path", "client_secret_location"):
+        value = getattr(admin, name)
+        if value is not None:
+            update[name] = _under(directory, value)
+    local, _, db = (admin.endpoint or "").partition(":")
+    if local == LOCAL_ENDPOINT and db:
+        update["endpoint"] = f"{LOCAL_ENDPOINT}:{_under(directory, db)}"
+    # model_copy keeps fields_set, so --env overlays still see only what the file set
+    return admin.model_copy(update=update) if update else admin
+
+
+def _under(directory: Path, value: str) -> str:
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else directory / path)
 
 
 def _overlay(base: _M, override: _M | None) -> _M:

@@ -163,3 +163,22 @@ def test_settings_environment_overlay_keeps_unset_fields(tmp_path: Path) -> None
     settings = load_tree([tmp_path], "prod").settings
     assert (settings.admin.endpoint, settings.admin.insecure) == ("b:2", True)
     assert (settings.parallelism, settings.owner_id) == (4, "prod-owner")
+
+
+def test_run_as_service_account_is_spelled_as_flytekit_and_flytectl_spell_it(
+    tmp_path: Path,
+) -> None:
+    spec = "spec:\n  workflow: {name: wf, version: v1}\n  securityContext: {runAs: {%s: etl}}\n"
+    tree = _load(tmp_path, HEAD.format(kind="LaunchPlan", name="lp") + spec % "k8sServiceAccount")
+    assert tree.ok, _messages(tree)
+    [manifest] = tree.manifests
+    assert manifest.model.spec.security_context.run_as.k8s_service_account == "etl"
+
+    # pydantic's camel-casing would have said k8SServiceAccount; nobody writes that
+    for wrong in ("k8SServiceAccount", "k8s_service_account"):
+        tree = _load(tmp_path, HEAD.format(kind="LaunchPlan", name="lp") + spec % wrong)
+        [problem] = _messages(tree)
+        assert problem.endswith(
+            f"spec.securityContext.runAs.{wrong}: unknown field {wrong!r} "
+            "(did you mean 'k8sServiceAccount'?)"
+        )

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -71,3 +74,24 @@ def test_schema_refuses_what_the_models_refuse() -> None:
     }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+def _property_names(schema: Any) -> Iterator[str]:
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "properties" and isinstance(value, dict):
+                yield from value
+            yield from _property_names(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            yield from _property_names(item)
+
+
+@pytest.mark.parametrize("name", [MANIFEST_SCHEMA_FILE, SETTINGS_SCHEMA_FILE])
+def test_field_names_are_camel_case_as_flyte_tools_write_them(name: str) -> None:
+    """A capital only where a word starts: ``k8sServiceAccount`` as in flytectl, never the
+    ``k8SServiceAccount`` that capitalising after a digit gives."""
+    schema = json.loads((SCHEMAS / name).read_text("utf-8"))
+    names = set(_property_names(schema))
+    assert "k8sServiceAccount" in names or name == SETTINGS_SCHEMA_FILE
+    assert [n for n in names if re.search(r"[0-9][A-Z]|_", n)] == []

@@ -12,4 +12,5 @@ import enum
 class Outcome(enum.Enum):
     SUCCESS = "success"
     CHANGES = "changes"  # plan --detailed-exitcode / drift: there is something to do
+    CONFLICT = "conflict"  # plan --detailed-exitcode: something apply would refuse
     FAILURE = "failure"

@@ -30,9 +30,13 @@ def run_plan(options: PlanOptions, environ: Mapping[str, str], out: TextIO) -> O
     render(planned.plan, options.output, out, verbose=options.admin.verbose)
     if options.out_file is not None:
         save(planned.plan, options.out_file)
-    if options.detailed_exitcode and planned.plan.has_changes:
-        return Outcome.CHANGES
-    return Outcome.SUCCESS
+    if not options.detailed_exitcode:
+        return Outcome.SUCCESS
+    # A conflict outranks the changes beside it: CI must tell "needs apply" from "apply will
+    # refuse" (apply still makes the other changes, but exits 1 for the conflicts).
+    if planned.plan.conflicts:
+        return Outcome.CONFLICT
+    return Outcome.CHANGES if planned.plan.has_changes else Outcome.SUCCESS
 
 
 def render(plan: Plan, output: str, out: TextIO, *, verbose: bool) -> None:

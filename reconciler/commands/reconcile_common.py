@@ -14,10 +14,11 @@ from reconciler.admin.client import AdminClient
 from reconciler.admin.session import open_admin
 from reconciler.config import Connection, ConnectionFlags, Settings, resolve_connection
 from reconciler.diagnostics import Diagnostic, has_errors
-from reconciler.errors import ConfigError, InvalidManifestsError, PackageError, UsageError
+from reconciler.errors import ConfigError, InvalidManifestsError, PackageError
 from reconciler.manifests.load import Manifest, load_tree
 from reconciler.manifests.registration import RegistrationManifest
 from reconciler.manifests.resolve import Resolved, resolve
+from reconciler.manifests.targets import Selection, select
 from reconciler.packages import content_version, read_package, serialize_source
 from reconciler.plan.actual import fetch_actual
 from reconciler.plan.common import Context
@@ -49,12 +50,14 @@ def load_desired(
     """The manifests to act on, resolved; with ``packages``, Registration packages read too
     (planning needs them; reports such as ``status`` do not, and serializing source is slow)."""
     tree = load_tree(options.paths, options.environment)
+    if options.verbose:
+        click.echo(f"settings file: {tree.settings_file or 'none'}", err=True)
     if not tree.ok:
         raise InvalidManifestsError([d for d in tree.diagnostics if d.is_error])
-    chosen = _targeted(tree.manifests, options.targets)
+    selection = _targeted(tree.manifests, options.targets)
     resolved: list[Resolved] = []
     problems: list[Diagnostic] = []
-    for manifest in chosen:
+    for manifest in selection.manifests:
         outcome = resolve(manifest, environ)
         if isinstance(outcome, list):
             problems.extend(outcome)
@@ -63,7 +66,28 @@ def load_desired(
     registrations = _registrations(resolved, problems) if packages else {}
     if has_errors(problems):
         raise InvalidManifestsError(problems)
-    return Desired(resolved, {m.address: m for m in chosen}, registrations), tree.settings
+    if options.targets and packages:
+        # Registrations came along as candidates; now that their packages are read, only those
+        # that were targeted or register something the selection uses stay in the plan.
+        registrations = {
+            address: planned
+            for address, planned in registrations.items()
+            if selection.keeps(
+                address,
+                planned.project,
+                planned.domain,
+                planned.version,
+                ((e.kind, e.name) for e in planned.package.entities),
+            )
+        }
+        resolved = [
+            r
+            for r in resolved
+            if r.manifest.kind != "Registration" or r.manifest.address in registrations
+        ]
+    kept = {r.manifest.address for r in resolved}
+    written = {m.address: m for m in selection.manifests if m.address in kept}
+    return Desired(resolved, written, registrations), tree.settings
 
 
 def _registrations(
@@ -104,23 +128,10 @@ def _registrations(
     return found
 
 
-def _targeted(manifests: Sequence[Manifest], targets: Sequence[str]) -> list[Manifest]:
-    """``--target KIND/NAME`` (or a full address) narrows the plan to those resources."""
-    if not targets:
-        return list(manifests)
-    chosen: list[Manifest] = []
-    for target in targets:
-        kind, _, name = target.partition("/")
-        found = [
-            m
-            for m in manifests
-            if m.address == target
-            or (m.kind == kind and (m.name == name or m.address.endswith("/" + name)))
-        ]
-        if not found:
-            raise UsageError(f"--target {target}: no manifest matches (use KIND/NAME)")
-        chosen.extend(m for m in found if m not in chosen)
-    return chosen
+def _targeted(manifests: Sequence[Manifest], targets: Sequence[str]) -> Selection:
+    """``--target`` narrows the plan to those manifests and what they depend on (see
+    ``reconciler.manifests.targets``)."""
+    return select(manifests, targets)
 
 
 def context_for(settings: Settings, options: AdminOptions) -> Context:

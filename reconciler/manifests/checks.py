@@ -136,7 +136,7 @@ def _references(
                 f"{where[0]}/{where[1]} in this tree",
             )
     if isinstance(model, BackfillManifest):
-        target = _declared(manifest, model.spec.launch_plan, launch_plans)
+        target = declared_launch_plan(manifest, model.spec.launch_plan, launch_plans)
         if target is not None:
             lp = target.model
             assert isinstance(lp, LaunchPlanManifest)
@@ -147,7 +147,7 @@ def _references(
                     "schedule; a backfill runs a scheduled launch plan's ticks",
                 )
     if isinstance(model, ExecutionManifest) and model.spec.launch_plan is not None:
-        target = _declared(manifest, model.spec.launch_plan, launch_plans)
+        target = declared_launch_plan(manifest, model.spec.launch_plan, launch_plans)
         if target is not None:
             lp = target.model
             assert isinstance(lp, LaunchPlanManifest)
@@ -168,7 +168,7 @@ def _references(
                 )
 
 
-def _declared(
+def declared_launch_plan(
     manifest: Manifest, ref: EntityRef, launch_plans: dict[tuple[str, str, str], Manifest]
 ) -> Manifest | None:
     """The tree's LaunchPlan manifest that ``ref`` points at, when the tree decides it.

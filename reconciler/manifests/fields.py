@@ -13,18 +13,25 @@ from typing import Annotated, Any, Literal
 
 from croniter import croniter
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
 
 from reconciler.manifests.envref import has_reference
 
 API_VERSION = "reconciler/v1"
 
 
+def camel(name: str) -> str:
+    """``k8s_service_account`` -> ``k8sServiceAccount``: each word after the first gets a capital
+    initial and nothing else changes. pydantic's ``to_camel`` also capitalises a letter that
+    follows a digit (``k8SServiceAccount``), a spelling neither flytekit nor flytectl uses."""
+    first, *rest = name.split("_")
+    return first + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
 class Model(BaseModel):
     """Base of every manifest model: camelCase in YAML, unknown fields refused, no coercion."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel,
+        alias_generator=camel,
         validate_by_alias=True,
         validate_by_name=False,
         serialize_by_alias=True,

@@ -110,13 +110,37 @@ def load_tree(paths: Sequence[Path], environment: str | None = None) -> Manifest
 
 
 def load_settings(root: Path, environment: str | None = None) -> tuple[Settings, Path | None]:
-    """Only the ``reconciler.yaml`` of ``root`` (a directory), for commands without manifests."""
+    """Only the ``reconciler.yaml`` that applies to ``root`` (see ``find_settings``), for
+    commands without manifests."""
     diagnostics: list[Diagnostic] = []
-    candidates = [root / name for name in SETTINGS_FILENAMES if (root / name).is_file()]
-    settings, path = _read_settings(candidates, diagnostics)
+    settings, path = _read_settings(find_settings(root), diagnostics)
     if has_errors(diagnostics):
         raise InvalidManifestsError(diagnostics)
     return settings.for_environment(environment), path
+
+
+def find_settings(start: Path) -> list[Path]:
+    """The settings file that applies to ``start`` (a manifest file or directory): the nearest
+    ``reconciler.yaml`` in its directory or above, as git finds ``.git`` and pre-commit its
+    config, so that ``validate manifests/prod`` gets the defaults of ``manifests/``.
+
+    The search stops at the root of the git repository that holds ``start`` (the directory
+    with ``.git``), so a checkout never picks up a file from outside it; outside any repository
+    it goes up to the filesystem root. Several files in the one directory (``.yaml`` and
+    ``.yml``) are all returned, for the caller to refuse. Paths are relative to the working
+    directory when below it, as in messages.
+    """
+    if not start.exists():
+        return []
+    directory = start.resolve()
+    if not directory.is_dir():
+        directory = directory.parent
+    for candidate in (directory, *directory.parents):
+        found = [candidate / name for name in SETTINGS_FILENAMES if (candidate / name).is_file()]
+        # .git is a directory in a clone and a file in a worktree or submodule
+        if found or (candidate / ".git").exists():
+            return [Path(_display(path)) for path in found]
+    return []
 
 
 def _display(path: Path) -> str:
@@ -143,14 +167,17 @@ def _discover(
 
     for root in paths:
         if root.is_dir():
-            settings.extend(root / name for name in SETTINGS_FILENAMES if (root / name).is_file())
+            settings.extend(find_settings(root))
             for path in _walk(root):
                 if path.name in SETTINGS_FILENAMES and path.parent != root:
+                    # Its manifests would get other defaults when passed on their own than as
+                    # part of this tree; one tree has one set of settings.
                     diagnostics.append(
                         Diagnostic(
                             Location(_display(path)),
-                            f"{path.name} is only read at the root of a manifest tree; pass "
-                            f"{_display(path.parent)} as its own path or move this file",
+                            f"{path.name} is only read at the root of a manifest tree or "
+                            f"above it; pass {_display(path.parent)} as its own path or move "
+                            "this file",
                         )
                     )
                 elif path.parent != root or path.name not in SETTINGS_FILENAMES:
@@ -159,6 +186,7 @@ def _discover(
             if root.name in SETTINGS_FILENAMES:
                 settings.append(root)
             else:
+                settings.extend(find_settings(root))
                 add(root)
         else:
             diagnostics.append(Diagnostic(Location(_display(root)), "no such file or directory"))
@@ -212,7 +240,9 @@ def _read_settings(
     if isinstance(parsed, list):
         diagnostics.extend(parsed)
         return Settings(), path
-    return parsed, path
+    # The file may be found from a directory below it, or from anywhere with an explicit path:
+    # its own paths must mean the same whatever the working directory.
+    return parsed.anchored(path.resolve().parent), path
 
 
 def _read_manifests(

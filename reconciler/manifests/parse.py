@@ -63,7 +63,7 @@ def parse_manifest(
         problems.append(_at(document, (), f"required field 'kind' is missing ({_kinds()})"))
     elif not isinstance(kind, str) or kind not in KINDS:
         message = f"unknown kind {kind!r}; expected {_kinds()}"
-        problems.append(_at(document, ("kind",), message + _suggest(kind, KINDS)))
+        problems.append(_at(document, ("kind",), message + suggest(kind, KINDS)))
     if "apiVersion" in data and data["apiVersion"] != API_VERSION:
         problems.append(
             _at(
@@ -144,7 +144,7 @@ def _translate(document: Document, model: type[BaseModel], error: ErrorDetails) 
             message += f" (or set defaults.{loc[-1]} in reconciler.yaml)"
         return Diagnostic(document.location(loc[:-1]), message, loc)
     if kind == "extra_forbidden":
-        message = f"unknown field {loc[-1]!r}" + _suggest(loc[-1], _fields_at(model, loc[:-1]))
+        message = f"unknown field {loc[-1]!r}" + suggest(loc[-1], _fields_at(model, loc[:-1]))
         return _at(document, loc, message, key=True)
     return _at(document, loc, _value_message(kind, error["msg"], ctx, value))
 
@@ -200,7 +200,7 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-def _suggest(word: object, choices: typing.Iterable[str]) -> str:
+def suggest(word: object, choices: typing.Iterable[str]) -> str:
     if not isinstance(word, str):
         return ""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)

@@ -64,8 +64,9 @@ class Action(enum.Enum):
 
     @property
     def is_change(self) -> bool:
-        """Whether this action makes a plan non-empty (``--detailed-exitcode`` 2): something
-        apply would do, or refuse. Waiting is not: nothing can be done about it now."""
+        """Whether this action makes a plan non-empty (``--detailed-exitcode`` 2, or 3 for a
+        conflict): something apply would do, or refuse. Waiting is not: nothing can be done
+        about it now."""
         return self not in (Action.NOOP, Action.WAIT)
 
 

@@ -26,6 +26,7 @@ def render_diagnostics(tree: ManifestTree, out: TextIO, output: str, *, verbose:
 
 def _text(tree: ManifestTree, out: TextIO, *, verbose: bool) -> None:
     if verbose:
+        click.echo(f"settings file: {tree.settings_file or 'none'}", file=out)
         for manifest in tree.manifests:
             click.echo(f"{manifest.location()}: {manifest.address}", file=out)
     for diagnostic in tree.diagnostics:

@@ -461,8 +461,10 @@ def test_unreachable_endpoint_fails_plan_with_one_line(run_cli, tmp_path) -> Non
 def test_verbose_plan_names_where_the_endpoint_came_from(
     run_cli, local_admin, registered, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    result = _run(run_cli, local_admin, "plan", _tree(tmp_path), "-v")
+    root = _tree(tmp_path)
+    result = _run(run_cli, local_admin, "plan", root, "-v")
     assert result.code == 0, result.err
+    assert f"settings file: {root / 'reconciler.yaml'}" in result.err
     assert f"endpoint = {local_admin.endpoint}  [command line]" in result.err
 
 
@@ -529,3 +531,27 @@ def test_prune_covers_a_project_domain_that_no_manifest_names_any_more(
     assert applied.code == 0, applied.out + applied.err
     again = _by_address(_plan_json(run_cli, local_admin, root))
     assert LP_ADDRESS not in again
+
+
+def test_a_conflict_has_its_own_exit_code_and_count(
+    run_cli, local_admin, registered, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """CI must tell "needs apply" (2) from "apply will refuse" (3), and read the count."""
+    root = _tree(tmp_path)
+    assert _plan_json(run_cli, local_admin, root)["summary"]["conflict"] == 0
+    assert _run(run_cli, local_admin, "apply", root, "--auto-approve").code == 0
+    run = EXECUTION.format(name="run-1", region="us", state="launched")
+    _tree(tmp_path, team="finance", executions=run)  # same version, another spec: a conflict
+
+    summary = _plan_json(run_cli, local_admin, root)["summary"]
+    assert (summary["conflict"], summary["create"]) == (1, 1)
+    assert _run(run_cli, local_admin, "plan", root).code == 0
+    assert _run(run_cli, local_admin, "plan", root, "--detailed-exitcode").code == 3
+    # a conflict is Admin holding something other than git: drift, as drift reports it
+    assert _run(run_cli, local_admin, "drift", root).code == 2
+
+    applied = _run(run_cli, local_admin, "apply", root, "--auto-approve")
+    assert applied.code == 1
+    assert f"failed: {LP_ADDRESS}: refused:" in applied.out
+    assert f"ok Execution/{PROJECT}/{DOMAIN}/run-1: created" in applied.out
+    assert _run(run_cli, local_admin, "plan", root, "--detailed-exitcode").code == 3

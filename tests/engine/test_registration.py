@@ -257,3 +257,106 @@ def stub_for() -> Iterator[Callable[[LocalAdmin], admin_pb2_grpc.AdminServiceStu
     yield make
     for channel in channels:
         channel.close()
+
+
+def _tasks_only(archive: Path, folder: Path) -> Path:
+    """A package folder holding the archive's task (and code) but not its workflow."""
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+        tar.extractall(folder, filter="data")
+    for path in folder.glob("*_[23].pb"):
+        path.unlink()
+    return folder
+
+
+TARGETED_TREE = """\
+apiVersion: reconciler/v1
+kind: LaunchPlan
+metadata: {name: nightly}
+spec: {workflow: {name: wfpkg.flows.pipeline}, schedule: {cron: '@daily'}}
+---
+apiVersion: reconciler/v1
+kind: LaunchPlan
+metadata: {name: weekly}
+spec: {workflow: {name: wfpkg.flows.pipeline}, schedule: {cron: '@weekly'}}
+---
+apiVersion: reconciler/v1
+kind: Execution
+metadata: {name: first-run}
+spec: {launchPlan: {name: nightly}, inputs: {a: 5}}
+---
+apiVersion: reconciler/v1
+kind: Signal
+metadata: {name: go}
+spec: {execution: first-run, signalId: go, approve: true}
+---
+apiVersion: reconciler/v1
+kind: Registration
+metadata: {name: flows, domain: staging}
+spec: {package: %(archive)s}
+---
+apiVersion: reconciler/v1
+kind: LaunchPlan
+metadata: {name: nightly, domain: staging}
+spec: {workflow: {name: wfpkg.flows.pipeline}, schedule: {cron: '@daily'}}
+"""
+
+
+def _targeted_tree(tmp_path: Path, archives: dict[str, Path]) -> Path:
+    root = settings(tmp_path / "manifests")
+    (root / "reg.yaml").write_text(REGISTRATION.format(package=archives["v2"], version="auto"))
+    tasks = _tasks_only(archives["v3"], tmp_path / "tasks-only")
+    (root / "tasks.yaml").write_text(
+        REGISTRATION.format(package=tasks, version="auto").replace("flows", "tasks")
+    )
+    (root / "rest.yaml").write_text(TARGETED_TREE % {"archive": archives["v2"]})
+    return root
+
+
+def _planned(result) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    assert result.code == 0, result.out + result.err
+    return {c["address"]: c["action"] for c in json.loads(result.out)["changes"]}
+
+
+def test_a_targeted_launch_plan_brings_the_registration_of_its_workflow_and_nothing_else(
+    run_cli, running_admin, archives, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = _targeted_tree(tmp_path, archives)
+    target = f"LaunchPlan/{PROJECT}/{DOMAIN}/nightly"
+    planned = _run(run_cli, running_admin, "plan", root, "--target", target, "-o", "json")
+    assert _planned(planned) == {ADDRESS: "create", target: "create"}
+
+    applied = _run(run_cli, running_admin, "apply", root, "--target", target, "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    assert "Apply: 2 done, 0 failed." in applied.out
+    again = _run(run_cli, running_admin, "plan", root, "--target", target, "--detailed-exitcode")
+    assert again.code == 0, again.out + again.err
+
+
+def test_kind_and_name_targets_every_project_and_domain(
+    run_cli, running_admin, archives, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = _targeted_tree(tmp_path, archives)
+    result = _run(
+        run_cli, running_admin, "plan", root, "--target", "LaunchPlan/nightly", "-o", "json"
+    )
+    assert set(_planned(result)) == {
+        ADDRESS,
+        f"LaunchPlan/{PROJECT}/{DOMAIN}/nightly",
+        f"Registration/{PROJECT}/staging/flows",
+        f"LaunchPlan/{PROJECT}/staging/nightly",
+    }
+
+
+def test_a_targeted_signal_brings_its_execution_launch_plan_and_registration(
+    run_cli, running_admin, archives, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = _targeted_tree(tmp_path, archives)
+    result = _run(run_cli, running_admin, "plan", root, "--target", "Signal/go", "-o", "json")
+    assert _planned(result) == {
+        ADDRESS: "create",
+        f"LaunchPlan/{PROJECT}/{DOMAIN}/nightly": "create",
+        f"Execution/{PROJECT}/{DOMAIN}/first-run": "create",
+        f"Signal/{PROJECT}/{DOMAIN}/first-run/go": "wait",
+    }
