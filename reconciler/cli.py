@@ -55,6 +55,15 @@ def _verbose_option(f: _F) -> _F:
     return click.option("-v", "--verbose", count=True, help="Say more (repeat for more).")(f)
 
 
+def _ref_option(f: _F) -> _F:
+    return click.option(
+        "--ref",
+        metavar="GITREV",
+        help="Read the manifests (and reconciler.yaml) from this commit, tag or branch of the "
+        "git repository that holds PATHS, not from the working tree (which is left untouched).",
+    )(f)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="reconciler")
 def cli() -> None:
@@ -78,8 +87,11 @@ def cli() -> None:
     show_default=True,
     help="github prints GitHub Actions annotations.",
 )
+@_ref_option
 @_verbose_option
-def validate(paths: tuple[Path, ...], environment: str | None, output: str, verbose: int) -> None:
+def validate(
+    paths: tuple[Path, ...], environment: str | None, output: str, ref: str | None, verbose: int
+) -> None:
     """Check manifests offline and report every problem (exit 0 valid, 1 invalid).
 
     PATHS are manifest files or directories (read recursively, *.yaml and *.yml, in sorted
@@ -88,7 +100,7 @@ def validate(paths: tuple[Path, ...], environment: str | None, output: str, verb
     """
     from reconciler.commands.validate import ValidateOptions, run_validate
 
-    options = ValidateOptions(paths, environment, output, verbose=verbose > 0)  # type: ignore[arg-type]
+    options = ValidateOptions(paths, environment, output, verbose=verbose > 0, ref=ref)  # type: ignore[arg-type]
     _finish(run_validate(options, sys.stdout))
 
 
@@ -171,6 +183,7 @@ def _admin_options(
     verbose: int,
     targets: tuple[str, ...] = (),
     prune: bool = False,
+    ref: str | None = None,
 ) -> Any:
     from reconciler.commands.reconcile_common import AdminOptions
     from reconciler.config import ConnectionFlags
@@ -182,6 +195,7 @@ def _admin_options(
         targets,
         prune,
         verbose > 0,
+        ref,
     )
 
 
@@ -209,6 +223,7 @@ def _admin_options(
     "any change is a conflict apply would refuse.",
 )
 @_selection_options
+@_ref_option
 @_verbose_option
 def plan(
     paths: tuple[Path, ...],
@@ -221,13 +236,14 @@ def plan(
     detailed_exitcode: bool,
     targets: tuple[str, ...],
     prune: bool,
+    ref: str | None,
     verbose: int,
 ) -> None:
     """Read Admin and show what apply would change, per resource and field."""
     from reconciler.commands.plan import PlanOptions, run_plan
 
     admin = _admin_options(
-        paths, endpoint, insecure, config_file, environment, verbose, targets, prune
+        paths, endpoint, insecure, config_file, environment, verbose, targets, prune, ref
     )
     options = PlanOptions(admin, output, out_file, detailed_exitcode)  # type: ignore[arg-type]
     _finish(run_plan(options, dict(os.environ), sys.stdout))
@@ -255,6 +271,7 @@ def plan(
     help="With --wait: give up (exit 1) after this long.",
 )
 @_selection_options
+@_ref_option
 @_verbose_option
 def apply(
     paths: tuple[Path, ...],
@@ -269,6 +286,7 @@ def apply(
     timeout: float,
     targets: tuple[str, ...],
     prune: bool,
+    ref: str | None,
     verbose: int,
 ) -> None:
     """Make Admin match the manifests in PATHS, or apply a plan saved with `plan --out`."""
@@ -278,23 +296,20 @@ def apply(
     if bool(paths) == (plan_file is not None):
         raise UsageError("give manifest PATHS or --plan FILE (one of them)")
     admin = _admin_options(
-        paths, endpoint, insecure, config_file, environment, verbose, targets, prune
+        paths, endpoint, insecure, config_file, environment, verbose, targets, prune, ref
     )
     options = ApplyOptions(admin, plan_file, auto_approve, parallelism, wait, timeout)
     _finish(run_apply(options, dict(os.environ), sys.stdout))
 
 
-def _report_command(name: str, help_text: str, run: Callable[[Any, str], Any]) -> None:
+def _report_command(
+    name: str, help_text: str, run: Callable[[Any, str], Any], *, with_ref: bool = False
+) -> None:
     """A command that reads Admin for the manifests in PATHS and reports (drift, status,
-    signals): the same arguments, a different report."""
+    signals): the same arguments, a different report. ``with_ref``: it plans, so it can read
+    the manifests from a git revision (``--ref``); status and signals report on runs, which
+    the working tree names as well as any revision."""
 
-    @cli.command(name, help=help_text)
-    @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-    @_connection_options
-    @click.option(
-        "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
-    )
-    @_verbose_option
     def command(
         paths: tuple[Path, ...],
         endpoint: str | None,
@@ -303,9 +318,24 @@ def _report_command(name: str, help_text: str, run: Callable[[Any, str], Any]) -
         environment: str | None,
         output: str,
         verbose: int,
+        ref: str | None = None,
     ) -> None:
-        admin = _admin_options(paths, endpoint, insecure, config_file, environment, verbose)
+        admin = _admin_options(
+            paths, endpoint, insecure, config_file, environment, verbose, ref=ref
+        )
         _finish(run(admin, output))
+
+    decorated: Any = _verbose_option(command)  # applied last to first, as decorators are
+    if with_ref:
+        decorated = _ref_option(decorated)
+    decorated = click.option(
+        "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+    )(decorated)
+    decorated = _connection_options(decorated)
+    decorated = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))(
+        decorated
+    )
+    cli.command(name, help=help_text)(decorated)
 
 
 def _drift(admin: Any, output: str) -> Any:
@@ -330,6 +360,7 @@ _report_command(
     "drift",
     "Refresh only: what in Admin differs from git for the managed resources (exit 2 if any).",
     _drift,
+    with_ref=True,
 )
 _report_command(
     "status",

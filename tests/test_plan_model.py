@@ -8,7 +8,15 @@ import json
 import pytest
 
 from reconciler.plan.diff import diff
-from reconciler.plan.model import FORMAT_VERSION, Action, Change, FieldDiff, Operation, Plan
+from reconciler.plan.model import (
+    FORMAT_VERSION,
+    Action,
+    Change,
+    FieldDiff,
+    Operation,
+    Plan,
+    Source,
+)
 from reconciler.render.plan import render_json, render_markdown, render_text, summary_line
 
 
@@ -117,7 +125,10 @@ def test_verbose_text_shows_unchanged_resources() -> None:
 def test_empty_plan_says_so() -> None:
     out = io.StringIO()
     render_text(Plan.of([Change("A", Action.NOOP)]), out)
-    assert out.getvalue() == "No changes: Admin matches the manifests.\nPlan: 1 unchanged.\n"
+    assert out.getvalue() == (
+        "Source: not in a git repository (no commit recorded)\n"
+        "No changes: Admin matches the manifests.\nPlan: 1 unchanged.\n"
+    )
 
 
 def test_markdown_has_a_table_and_diffs() -> None:
@@ -153,3 +164,49 @@ def test_field_diffs_name_changed_added_and_removed_keys() -> None:
         FieldDiff("spec.schedule.cron", "0 6 * * *", "0 7 * * *"),
     )
     assert diff(before, before) == ()
+
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def test_the_source_is_saved_next_to_the_format_version_and_read_back() -> None:
+    source = Source("/src/repo", COMMIT, "v3", dirty=False)
+    plan = Plan(_plan().changes, {"root": "/src/repo/manifests"}, source)
+    data = json.loads(plan.dumps())
+    assert list(data)[:2] == ["format_version", "source"]
+    assert data["source"] == {"repo": "/src/repo", "commit": COMMIT, "ref": "v3", "dirty": False}
+    assert Plan.from_json(data) == plan
+    assert json.loads(_plan().dumps())["source"] is None
+    older = {k: v for k, v in data.items() if k != "source"}  # saved before sources existed
+    assert Plan.from_json(older).source is None
+    with pytest.raises(ValueError, match="not 40 hexadecimal digits"):
+        Plan.from_json({**data, "source": {**data["source"], "commit": "HEAD"}})
+
+
+def test_a_dirty_source_never_labels_runs_with_the_bare_commit() -> None:
+    assert Source("/r", COMMIT).label == "0123456789ab"
+    assert Source("/r", COMMIT, dirty=True).label == "0123456789ab-dirty"
+
+
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        (None, "Source: not in a git repository (no commit recorded)"),
+        (Source("/r", COMMIT, "v3"), "Source: /r at 0123456789ab (--ref v3)"),
+        (Source("/r", COMMIT), "Source: /r working tree, HEAD 0123456789ab"),
+        (
+            Source("/r", COMMIT, dirty=True),
+            "Source: /r working tree, HEAD 0123456789ab with uncommitted changes to the "
+            "manifests (runs are labelled 0123456789ab-dirty)",
+        ),
+    ],
+)
+def test_text_and_markdown_name_the_source_in_one_line(source: Source | None, line: str) -> None:
+    plan = Plan(_plan().changes, {}, source)
+    text, markdown = io.StringIO(), io.StringIO()
+    render_text(plan, text)
+    render_markdown(plan, markdown)
+    assert text.getvalue().splitlines()[0] == line
+    [shown] = [x for x in markdown.getvalue().splitlines() if x.startswith("Source: ")]
+    assert ("with uncommitted changes" in shown) == bool(source and source.dirty)
+    assert (source is None) == ("not in a git repository" in shown)

@@ -21,6 +21,7 @@ from reconciler.commands.reconcile_common import AdminOptions, compute_plan, con
 from reconciler.config import Settings
 from reconciler.errors import ConfigError, ReconcilerError, UsageError
 from reconciler.manifests.load import load_settings
+from reconciler.manifests.source import settings_root_at
 from reconciler.plan.model import Plan
 from reconciler.render.plan import render_text
 
@@ -44,6 +45,8 @@ def run_apply(
 ) -> Outcome:
     at_terminal = sys.stdin.isatty() if interactive is None else interactive
     if options.plan_file is not None:
+        if options.admin.ref is not None:
+            raise UsageError("--ref reads manifests; a saved plan already records its source")
         plan, settings = _saved(options, environ)
     else:
         planned = compute_plan(options.admin, environ)
@@ -193,9 +196,13 @@ def _saved(options: ApplyOptions, environ: Mapping[str, str]) -> tuple[Plan, Set
         raise UsageError(f"cannot read the plan file {options.plan_file}: {exc}") from exc
     root = plan.metadata.get("root")
     environment = options.admin.environment or plan.metadata.get("environment")
+    named = environment if isinstance(environment, str) else None
     settings = Settings()
+    if isinstance(root, str) and plan.source is not None and plan.source.ref is not None:
+        # made with --ref: reconciler.yaml as it was at that commit, as the plan read it
+        with settings_root_at(plan.source, Path(root)) as at_commit:
+            if at_commit is not None:
+                return plan, load_settings(at_commit, named)[0]
     if isinstance(root, str) and Path(root).is_dir():
-        settings, _ = load_settings(
-            Path(root), environment if isinstance(environment, str) else None
-        )
+        settings, _ = load_settings(Path(root), named)
     return plan, settings

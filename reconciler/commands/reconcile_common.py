@@ -1,4 +1,5 @@
-"""What plan, apply and drift share: load and resolve the manifests, connect, read Admin, plan."""
+"""What plan, apply and drift share: load and resolve the manifests (from the working tree or a
+git revision), connect, read Admin, plan."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from reconciler.errors import ConfigError, InvalidManifestsError, PackageError
 from reconciler.manifests.load import Manifest, load_tree
 from reconciler.manifests.registration import RegistrationManifest
 from reconciler.manifests.resolve import Resolved, resolve
+from reconciler.manifests.source import Snapshot, manifests_at, working_tree_source
 from reconciler.manifests.targets import Selection, select
 from reconciler.packages import content_version, read_package, serialize_source
 from reconciler.plan.actual import fetch_actual
 from reconciler.plan.common import Context
 from reconciler.plan.make import Desired, followups, make_plan, needs
-from reconciler.plan.model import Plan
+from reconciler.plan.model import Plan, Source
 from reconciler.plan.registration import DesiredRegistration
 
 
@@ -35,6 +37,8 @@ class AdminOptions:
     targets: tuple[str, ...] = ()
     prune: bool = False
     verbose: bool = False
+    ref: str | None = None
+    """``--ref REV``: read the manifests from this git revision, not the working tree."""
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,19 @@ class Planned:
 
 
 def load_desired(
-    options: AdminOptions, environ: Mapping[str, str], *, packages: bool = False
+    options: AdminOptions,
+    environ: Mapping[str, str],
+    *,
+    packages: bool = False,
+    snapshot: Snapshot | None = None,
 ) -> tuple[Desired, Settings]:
     """The manifests to act on, resolved; with ``packages``, Registration packages read too
-    (planning needs them; reports such as ``status`` do not, and serializing source is slow)."""
-    tree = load_tree(options.paths, options.environment)
+    (planning needs them; reports such as ``status`` do not, and serializing source is slow).
+    ``snapshot`` reads them from a git revision instead of ``options.paths``."""
+    if snapshot is None:
+        tree = load_tree(options.paths, options.environment)
+    else:
+        tree = load_tree(snapshot.paths, options.environment, display=snapshot.display)
     if options.verbose:
         click.echo(f"settings file: {tree.settings_file or 'none'}", err=True)
     if not tree.ok:
@@ -134,27 +146,34 @@ def _targeted(manifests: Sequence[Manifest], targets: Sequence[str]) -> Selectio
     return select(manifests, targets)
 
 
-def context_for(settings: Settings, options: AdminOptions) -> Context:
+def context_for(settings: Settings, options: AdminOptions, source: Source | None) -> Context:
     if options.prune and not settings.owner_id:
         raise ConfigError(
             "--prune needs ownerId in reconciler.yaml: only owned resources are pruned"
         )
+    # the commit label: the short SHA, "-dirty" when the commit does not hold the manifests
     return Context(
-        owner_id=settings.owner_id, commit=git_commit(options.paths), prune=options.prune
+        owner_id=settings.owner_id,
+        commit=source.label if source is not None else None,
+        prune=options.prune,
     )
 
 
-def git_commit(paths: Sequence[Path]) -> str | None:
-    """The commit the manifests come from, when they are in a git work tree."""
-    import git
-
-    for path in paths:
-        try:
-            repo = git.Repo(path if path.is_dir() else path.parent, search_parent_directories=True)
-            return str(repo.head.commit.hexsha)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
-            continue
-    return None
+def manifest_source(options: AdminOptions, desired: Desired) -> Source | None:
+    """Where the manifests of the working tree come from. Besides the PATHs, the files
+    Registration manifests read count for ``dirty`` when they are inside the repository: a
+    run must not claim a commit for code the commit does not hold."""
+    read: list[Path] = []
+    for item in desired.resolved:
+        model = item.manifest.model
+        if isinstance(model, RegistrationManifest):
+            base = item.manifest.source.parent
+            spec = model.spec
+            if spec.package is not None:
+                read.append(base / spec.package)
+            elif spec.source is not None:
+                read.append(base / spec.source.path)
+    return working_tree_source(options.paths, read)
 
 
 @contextlib.contextmanager
@@ -176,8 +195,14 @@ def describe_connection(connection: Connection) -> None:
 
 
 def compute_plan(options: AdminOptions, environ: Mapping[str, str]) -> Planned:
-    desired, settings = load_desired(options, environ, packages=True)
-    context = context_for(settings, options)
+    with manifests_at(options.paths, options.ref) as snapshot:
+        desired, settings = load_desired(options, environ, packages=True, snapshot=snapshot)
+        # packages are read into memory above, so the revision's copy may go now; the root is
+        # where the manifests live in the working tree, even when read from a revision
+        first = options.paths[0]
+        root = first.resolve() if snapshot.paths[0].is_dir() else first.resolve().parent
+    source = snapshot.source if options.ref is not None else manifest_source(options, desired)
+    context = context_for(settings, options, source)
     projects = {r.manifest.project for r in desired.resolved}
     with connected(settings, options.flags, environ, projects) as (client, connection):
         if options.verbose:
@@ -189,10 +214,9 @@ def compute_plan(options: AdminOptions, environ: Mapping[str, str]) -> Planned:
     plan, problems = make_plan(desired, actual, context)
     if has_errors(problems):
         raise InvalidManifestsError(problems)
-    roots = [p.resolve() if p.is_dir() else p.resolve().parent for p in options.paths]
     metadata = {
         "endpoint": connection.endpoint,
-        "root": str(roots[0]),
+        "root": str(root),
         "environment": options.environment,
     }
-    return Planned(Plan(plan.changes, metadata), settings, connection)
+    return Planned(Plan(plan.changes, metadata, source), settings, connection)

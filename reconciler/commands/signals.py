@@ -1,5 +1,12 @@
 """``reconciler signals PATH...``: the signals the runs behind the manifests have created, with
-their types and whether a value is set, so that a person sees what is waiting on them."""
+their types and whether a value is set, so that a person sees what is waiting on them.
+
+A gate of a run that has finished (succeeded, failed, aborted, timed out) waits for nothing any
+more: it shows as not set, with the run's phase, never as waiting. Signal values come back from
+Admin as they were sent, so a value a Signal manifest takes from ``${env:...}`` shows as the
+reference, and any resolved secret elsewhere in the output is replaced by its reference
+(``reconciler.render.redact``).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,8 @@ from reconciler.manifests.execution import ExecutionManifest
 from reconciler.manifests.signal import SignalManifest
 from reconciler.plan.actual import EntityKey, Needs, fetch_actual
 from reconciler.plan.common import decoded
+from reconciler.plan.executions import TERMINAL, Phase
+from reconciler.render.redact import Redactor
 
 
 @dataclass(frozen=True)
@@ -27,30 +36,45 @@ class SignalsOptions:
 
 def run_signals(options: SignalsOptions, environ: Mapping[str, str], out: TextIO) -> Outcome:
     desired, settings = load_desired(options.admin, environ)
+    redactor = Redactor.of(desired.resolved, environ)
     executions: set[EntityKey] = set()
+    written: dict[tuple[EntityKey, str], str] = {}  # (execution, signal id): reference in git
     for item in desired.resolved:
         manifest = item.manifest
         if isinstance(manifest.model, ExecutionManifest):
             executions.add((manifest.project, manifest.domain, manifest.name))
         elif isinstance(manifest.model, SignalManifest):
-            executions.add((manifest.project, manifest.domain, manifest.model.spec.execution))
+            key = (manifest.project, manifest.domain, manifest.model.spec.execution)
+            executions.add(key)
+            if ("spec", "value") in item.secrets:
+                written[(key, manifest.model.spec.signal_id)] = item.secrets[("spec", "value")]
     with connected(settings, options.admin.flags, environ) as (client, _):
+        # the runs too: a gate of a finished run is not waiting
         actual = fetch_actual(
-            client, Needs(signals=frozenset(executions)), parallelism=settings.parallelism
+            client,
+            Needs(executions=frozenset(executions), signals=frozenset(executions)),
+            parallelism=settings.parallelism,
         )
     rows: list[dict[str, Any]] = []
     for key in sorted(executions):
+        run = actual.executions.get(key)
+        phase = run.closure.phase if run is not None else Phase.UNDEFINED
         for signal in sorted(actual.signals.get(key, []), key=lambda s: s.id.signal_id):
             is_set = signal.HasField("value") and signal.value.ByteSize() > 0
+            value = decoded(signal.value, signal.type) if is_set else None
+            if is_set and (key, signal.id.signal_id) in written:
+                value = written[(key, signal.id.signal_id)]
             rows.append(
                 {
                     "execution": "/".join(key),
                     "signal": signal.id.signal_id,
                     "type": literal_type_name(signal.type),
-                    "state": "set" if is_set else "waiting",
-                    "value": decoded(signal.value, signal.type) if is_set else None,
+                    "state": "set" if is_set else "not set" if phase in TERMINAL else "waiting",
+                    "value": value,
+                    "run_phase": Phase.Name(phase),
                 }
             )
+    rows = [redactor.scrub(row) for row in rows]
     if options.output == "json":
         json.dump({"signals": rows}, out, indent=2, default=str)
         out.write("\n")
@@ -58,10 +82,11 @@ def run_signals(options: SignalsOptions, environ: Mapping[str, str], out: TextIO
     if not rows:
         click.echo("No signals: none of these runs has reached a gate.", file=out)
     for row in rows:
-        state = (
-            click.style("waiting", fg="yellow", bold=True)
-            if row["state"] == "waiting"
-            else (f"set to {json.dumps(row['value'], default=str)}")
-        )
+        if row["state"] == "waiting":
+            state = click.style("waiting", fg="yellow", bold=True)
+        elif row["state"] == "not set":
+            state = f"not set; run {row['run_phase']}"
+        else:
+            state = f"set to {json.dumps(row['value'], default=str)}"
         click.echo(f"{row['execution']}  {row['signal']}  ({row['type']})  {state}", file=out)
     return Outcome.SUCCESS

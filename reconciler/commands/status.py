@@ -1,5 +1,11 @@
 """``reconciler status PATH...``: the runs behind Execution and Backfill manifests: phase,
-duration, inputs and outputs (as YAML values), error, console URL and timing spans."""
+duration, inputs and outputs (as YAML values), error, console URL and timing spans.
+
+Admin returns a run's inputs as apply sent them, values from ``${env:...}`` included, so every
+row is redacted before it is printed (``reconciler.render.redact``): an input the manifest
+gives as a reference shows as the reference, and any resolved secret left anywhere in the row
+(outputs, error messages) is replaced by its reference too.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +23,15 @@ from reconciler.admin.client import AdminClient, fetch_all
 from reconciler.apply.run import console_url
 from reconciler.commands import Outcome
 from reconciler.commands.reconcile_common import AdminOptions, connected, load_desired
+from reconciler.diagnostics import FieldPath
 from reconciler.errors import AdminError
 from reconciler.manifests.backfill import BackfillManifest
 from reconciler.manifests.execution import ExecutionManifest
 from reconciler.plan import backfill, executions
 from reconciler.plan.actual import EntityKey, Needs, fetch_actual
-from reconciler.plan.common import decoded
+from reconciler.plan.common import decoded, redact
 from reconciler.plan.model import json_default
+from reconciler.render.redact import Redactor
 
 Phase = core_execution.WorkflowExecution.Phase
 
@@ -36,8 +44,11 @@ class StatusOptions:
 
 def run_status(options: StatusOptions, environ: Mapping[str, str], out: TextIO) -> Outcome:
     desired, settings = load_desired(options.admin, environ)
+    redactor = Redactor.of(desired.resolved, environ)
+    secrets: dict[str, Mapping[FieldPath, str]] = {}  # by manifest address
     wanted: list[tuple[str, EntityKey]] = []  # (manifest address, run key)
     for item in desired.resolved:
+        secrets[item.manifest.address] = item.secrets
         manifest = item.manifest
         if isinstance(manifest.model, ExecutionManifest):
             names = [manifest.name, *executions.attempt_names(manifest)]
@@ -62,6 +73,7 @@ def run_status(options: StatusOptions, environ: Mapping[str, str], out: TextIO) 
             found,
             parallelism=settings.parallelism,
         )
+    rows = [_redacted(row, secrets.get(row["manifest"], {}), redactor) for row in rows]
     missing = sorted({a for a, _ in wanted} - {r["manifest"] for r in rows})
     if options.output == "json":
         json.dump({"runs": rows, "not_launched": missing}, out, indent=2, default=json_default)
@@ -110,6 +122,18 @@ def describe(
     except AdminError:
         row["spans"] = None  # not every Admin serves metrics
     return row
+
+
+def _redacted(
+    row: dict[str, Any], secrets: Mapping[FieldPath, str], redactor: Redactor
+) -> dict[str, Any]:
+    """The row as it may be printed: inputs the manifest gives as ``${env:...}`` show as the
+    reference (recovery and relaunch attempts reuse the same inputs), then any resolved secret
+    left anywhere in it is replaced by its reference."""
+    if isinstance(row.get("inputs"), dict):
+        redact(row["inputs"], secrets, ("spec", "inputs"))
+    scrubbed: dict[str, Any] = redactor.scrub(row)
+    return scrubbed
 
 
 def _spans(span: Any) -> dict[str, Any]:

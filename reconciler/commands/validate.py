@@ -8,6 +8,7 @@ from typing import Literal, TextIO
 
 from reconciler.commands import Outcome
 from reconciler.manifests.load import load_tree
+from reconciler.manifests.source import manifests_at
 from reconciler.render.diagnostics import render_diagnostics
 
 OutputFormat = Literal["text", "json", "github"]
@@ -19,9 +20,13 @@ class ValidateOptions:
     environment: str | None = None
     output: OutputFormat = "text"
     verbose: bool = False
+    ref: str | None = None
+    """``--ref REV``: check the manifests as they are at this git revision."""
 
 
 def run_validate(options: ValidateOptions, out: TextIO) -> Outcome:
-    tree = load_tree(options.paths, options.environment)
-    render_diagnostics(tree, out, options.output, verbose=options.verbose)
+    with manifests_at(options.paths, options.ref) as snapshot:
+        tree = load_tree(snapshot.paths, options.environment, display=snapshot.display)
+        # rendered while the revision's copy exists: verbose output may name its files
+        render_diagnostics(tree, out, options.output, verbose=options.verbose)
     return Outcome.SUCCESS if tree.ok else Outcome.FAILURE

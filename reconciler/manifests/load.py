@@ -7,7 +7,7 @@ result carries all diagnostics next to the manifests that did parse.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,23 +86,31 @@ class ManifestTree:
         return len(self.files) + (self.settings_file is not None)
 
 
-def load_tree(paths: Sequence[Path], environment: str | None = None) -> ManifestTree:
+def load_tree(
+    paths: Sequence[Path],
+    environment: str | None = None,
+    *,
+    display: Callable[[Path], str] | None = None,
+) -> ManifestTree:
     """Read every manifest under ``paths`` and the ``reconciler.yaml`` at their root.
 
+    ``display`` names files in diagnostics (default: relative to the working directory); a
+    tree read from a git revision names them ``REV:path`` rather than by a temporary copy.
     Raises ``ConfigError`` only for an unknown ``environment``; everything wrong with the files
     themselves comes back as diagnostics.
     """
     from reconciler.manifests.checks import check_tree  # checks import Manifest from here
 
+    show = display or _display
     diagnostics: list[Diagnostic] = []
-    settings_files, files = _discover(paths, diagnostics)
-    settings, settings_file = _read_settings(settings_files, diagnostics)
+    settings_files, files = _discover(paths, diagnostics, show)
+    settings, settings_file = _read_settings(settings_files, diagnostics, show)
     settings = settings.for_environment(environment)
     manifests: list[Manifest] = []
     for path in files:
-        manifests.extend(_read_manifests(path, settings, diagnostics))
+        manifests.extend(_read_manifests(path, settings, diagnostics, show))
     if not files and not diagnostics:
-        shown = ", ".join(_display(p) for p in paths)
+        shown = ", ".join(show(p) for p in paths)
         diagnostics.append(Diagnostic(Location(shown), "no manifest files (*.yaml, *.yml) found"))
     diagnostics.extend(check_tree(manifests))
     diagnostics.sort(key=Diagnostic.sort_key)
@@ -153,7 +161,7 @@ def _display(path: Path) -> str:
 
 
 def _discover(
-    paths: Sequence[Path], diagnostics: list[Diagnostic]
+    paths: Sequence[Path], diagnostics: list[Diagnostic], show: Callable[[Path], str]
 ) -> tuple[list[Path], list[Path]]:
     settings: list[Path] = []
     files: list[Path] = []
@@ -174,9 +182,9 @@ def _discover(
                     # part of this tree; one tree has one set of settings.
                     diagnostics.append(
                         Diagnostic(
-                            Location(_display(path)),
+                            Location(show(path)),
                             f"{path.name} is only read at the root of a manifest tree or "
-                            f"above it; pass {_display(path.parent)} as its own path or move "
+                            f"above it; pass {show(path.parent)} as its own path or move "
                             "this file",
                         )
                     )
@@ -189,7 +197,7 @@ def _discover(
                 settings.extend(find_settings(root))
                 add(root)
         else:
-            diagnostics.append(Diagnostic(Location(_display(root)), "no such file or directory"))
+            diagnostics.append(Diagnostic(Location(show(root)), "no such file or directory"))
     return _unique(settings), files
 
 
@@ -214,20 +222,20 @@ def _unique(paths: list[Path]) -> list[Path]:
 
 
 def _read_settings(
-    candidates: list[Path], diagnostics: list[Diagnostic]
+    candidates: list[Path], diagnostics: list[Diagnostic], show: Callable[[Path], str] = _display
 ) -> tuple[Settings, Path | None]:
     if not candidates:
         return Settings(), None
     if len(candidates) > 1:
-        shown = ", ".join(_display(p) for p in candidates)
+        shown = ", ".join(show(p) for p in candidates)
         diagnostics.append(
             Diagnostic(
-                Location(_display(candidates[1])),
+                Location(show(candidates[1])),
                 f"several settings files ({shown}); manifests share one reconciler.yaml",
             )
         )
     path = candidates[0]
-    read = read_file(path, _display(path))
+    read = read_file(path, show(path))
     diagnostics.extend(read.diagnostics)
     documents = [d for d in read.documents if d.data is not None]
     if len(documents) > 1:
@@ -246,9 +254,9 @@ def _read_settings(
 
 
 def _read_manifests(
-    path: Path, settings: Settings, diagnostics: list[Diagnostic]
+    path: Path, settings: Settings, diagnostics: list[Diagnostic], show: Callable[[Path], str]
 ) -> Iterable[Manifest]:
-    display = _display(path)
+    display = show(path)
     read = read_file(path, display)
     diagnostics.extend(read.diagnostics)
     documents = [d for d in read.documents if d.data is not None]

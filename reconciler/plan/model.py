@@ -7,6 +7,7 @@ consumes it and nothing else (STYLE.md 1-2). Display-only fields (``reason``, ``
 JSON format version 1 (``to_json``/``from_json``, also the saved plan file of ``plan --out``)::
 
     {"format_version": 1,
+     "source": {"repo": "/src/manifests-repo", "commit": "<40 hex>", "ref": "v3", "dirty": false},
      "changes": [{"address": "LaunchPlan/flytesnacks/production/daily_report",
                   "action": "create", "before": null, "after": {...},
                   "diff": [{"path": "spec.schedule.cron", "before": ..., "after": ...}],
@@ -14,6 +15,8 @@ JSON format version 1 (``to_json``/``from_json``, also the saved plan file of ``
                   "operations": [{"call": "CreateLaunchPlan", "request": "<base64 protobuf>"}],
                   "observed": {"launch_plans": [[project, domain, name]], "digest": "..."}}],
      "summary": {"noop": 3, "create": 1, ...}}
+
+``source`` is null when the manifests are not in a git repository (see ``Source``).
 
 What ``before`` and ``after`` mean per action (Terraform documents the same per action):
 
@@ -31,10 +34,11 @@ from __future__ import annotations
 import base64
 import enum
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 FORMAT_VERSION = 1
 
@@ -200,10 +204,60 @@ class Change:
         )
 
 
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+@dataclass(frozen=True)
+class Source:
+    """The git commit a plan's manifests come from (DESIGN.md, "Git as the source").
+
+    ``ref`` is the revision as given to ``--ref``, or None when the manifests were read from
+    the working tree, whose HEAD is then ``commit``; ``dirty`` says that the working tree has
+    changes to the manifests (modified, staged or untracked) that ``commit`` does not hold.
+    ``repo`` is the repository's working tree directory (a path, never a remote URL, which can
+    carry credentials)."""
+
+    repo: str
+    commit: str
+    ref: str | None = None
+    dirty: bool = False
+
+    SHORT: ClassVar[int] = 12
+
+    def __post_init__(self) -> None:
+        if not _COMMIT.fullmatch(self.commit):
+            raise ValueError(f"source commit {self.commit!r} is not 40 hexadecimal digits")
+
+    @property
+    def short(self) -> str:
+        return self.commit[: self.SHORT]
+
+    @property
+    def label(self) -> str:
+        """The ``reconciler.flyte.org/commit`` label of the runs apply launches: the short SHA,
+        with ``-dirty`` when the manifests differ from that commit, so that a run never claims
+        a commit for content the commit does not hold (a valid Kubernetes label value)."""
+        return f"{self.short}-dirty" if self.dirty else self.short
+
+    def to_json(self) -> dict[str, Any]:
+        return {"repo": self.repo, "commit": self.commit, "ref": self.ref, "dirty": self.dirty}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Source:
+        ref = data.get("ref")
+        return cls(
+            str(data["repo"]),
+            str(data["commit"]),
+            None if ref is None else str(ref),
+            data.get("dirty") is True,
+        )
+
+
 @dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    source: Source | None = None
 
     @classmethod
     def of(cls, changes: Iterable[Change], **metadata: Any) -> Plan:
@@ -231,6 +285,7 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION,
+            "source": self.source.to_json() if self.source is not None else None,
             "changes": [c.to_json() for c in self.changes],
             "summary": self.summary,
             **({"metadata": dict(self.metadata)} if self.metadata else {}),
@@ -248,7 +303,12 @@ class Plan:
                 f"{FORMAT_VERSION})"
             )
         changes = tuple(Change.from_json(c) for c in data.get("changes", ()))
-        return cls(changes, dict(data.get("metadata", {})))
+        source = data.get("source")  # absent in plans saved before sources were recorded
+        return cls(
+            changes,
+            dict(data.get("metadata", {})),
+            Source.from_json(source) if source is not None else None,
+        )
 
 
 def json_default(value: Any) -> str:

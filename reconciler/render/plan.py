@@ -39,8 +39,24 @@ def summary_line(plan: Plan) -> str:
     return "Plan: " + (", ".join(parts) if parts else "nothing to do") + "."
 
 
+def source_line(plan: Plan) -> str:
+    """One line saying which commit the manifests come from (DESIGN.md, "Git as the source")."""
+    source = plan.source
+    if source is None:
+        return "Source: not in a git repository (no commit recorded)"
+    if source.ref is not None:
+        return f"Source: {source.repo} at {source.short} (--ref {source.ref})"
+    if source.dirty:
+        return (
+            f"Source: {source.repo} working tree, HEAD {source.short} with uncommitted changes "
+            f"to the manifests (runs are labelled {source.label})"
+        )
+    return f"Source: {source.repo} working tree, HEAD {source.short}"
+
+
 def render_text(plan: Plan, out: TextIO, *, verbose: bool = False) -> None:
     shown = [c for c in plan.changes if verbose or c.action is not Action.NOOP]
+    click.echo(source_line(plan), file=out)
     if not plan.has_changes:
         message = "No changes: Admin matches the manifests"
         if plan.summary[Action.WAIT.value]:
@@ -90,6 +106,7 @@ def render_json(plan: Plan, out: TextIO) -> None:
 
 def render_markdown(plan: Plan, out: TextIO) -> None:
     out.write("### Flyte reconciler plan\n\n")
+    out.write(f"{_markdown_source(plan)}\n\n")
     if not plan.has_changes:
         out.write("No changes: Admin matches the manifests.\n\n")
     changed = [c for c in plan.changes if c.action is not Action.NOOP]
@@ -111,3 +128,18 @@ def render_markdown(plan: Plan, out: TextIO) -> None:
                     out.write(f"+ {field.path}: {_value(field.after)}\n")
                 out.write("```\n\n</details>\n\n")
     out.write(f"**{summary_line(plan)}**\n")
+
+
+def _markdown_source(plan: Plan) -> str:
+    source = plan.source
+    if source is None:
+        return "Source: not in a git repository (no commit recorded)"
+    where = f"`{source.repo}` at `{source.short}`"
+    if source.ref is not None:
+        return f"Source: {where} (`--ref {source.ref}`)"
+    if source.dirty:
+        return (
+            f"Source: {where} (working tree) **with uncommitted changes to the manifests** "
+            f"(runs are labelled `{source.label}`)"
+        )
+    return f"Source: {where} (working tree)"

@@ -360,3 +360,37 @@ def test_a_targeted_signal_brings_its_execution_launch_plan_and_registration(
         f"Execution/{PROJECT}/{DOMAIN}/first-run": "create",
         f"Signal/{PROJECT}/{DOMAIN}/first-run/go": "wait",
     }
+
+
+def test_plan_ref_reads_the_package_a_registration_names_at_that_revision(
+    run_cli, running_admin, archives, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    import git
+
+    top = tmp_path / "repo"
+    root = settings(top / "manifests")
+    (root / "reg.yaml").write_text(REGISTRATION.format(package="../dist/flows.tgz", version="auto"))
+    (top / "dist").mkdir()
+    shutil.copy(archives["v2"], top / "dist" / "flows.tgz")
+    repo = git.Repo.init(top)
+    author = git.Actor("t", "t@example.com")
+    repo.index.add(["manifests/reconciler.yaml", "manifests/reg.yaml", "dist/flows.tgz"])
+    first = repo.index.commit("flows x2", author=author, committer=author).hexsha
+    at_first = _change(run_cli, running_admin, root)["after"]["version"]
+    shutil.copy(archives["v3"], top / "dist" / "flows.tgz")
+    repo.index.add(["dist/flows.tgz"])
+    repo.index.commit("flows x3", author=author, committer=author)
+    assert _change(run_cli, running_admin, root)["after"]["version"] != at_first
+    # ../dist resolves inside the revision's copy, not in the working tree
+    planned = _run(run_cli, running_admin, "plan", root, "--ref", first, "-o", "json")
+    assert planned.code == 0, planned.err
+    [change] = json.loads(planned.out)["changes"]
+    assert change["after"]["version"] == at_first
+    # the package the manifest reads counts for dirty too, though it lies outside PATH
+    plan = _run(run_cli, running_admin, "plan", root, "-o", "json")
+    assert json.loads(plan.out)["source"]["dirty"] is False
+    shutil.copy(archives["v2"], top / "dist" / "flows.tgz")
+    plan = _run(run_cli, running_admin, "plan", root, "-o", "json")
+    assert json.loads(plan.out)["source"]["dirty"] is True

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from flyteidl.admin import execution_pb2
+from flyteidl.admin import execution_pb2, launch_plan_pb2, workflow_pb2
 from flyteidl.core import identifier_pb2
+from flyteidl.core import workflow_pb2 as core_wf_pb2
 
 from reconciler.localadmin import LocalAdmin
 from tests.engine.conftest import DOMAIN, PROJECT, settings
@@ -119,3 +120,82 @@ def test_signals_command_lists_what_runs_wait_on(run_cli, local_admin, gated, tm
         ("n", "int", "waiting", None),
         ("ok", "bool", "set", True),
     ]
+
+
+def test_the_gates_of_an_aborted_run_are_not_waiting(run_cli, local_admin, gated, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = settings(tmp_path / "manifests")
+    run = root / "run.yaml"
+    # the run alone: nobody approves its gate
+    run.write_text(MANIFESTS.split("---", maxsplit=1)[0].format())
+    _apply(run_cli, local_admin, root)
+    local_admin.advance(60)
+    endpoint = ("--endpoint", local_admin.endpoint, "--insecure")
+    assert run_cli("signals", root, *endpoint).out.endswith("  ok  (bool)  waiting\n")
+    # terminate the run through its manifest, as a person would
+    run.write_text(run.read_text() + "  state: terminated\n")
+    _apply(run_cli, local_admin, root)
+    local_admin.advance(60)
+    listed = run_cli("signals", root, *endpoint)
+    assert listed.code == 0, listed.err
+    assert listed.out == f"{PROJECT}/{DOMAIN}/run-g  ok  (bool)  not set; run ABORTED\n"
+    rows = json.loads(run_cli("signals", root, *endpoint, "-o", "json").out)["signals"]
+    assert [(r["signal"], r["state"], r["run_phase"]) for r in rows] == [
+        ("ok", "not set", "ABORTED")
+    ]
+
+
+KEYED = """\
+apiVersion: reconciler/v1
+kind: Execution
+metadata: {name: run-k}
+spec:
+  launchPlan: {name: keyed, version: v1}
+  inputs: {a: 1}
+---
+apiVersion: reconciler/v1
+kind: Signal
+metadata: {name: key-for-run-k}
+spec: {execution: run-k, signalId: key, value: "${env:TOKEN}"}
+"""
+TOKEN = "tok-5a4b3c2d1e0f"
+
+
+def test_a_signal_value_from_the_environment_is_never_printed(
+    run_cli, local_admin, stub, registered, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # workflow ``keyed``: one gate waiting for a string ``key``, which is also its output
+    gate = core_wf_pb2.Node(
+        id="g0",
+        gate_node=core_wf_pb2.GateNode(
+            signal=core_wf_pb2.SignalCondition(
+                signal_id="key", type=b.STR, output_variable_name="o0"
+            )
+        ),
+    )
+    spec = b.workflow_spec(nodes=[gate], outputs={"o0": b.STR}, output_from="g0")
+    stub.CreateWorkflow(workflow_pb2.WorkflowCreateRequest(id=b.workflow_id("keyed"), spec=spec))
+    stub.CreateLaunchPlan(
+        launch_plan_pb2.LaunchPlanCreateRequest(
+            id=b.lp_id("keyed"), spec=b.lp_spec(workflow=b.workflow_id("keyed"))
+        )
+    )
+    monkeypatch.setenv("TOKEN", TOKEN)
+    root = settings(tmp_path / "manifests")
+    (root / "run.yaml").write_text(KEYED)
+    endpoint = ("--endpoint", local_admin.endpoint, "--insecure")
+    _apply(run_cli, local_admin, root)
+    local_admin.advance(60)
+    _apply(run_cli, local_admin, root)  # sets the signal from the environment
+    local_admin.advance(60)
+    text = run_cli("signals", root, *endpoint)
+    assert text.code == 0, text.err
+    assert text.out == f'{PROJECT}/{DOMAIN}/run-k  key  (str)  set to "${{env:TOKEN}}"\n'
+    as_json = run_cli("signals", root, *endpoint, "-o", "json")
+    assert TOKEN not in as_json.out
+    assert json.loads(as_json.out)["signals"][0]["value"] == "${env:TOKEN}"
+    # the gate's value is the run's output: status hides it too, though no input held it
+    status = run_cli("status", root, *endpoint, "-o", "json")
+    assert status.code == 0, status.err
+    assert TOKEN not in status.out
+    [run] = json.loads(status.out)["runs"]
+    assert (run["phase"], run["outputs"]) == ("SUCCEEDED", {"o0": "${env:TOKEN}"})

@@ -89,3 +89,33 @@ def test_status_shows_phase_inputs_outputs_and_spans(run_cli, live_admin, tmp_pa
 def test_status_names_manifests_not_launched(run_cli, live_admin, tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = _cli(run_cli, live_admin, "status", _root(tmp_path))
     assert result.out == f"Execution/{PROJECT}/{DOMAIN}/run-1: not launched\n"
+
+
+SECRET_RUN = """\
+apiVersion: reconciler/v1
+kind: Execution
+metadata: {name: run-s}
+spec:
+  launchPlan: {name: wf, version: v1}
+  inputs: {a: 7, run_date: 2026-11-30T00:00:00Z, region: "${env:TOKEN}"}
+"""
+TOKEN = "tok-9f8e7d6c5b4a"
+
+
+def test_status_never_prints_a_value_that_came_from_the_environment(
+    run_cli, live_admin, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TOKEN", TOKEN)
+    root = settings(tmp_path / "manifests")
+    (root / "run.yaml").write_text(SECRET_RUN)
+    assert _cli(run_cli, live_admin, "apply", root, "--auto-approve", "--wait").code == 0
+    as_json = _cli(run_cli, live_admin, "status", root, "-o", "json")
+    assert as_json.code == 0, as_json.err
+    assert TOKEN not in as_json.out + as_json.err
+    [run] = json.loads(as_json.out)["runs"]
+    assert run["inputs"]["region"] == "${env:TOKEN}"  # the reference as written in git
+    assert run["inputs"]["a"] == 7
+    text = _cli(run_cli, live_admin, "status", root)
+    assert text.code == 0, text.err
+    assert TOKEN not in text.out + text.err
+    assert '"region": "${env:TOKEN}"' in text.out

@@ -1,0 +1,55 @@
+"""What the report commands may print of values that came from ``${env:...}``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reconciler.commands.status import _redacted
+from reconciler.manifests.load import load_tree
+from reconciler.manifests.resolve import Resolved, resolve
+from reconciler.render.redact import Redactor
+from tests.conftest import write
+
+RUN = """\
+apiVersion: reconciler/v1
+kind: Execution
+metadata: {name: run-1, project: p, domain: d}
+spec:
+  launchPlan: {name: lp, version: v1}
+  inputs: {token: "${env:TOKEN}", zone: "eu-${env:ZONE}", plain: eu}
+"""
+ENVIRON = {"TOKEN": "tok-123456", "ZONE": "w1", "UNUSED": "not-a-manifest-value"}
+
+
+def _resolved(tmp_path: Path) -> Resolved:
+    write(tmp_path / "run.yaml", RUN)
+    tree = load_tree([tmp_path])
+    assert tree.ok, tree.diagnostics
+    outcome = resolve(tree.manifests[0], ENVIRON)
+    assert isinstance(outcome, Resolved)
+    return outcome
+
+
+def test_inputs_given_as_references_show_as_written_in_git(tmp_path: Path) -> None:
+    item = _resolved(tmp_path)
+    row = {
+        "manifest": item.manifest.address,
+        "inputs": {"token": "tok-123456", "zone": "eu-w1", "plain": "eu"},
+        "outputs": {"echo": "tok-123456", "note": "zone w1 and tok-123456 seen"},
+        "error": "bad token tok-123456",
+    }
+    shown = _redacted(row, item.secrets, Redactor.of([item], ENVIRON))
+    # by origin, even a short value inside a longer one
+    assert shown["inputs"] == {"token": "${env:TOKEN}", "zone": "eu-${env:ZONE}", "plain": "eu"}
+    # by content, wherever Admin echoes it
+    assert shown["outputs"] == {"echo": "${env:TOKEN}", "note": "zone w1 and ${env:TOKEN} seen"}
+    assert shown["error"] == "bad token ${env:TOKEN}"
+
+
+def test_only_values_the_manifests_resolved_are_masked_and_short_ones_only_whole(
+    tmp_path: Path,
+) -> None:
+    redactor = Redactor.of([_resolved(tmp_path)], ENVIRON)
+    assert redactor.scrub({"w1": ["w1", "w10", 5]}) == {"${env:ZONE}": ["${env:ZONE}", "w10", 5]}
+    assert redactor.scrub("not-a-manifest-value") == "not-a-manifest-value"
+    assert Redactor().scrub({"a": "tok-123456"}) == {"a": "tok-123456"}
