@@ -10,26 +10,31 @@ in them leave project, domain and version empty and task arguments hold
 
 ``version: auto`` is a digest of the specs (flytekit's own version stamp left out) and of the
 code tarball's content digest: the same sources give the same version on every machine and with
-every reconciler version.
+every reconciler version. The specs are digested in their canonical form (:func:`canonical`),
+because pyflyte writes some of them differently from one process, or one checkout, to the next.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
+import gzip
 import hashlib
+import json
 import re
 import subprocess
 import sys
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
-from flyteidl.core import identifier_pb2
+from flyteidl.core import identifier_pb2, tasks_pb2
+from flyteidl.core import workflow_pb2 as core_workflow_pb2
 from google.protobuf.message import Message
 
 from reconciler.errors import PackageError
@@ -242,6 +247,85 @@ def _repeated(field: Any) -> bool:
     return bool(repeated) if repeated is not None else field.label == field.LABEL_REPEATED
 
 
+# flytekit's serialization settings, which a dynamic task carries to compile its sub-workflow at
+# run time: gzip'd JSON, base64 (flytekit configuration SERIALIZED_CONTEXT_ENV_VAR).
+SERIALIZED_CONTEXT_ENV = "_F_SS_C"
+
+
+def canonical(spec: Message) -> Message:
+    """A copy of a spec in the form its identity is judged by: ``version: auto`` digests it and
+    the plan compares it with what Admin holds. It is never what is registered.
+
+    Only what pyflyte writes differently for the same code is changed; every order Flyte gives
+    a meaning to stays as written (see the audit in ``_canonicalize``).
+    """
+    copy = type(spec)()
+    copy.CopyFrom(spec)
+    _canonicalize(copy)
+    return copy
+
+
+def _canonicalize(message: Message) -> None:
+    """What the audit of a package's specs found, field by field:
+
+    * ``Node.upstream_node_ids``: a set. flytekit builds it from a Python ``set`` of node objects
+      (``core/promise.py``, ``core/condition.py``), so its order changes from one process to the
+      next whenever a node has two or more upstream nodes; propeller's compiler reads it into a
+      set too (``AddExecutionEdge`` into ``sets.String``). Sorted here, at every depth: branch
+      cases, array nodes, sub-workflows, the failure node.
+    * ``_F_SS_C`` in a container's env (dynamic tasks): flytekit's serialization settings hold
+      ``source_root``, the absolute path of the checkout that ran pyflyte, which nothing reads at
+      run time; the rest is compared decoded, so a different zlib cannot matter.
+    * Kept as written, because the order means something: the list of nodes (Admin's digest of
+      the compiled closure, its identity for "identical structure", is order-sensitive),
+      container args, container env (a ``$(VAR)`` reference sees only the variables before it in
+      Kubernetes), literal collections and Struct lists.
+    * Kept as written, because flytekit writes them in the order of the code, the same in every
+      process, so a new order is a change of the code: a node's input bindings and the workflow
+      outputs (interface order), resources, secrets, enum values, union variants, sub-workflows
+      (flytekit sorts them).
+    * Already order-free: every protobuf ``map`` (interface variables, literal maps, parameter
+      maps, labels, annotations, Struct fields), since ``normalized`` turns them into dicts.
+    * Not in the digest: flytekit's version stamp (``metadata.runtime``); the code tarball's bytes
+      (tar member times and owners are reset by flytekit and gzip is written with mtime 0, but the
+      digest uses flytekit's content digest of the files and paths instead, from its name).
+    * In the digest although it differs between machines, because it is what runs: the default
+      image, whose tag names the Python and flytekit versions that ran pyflyte.
+    * Nothing else differed between pyflyte runs of the same code, in separate processes and from
+      separate checkouts, for tasks, dynamic tasks, map tasks, gates, branches, sub-workflows and
+      launch plans with schedules and fixed inputs (flytekit 1.16). ``docs.source_code.link``
+      holds the git remote only with ``pyflyte register``, never with ``pyflyte package``.
+    """
+    if isinstance(message, core_workflow_pb2.Node):
+        ordered = sorted(message.upstream_node_ids)
+        del message.upstream_node_ids[:]
+        message.upstream_node_ids.extend(ordered)
+    elif isinstance(message, tasks_pb2.Container):
+        for pair in message.env:
+            if pair.key == SERIALIZED_CONTEXT_ENV:
+                pair.value = _portable_settings(pair.value)
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        if _repeated(field):
+            items = value.values() if field.message_type.GetOptions().map_entry else value
+            for item in items:
+                if isinstance(item, Message):
+                    _canonicalize(item)
+        else:
+            _canonicalize(value)
+
+
+def _portable_settings(encoded: str) -> str:
+    try:
+        settings = json.loads(gzip.decompress(base64.b64decode(encoded, validate=True)))
+    except (ValueError, OSError, EOFError, zlib.error):
+        return encoded  # not flytekit's encoding: compared as written
+    if isinstance(settings, dict):
+        settings.pop("source_root", None)
+    return json.dumps(settings, sort_keys=True, separators=(",", ":"))
+
+
 def content_version(package: Package, project: str, domain: str) -> str:
     """``version: auto``: a digest of what would be registered, not of the tool that built it."""
     from reconciler.plan.common import digest, normalized
@@ -258,6 +342,7 @@ def content_version(package: Package, project: str, domain: str) -> str:
         )
         if isinstance(spec, task_pb2.TaskSpec):
             spec.template.metadata.ClearField("runtime")  # flytekit's version stamp
-        parts.append([entity.kind, entity.name, normalized(spec)])
+        # entities in package order: pyflyte numbers them the same way every time
+        parts.append([entity.kind, entity.name, normalized(canonical(spec))])
     parts.append(package.code.digest if package.code else None)
     return digest(parts)

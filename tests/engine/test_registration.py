@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import datetime
 import json
+import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
 import pytest
-from flyteidl.admin import execution_pb2
+from flyteidl.admin import execution_pb2, workflow_pb2
 from flyteidl.core import identifier_pb2
+from flyteidl.core import workflow_pb2 as core_workflow_pb2
 from flyteidl.service import admin_pb2_grpc
+from google.protobuf.message import Message
 
 from reconciler.localadmin import LocalAdmin
 from tests.engine.conftest import DOMAIN, PROJECT, settings
@@ -42,13 +46,13 @@ def _source(root: Path, factor: int = 2) -> Path:
     return root
 
 
-def _archive(source: Path, output: Path) -> Path:
+def _archive(source: Path, output: Path, package: str = "wfpkg") -> Path:
     pyflyte = Path(sys.executable).parent / "pyflyte"
     done = subprocess.run(
         [
             str(pyflyte),
             "--pkgs",
-            "wfpkg",
+            package,
             "package",
             "--copy",
             "auto",
@@ -257,3 +261,125 @@ def stub_for() -> Iterator[Callable[[LocalAdmin], admin_pb2_grpc.AdminServiceStu
     yield make
     for channel in channels:
         channel.close()
+
+
+# A fan-in at the top level and inside a branch: flytekit collects upstream nodes in a Python set,
+# so pyflyte writes their ids in another order in each process. The dynamic task carries
+# flytekit's serialization settings, which hold the absolute path of the checkout.
+FAN_IN = """\
+from flytekit import conditional, dynamic, task, workflow
+
+
+@task
+def inc(a: int) -> int:
+    return a + 1
+
+
+@task
+def add(x: int, y: int, z: int) -> int:
+    return x + y + z
+
+
+@dynamic
+def spread(n: int) -> int:
+    return add(x=inc(a=n), y=n, z=n)
+
+
+@workflow
+def fan_in(a: int = 1) -> int:
+    x, y, z = inc(a=a), inc(a=a), inc(a=a)
+    top = add(x=x, y=y, z=z)
+    picked = (
+        conditional("big")
+        .if_(a > 1)
+        .then(add(x=x, y=y, z=top))
+        .else_()
+        .then(add(x=top, y=z, z=x))
+    )
+    return spread(n=picked)
+"""
+
+
+def _fan_in_source(root: Path) -> Path:
+    package = root / "fanpkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "flows.py").write_text(FAN_IN)
+    return root
+
+
+def _reverse_upstream_ids(message: Message, reversed_in: list[str]) -> None:
+    if isinstance(message, core_workflow_pb2.Node) and len(message.upstream_node_ids) > 1:
+        ids = list(message.upstream_node_ids)
+        del message.upstream_node_ids[:]
+        message.upstream_node_ids.extend(reversed(ids))
+        reversed_in.append(message.id)
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        for item in [value] if isinstance(value, Message) else value:
+            if isinstance(item, Message):
+                _reverse_upstream_ids(item, reversed_in)
+
+
+@pytest.fixture(scope="module")
+def fan_in(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One real pyflyte package of FAN_IN as pyflyte wrote it, and the same package as another
+    pyflyte process may write it: every list of upstream node ids in the other order."""
+    base = tmp_path_factory.mktemp("fan-in")
+    archive = _archive(_fan_in_source(base / "src"), base / "fan-in.tgz", "fanpkg")
+    written, reordered = base / "as-written", base / "reordered"
+    with tarfile.open(archive) as tar:
+        tar.extractall(written, filter="data")
+    shutil.copytree(written, reordered)
+    reversed_in: list[str] = []
+    for path in reordered.glob("*_2.pb"):
+        spec = workflow_pb2.WorkflowSpec.FromString(path.read_bytes())
+        _reverse_upstream_ids(spec, reversed_in)
+        path.write_bytes(spec.SerializeToString())
+    # the top-level fan-in node and the nodes in both branch cases
+    assert len(reversed_in) >= 3, reversed_in
+    return {"as-written": written, "reordered": reordered}
+
+
+def test_auto_version_does_not_depend_on_the_order_of_upstream_node_ids(
+    run_cli, local_admin, fan_in, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = settings(tmp_path / "manifests")
+    versions = []
+    for variant in ("as-written", "reordered"):
+        (root / "reg.yaml").write_text(REGISTRATION.format(package=fan_in[variant], version="auto"))
+        versions.append(_change(run_cli, local_admin, root)["after"]["version"])
+    assert versions[0] == versions[1]
+
+
+def test_a_workflow_registered_with_its_upstream_node_ids_in_another_order_is_unchanged(
+    run_cli, local_admin, fan_in, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = settings(tmp_path / "manifests")
+    (root / "reg.yaml").write_text(REGISTRATION.format(package=fan_in["as-written"], version="v1"))
+    applied = _run(run_cli, local_admin, "apply", root, "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    (root / "reg.yaml").write_text(REGISTRATION.format(package=fan_in["reordered"], version="v1"))
+    change = _change(run_cli, local_admin, root)
+    assert change["action"] == "noop", change
+
+
+def test_auto_version_does_not_depend_on_where_the_source_is_checked_out(
+    run_cli, local_admin, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """The same code checked out in two places (two CI runners, a laptop) is one version, and
+    what one registered is unchanged for the other."""
+    _fan_in_source(tmp_path / "one")
+    _fan_in_source(tmp_path / "elsewhere" / "two")
+    root = settings(tmp_path / "manifests")
+    registration = (
+        "apiVersion: reconciler/v1\nkind: Registration\nmetadata: {{name: flows}}\n"
+        "spec: {{source: {{path: {path}, module: fanpkg}}, version: auto}}\n"
+    )
+    (root / "reg.yaml").write_text(registration.format(path="../one"))
+    applied = _run(run_cli, local_admin, "apply", root, "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    (root / "reg.yaml").write_text(registration.format(path="../elsewhere/two"))
+    change = _change(run_cli, local_admin, root)
+    assert change["action"] == "noop", change
