@@ -17,17 +17,20 @@ because pyflyte writes some of them differently from one process, or one checkou
 from __future__ import annotations
 
 import base64
-import functools
 import gzip
 import hashlib
+import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import zlib
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -49,8 +52,13 @@ _KINDS: dict[str, tuple[EntityKind, type[Message]]] = {
 }
 # Archives hold small protobuf files and one code tarball; anything bigger is refused.
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
-# rich's error panels, which pyflyte prints around its messages
-_BOX = str.maketrans(dict.fromkeys("╭╮╰╯─│", " "))
+# How much of pyflyte's output a failure shows: its error panel and the lines just above it.
+PYFLYTE_TAIL_LINES = 25
+PYFLYTE_TIMEOUT_SECONDS = 600
+# pyflyte runs are CPU-bound (each imports flytekit and the user's code), so more of them at once
+# than there are cores only adds memory.
+MAX_PARALLEL_SERIALIZATIONS = 4
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 REMOTE_PACKAGE_PATH = "{{ .remote_package_path }}"
 DEST_DIR = "{{ .dest_dir }}"
 
@@ -145,26 +153,75 @@ def _package(origin: str, members: Iterable[tuple[str, bytes]]) -> Package:
     return Package(origin, tuple(entities), code)
 
 
-def serialize_source(source: Path, module: str | None, copy: str) -> Package:
+@dataclass(frozen=True)
+class Source:
+    """What one ``pyflyte package`` run serializes. Several Registrations usually register the
+    same code in several project/domains; equal sources are serialized once per run."""
+
+    path: Path  # resolved, so that two spellings of one directory are one source
+    module: str | None
+    copy: str
+
+    @classmethod
+    def of(cls, path: Path, module: str | None, copy: str) -> Source:
+        return cls(path.resolve(), module, copy)
+
+    def describe(self) -> str:
+        try:
+            shown = str(self.path.relative_to(Path.cwd()))
+        except ValueError:
+            shown = str(self.path)
+        what = f"module {self.module}" if self.module else "every package"
+        return f"{shown} ({what}{'' if self.copy == 'auto' else f', copy {self.copy}'})"
+
+
+@dataclass(frozen=True)
+class Serialized:
+    """The outcome of serializing one source, and how long pyflyte took (for ``-v``)."""
+
+    source: Source
+    outcome: Package | PackageError
+    seconds: float
+
+    def describe(self) -> str:
+        if isinstance(self.outcome, PackageError):
+            return f"failed to serialize {self.source.describe()} after {self.seconds:.1f} s"
+        return f"serialized {self.source.describe()} in {self.seconds:.1f} s"
+
+
+def serialize_sources(sources: Iterable[Source]) -> dict[Source, Serialized]:
+    """Serialize each distinct source once, several at a time: each is its own pyflyte process,
+    so they share nothing but the machine."""
+    distinct = list(dict.fromkeys(sources))
+    if not distinct:
+        return {}
+    workers = min(len(distinct), os.cpu_count() or 1, MAX_PARALLEL_SERIALIZATIONS)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pyflyte") as pool:
+        return {done.source: done for done in pool.map(_serialize_timed, distinct)}
+
+
+def _serialize_timed(source: Source) -> Serialized:
+    started = time.perf_counter()
+    try:
+        outcome: Package | PackageError = serialize_source(source)
+    except PackageError as exc:
+        outcome = exc
+    return Serialized(source, outcome, time.perf_counter() - started)
+
+
+def serialize_source(source: Source) -> Package:
     """Serialize Python source with flytekit (``pyflyte package``), in a separate process so that
     the user's modules never load into this one."""
-    try:
-        import flytekit  # noqa: F401
-    except ImportError:
+    # find_spec, not import: importing flytekit here would cost more than a second of start-up
+    # for a module this process never uses.
+    if importlib.util.find_spec("flytekit") is None:
         raise PackageError(
             "registering from source needs flytekit: pip install 'flyte-reconciler[flytekit]'"
-        ) from None
-    if not source.is_dir():
-        raise PackageError(f"source path {source} is not a directory")
-    return _serialize(source.resolve(), module, copy)
-
-
-@functools.lru_cache(maxsize=32)
-def _serialize(source: Path, module: str | None, copy: str) -> Package:
-    """One serialization per source, module and copy style per run (several Registrations
-    usually register the same code in several project/domains)."""
+        )
+    if not source.path.is_dir():
+        raise PackageError(f"source path {source.path} is not a directory")
     pyflyte = Path(sys.executable).parent / "pyflyte"
-    packages = [module] if module else _top_level_packages(source)
+    packages = [source.module] if source.module else _top_level_packages(source.path)
     with tempfile.TemporaryDirectory() as temp:
         output = Path(temp) / "package.tgz"
         command = [str(pyflyte)]
@@ -173,21 +230,59 @@ def _serialize(source: Path, module: str | None, copy: str) -> Package:
         command += [
             "package",
             "--copy",
-            copy,
+            source.copy,
             "--output",
             str(output),
             "--force",
             "--source",
-            str(source),
+            str(source.path),
         ]
-        done = subprocess.run(
-            command, cwd=source, capture_output=True, text=True, timeout=600, check=False
-        )
+        try:
+            done = _run_pyflyte(command, source.path)
+        except subprocess.TimeoutExpired:
+            raise PackageError(
+                f"pyflyte package did not finish within {PYFLYTE_TIMEOUT_SECONDS} s "
+                f"for {source.path}"
+            ) from None
+        except OSError as exc:
+            raise PackageError(f"cannot run {pyflyte}: {exc.strerror or exc}") from exc
         if done.returncode != 0:
-            text = (done.stderr or done.stdout).translate(_BOX)
-            lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
-            raise PackageError(f"pyflyte package failed for {source}: {' '.join(lines[-4:])}")
+            raise PackageError(
+                f"pyflyte package failed for {source.path} (exit {done.returncode}):\n"
+                + _tail(done.stdout)
+            )
         return read_package(output)
+
+
+def _run_pyflyte(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The one place a pyflyte process is started."""
+    # One stream, in the order pyflyte wrote it: its error panel goes to stdout, Python's own
+    # tracebacks and warnings to stderr.
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=PYFLYTE_TIMEOUT_SECONDS,
+        check=False,
+    )
+
+
+def _tail(output: str) -> str:
+    """The end of pyflyte's output as it printed it (rich's panel included), indented under the
+    diagnostic; only colour codes and trailing blanks are taken away."""
+    lines = [line.rstrip() for line in _ANSI.sub("", output).splitlines()]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    if not lines:
+        return "    (pyflyte printed nothing)"
+    shown = lines[-PYFLYTE_TAIL_LINES:]
+    if len(shown) < len(lines):
+        shown.insert(0, f"[last {len(shown)} of {len(lines)} lines]")
+    return "\n".join(f"    {line}" if line else "" for line in shown)
 
 
 def _top_level_packages(source: Path) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from flyteidl.core import workflow_pb2 as core_workflow_pb2
 from flyteidl.service import admin_pb2_grpc
 from google.protobuf.message import Message
 
+from reconciler import packages
 from reconciler.localadmin import LocalAdmin
 from tests.engine.conftest import DOMAIN, PROJECT, settings
 
@@ -383,3 +385,77 @@ def test_auto_version_does_not_depend_on_where_the_source_is_checked_out(
     (root / "reg.yaml").write_text(registration.format(path="../elsewhere/two"))
     change = _change(run_cli, local_admin, root)
     assert change["action"] == "noop", change
+
+
+@pytest.fixture
+def pyflyte_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Every pyflyte process the reconciler starts (they still run)."""
+    runs: list[list[str]] = []
+    real = packages._run_pyflyte
+
+    def counted(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+        runs.append(command)
+        return real(command, cwd)
+
+    monkeypatch.setattr(packages, "_run_pyflyte", counted)
+    return runs
+
+
+def _registrations_of(source: str, *domains: str) -> str:
+    return "---\n".join(
+        "apiVersion: reconciler/v1\nkind: Registration\n"
+        f"metadata: {{name: flows, domain: {domain}}}\n"
+        f"spec: {{source: {{path: {source}, module: wfpkg}}, version: auto}}\n"
+        for domain in domains
+    )
+
+
+def _versions(plan_json: str) -> dict[str, str]:
+    return {c["address"]: c["after"]["version"] for c in json.loads(plan_json)["changes"]}
+
+
+def test_a_source_shared_by_registrations_is_serialized_once_per_run(
+    run_cli, local_admin, pyflyte_runs, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    _source(tmp_path / "src")
+    root = settings(tmp_path / "manifests")
+    (root / "dev.yaml").write_text(_registrations_of("../src", "development"))
+    # the same directory, spelled another way
+    (root / "more.yaml").write_text(
+        _registrations_of("../manifests/../src/", "staging", "production")
+    )
+    first = _run(run_cli, local_admin, "plan", root, "-o", "json", "-v")
+    assert first.code == 0, first.err
+    assert len(pyflyte_runs) == 1
+    timings = re.findall(r"^serialized .*src \(module wfpkg\) in \d+\.\d s$", first.err, re.M)
+    assert len(timings) == 1, first.err
+    versions = _versions(first.out)
+    assert len(versions) == 3
+
+    # the next run reads the source again: an edit is never hidden by an earlier run
+    _source(tmp_path / "src", factor=3)
+    second = _run(run_cli, local_admin, "plan", root, "-o", "json")
+    assert second.code == 0, second.err
+    assert len(pyflyte_runs) == 2
+    edited = _versions(second.out)
+    assert all(edited[address] != version for address, version in versions.items())
+
+
+def test_a_pyflyte_failure_shows_what_pyflyte_printed(
+    run_cli, local_admin, pyflyte_runs, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    package = _source(tmp_path / "src") / "wfpkg"
+    (package / "flows.py").write_text("from flytekit import task\n\nanswer = (6 *\n")
+    root = settings(tmp_path / "manifests")
+    (root / "reg.yaml").write_text(_registrations_of("../src", "development", "production"))
+    result = _run(run_cli, local_admin, "plan", root)
+    assert result.code == 1
+    assert len(pyflyte_runs) == 1
+    lines = result.err.splitlines()
+    heads = [i for i, line in enumerate(lines) if "spec.source: pyflyte package failed" in line]
+    assert len(heads) == 2, result.err  # both Registrations, from one pyflyte run
+    # pyflyte's own lines, one per line as it printed them (its panel around the code)
+    shown = lines[heads[0] + 1 : heads[1]]
+    assert any(line.strip(" │") == "answer = (6 *" for line in shown), shown
+    assert any(line.strip(" │") == "▲" for line in shown), shown
+    assert shown[-1].strip() in {"SyntaxError: '(' was never closed", "SyntaxError: invalid syntax"}
