@@ -21,7 +21,13 @@ from reconciler.manifests.registration import RegistrationManifest
 from reconciler.manifests.resolve import Resolved, resolve
 from reconciler.manifests.source import Snapshot, manifests_at, working_tree_source
 from reconciler.manifests.targets import Selection, select
-from reconciler.packages import content_version, read_package, serialize_source
+from reconciler.packages import (
+    Package,
+    SourceCode,
+    content_version,
+    read_package,
+    serialize_sources,
+)
 from reconciler.plan.actual import fetch_actual
 from reconciler.plan.common import Context
 from reconciler.plan.make import Desired, followups, make_plan, needs
@@ -75,7 +81,7 @@ def load_desired(
             problems.extend(outcome)
         else:
             resolved.append(outcome)
-    registrations = _registrations(resolved, problems) if packages else {}
+    registrations = _registrations(resolved, problems, options.verbose) if packages else {}
     if has_errors(problems):
         raise InvalidManifestsError(problems)
     if options.targets and packages:
@@ -103,34 +109,45 @@ def load_desired(
 
 
 def _registrations(
-    resolved: Sequence[Resolved], problems: list[Diagnostic]
+    resolved: Sequence[Resolved], problems: list[Diagnostic], verbose: bool = False
 ) -> dict[str, DesiredRegistration]:
-    """Read each Registration's package (or serialize its source) and decide its version."""
+    """Read each Registration's package (or serialize its source) and decide its version.
+
+    Each distinct source is serialized once per run, whatever number of Registrations share it,
+    and distinct sources in parallel; with ``verbose``, stderr says how long each one took."""
+    manifests = [
+        item.manifest for item in resolved if isinstance(item.manifest.model, RegistrationManifest)
+    ]
+    sources = {m.address: _source_of(m) for m in manifests}
+    serialized = serialize_sources(s for s in sources.values() if s is not None)
+    if verbose:
+        for done in serialized.values():
+            click.echo(done.describe(), err=True)
     found: dict[str, DesiredRegistration] = {}
-    for item in resolved:
-        manifest = item.manifest
+    for manifest in manifests:
         model = manifest.model
-        if not isinstance(model, RegistrationManifest):
-            continue
+        assert isinstance(model, RegistrationManifest)
         spec = model.spec
-        base = manifest.source.parent
-        where: tuple[str, ...] = ("spec", "package" if spec.package is not None else "source")
-        try:
-            if spec.package is not None:
-                package = read_package(base / spec.package)
-            else:
-                assert spec.source is not None
-                package = serialize_source(
-                    base / spec.source.path, spec.source.module, spec.source.copy_style
-                )
-                if spec.source.entities:
-                    wanted = set(spec.source.entities)
-                    package = dataclasses.replace(
-                        package, entities=tuple(e for e in package.entities if e.name in wanted)
-                    )
-        except PackageError as exc:
-            problems.append(manifest.diagnostic(where, str(exc)))
+        source = sources[manifest.address]
+        outcome: Package | PackageError
+        if source is None:
+            assert spec.package is not None
+            try:
+                outcome = read_package(manifest.source.parent / spec.package)
+            except PackageError as exc:
+                outcome = exc
+        else:
+            outcome = serialized[source].outcome
+        if isinstance(outcome, PackageError):
+            where = ("spec", "package" if source is None else "source")
+            problems.append(manifest.diagnostic(where, str(outcome)))
             continue
+        package = outcome
+        if spec.source is not None and spec.source.entities:
+            wanted = set(spec.source.entities)
+            package = dataclasses.replace(
+                package, entities=tuple(e for e in package.entities if e.name in wanted)
+            )
         version = (
             spec.version
             if spec.version != "auto"
@@ -138,6 +155,15 @@ def _registrations(
         )
         found[manifest.address] = DesiredRegistration(manifest, package, version)
     return found
+
+
+def _source_of(manifest: Manifest) -> SourceCode | None:
+    model = manifest.model
+    assert isinstance(model, RegistrationManifest)
+    source = model.spec.source
+    if source is None:
+        return None
+    return SourceCode.of(manifest.source.parent / source.path, source.module, source.copy_style)
 
 
 def _targeted(manifests: Sequence[Manifest], targets: Sequence[str]) -> Selection:

@@ -13,6 +13,8 @@ expected inputs, so the parameters differ in form);
 a workflow by its shape (interface, nodes and what they run and read, outputs), since Admin
 returns only the compiled closure, to which its compiler adds nodes and edges. A difference the
 shape does not see is still refused by Admin at apply ("different structure"), never lost.
+Both sides are compared in their canonical form (``packages.canonical``), the one ``version:
+auto`` digests: what pyflyte writes differently for the same code is never a conflict.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from flyteidl.service import dataproxy_pb2
 
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.registration import RegistrationManifest
-from reconciler.packages import Entity, Package, hydrate
+from reconciler.packages import Entity, Package, canonical, hydrate
 from reconciler.plan.actual import Actual
 from reconciler.plan.common import decoded, digest, normalized
 from reconciler.plan.diff import diff
@@ -232,7 +234,7 @@ def _activations(desired: DesiredRegistration, actual: Actual, activate: bool) -
 
 def _comparable(kind: str, spec: Any) -> dict[str, Any]:
     if kind == "task":
-        return normalized(spec.template)
+        return normalized(canonical(spec.template))
     if kind == "workflow":
         return workflow_shape(spec.template)
     return _launch_plan(spec.spec)
@@ -240,7 +242,7 @@ def _comparable(kind: str, spec: Any) -> dict[str, Any]:
 
 def _comparable_stored(kind: str, stored: Any) -> dict[str, Any]:
     if kind == "task":
-        return normalized(stored.closure.compiled_task.template)
+        return normalized(canonical(stored.closure.compiled_task.template))
     if kind == "workflow":
         return workflow_shape(stored.closure.compiled_workflow.primary.template)
     return _launch_plan(stored.spec)
@@ -262,7 +264,9 @@ def _launch_plan(spec: Any) -> dict[str, Any]:
 
 def workflow_shape(template: Any) -> dict[str, Any]:
     """What a workflow is made of, without what Admin's compiler adds (start and end nodes,
-    edges derived from bindings)."""
+    edges derived from bindings), in canonical form: nested nodes (branch cases, array nodes) keep
+    their upstream ids, in sorted order."""
+    template = canonical(template)
     nodes = {}
     for node in template.nodes:
         if node.id in START_END:

@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
+import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
 import pytest
-from flyteidl.admin import execution_pb2
+from flyteidl.admin import execution_pb2, workflow_pb2
 from flyteidl.core import identifier_pb2
+from flyteidl.core import workflow_pb2 as core_workflow_pb2
 from flyteidl.service import admin_pb2_grpc
+from google.protobuf.message import Message
 
+from reconciler import packages
 from reconciler.localadmin import LocalAdmin
 from tests.engine.conftest import DOMAIN, PROJECT, settings
 
@@ -42,13 +48,13 @@ def _source(root: Path, factor: int = 2) -> Path:
     return root
 
 
-def _archive(source: Path, output: Path) -> Path:
+def _archive(source: Path, output: Path, package: str = "wfpkg") -> Path:
     pyflyte = Path(sys.executable).parent / "pyflyte"
     done = subprocess.run(
         [
             str(pyflyte),
             "--pkgs",
-            "wfpkg",
+            package,
             "package",
             "--copy",
             "auto",
@@ -394,3 +400,199 @@ def test_plan_ref_reads_the_package_a_registration_names_at_that_revision(
     shutil.copy(archives["v2"], top / "dist" / "flows.tgz")
     plan = _run(run_cli, running_admin, "plan", root, "-o", "json")
     assert json.loads(plan.out)["source"]["dirty"] is True
+
+
+# A fan-in at the top level and inside a branch: flytekit collects upstream nodes in a Python set,
+# so pyflyte writes their ids in another order in each process. The dynamic task carries
+# flytekit's serialization settings, which hold the absolute path of the checkout.
+FAN_IN = """\
+from flytekit import conditional, dynamic, task, workflow
+
+
+@task
+def inc(a: int) -> int:
+    return a + 1
+
+
+@task
+def add(x: int, y: int, z: int) -> int:
+    return x + y + z
+
+
+@dynamic
+def spread(n: int) -> int:
+    return add(x=inc(a=n), y=n, z=n)
+
+
+@workflow
+def fan_in(a: int = 1) -> int:
+    x, y, z = inc(a=a), inc(a=a), inc(a=a)
+    top = add(x=x, y=y, z=z)
+    picked = (
+        conditional("big")
+        .if_(a > 1)
+        .then(add(x=x, y=y, z=top))
+        .else_()
+        .then(add(x=top, y=z, z=x))
+    )
+    return spread(n=picked)
+"""
+
+
+def _fan_in_source(root: Path) -> Path:
+    package = root / "fanpkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "flows.py").write_text(FAN_IN)
+    return root
+
+
+def _reverse_upstream_ids(message: Message, reversed_in: list[str]) -> None:
+    if isinstance(message, core_workflow_pb2.Node) and len(message.upstream_node_ids) > 1:
+        ids = list(message.upstream_node_ids)
+        del message.upstream_node_ids[:]
+        message.upstream_node_ids.extend(reversed(ids))
+        reversed_in.append(message.id)
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        for item in [value] if isinstance(value, Message) else value:
+            if isinstance(item, Message):
+                _reverse_upstream_ids(item, reversed_in)
+
+
+@pytest.fixture(scope="module")
+def fan_in(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One real pyflyte package of FAN_IN as pyflyte wrote it, and the same package as another
+    pyflyte process may write it: every list of upstream node ids in the other order."""
+    base = tmp_path_factory.mktemp("fan-in")
+    archive = _archive(_fan_in_source(base / "src"), base / "fan-in.tgz", "fanpkg")
+    written, reordered = base / "as-written", base / "reordered"
+    with tarfile.open(archive) as tar:
+        tar.extractall(written, filter="data")
+    shutil.copytree(written, reordered)
+    reversed_in: list[str] = []
+    for path in reordered.glob("*_2.pb"):
+        spec = workflow_pb2.WorkflowSpec.FromString(path.read_bytes())
+        _reverse_upstream_ids(spec, reversed_in)
+        path.write_bytes(spec.SerializeToString())
+    # the top-level fan-in node and the nodes in both branch cases
+    assert len(reversed_in) >= 3, reversed_in
+    return {"as-written": written, "reordered": reordered}
+
+
+def test_auto_version_does_not_depend_on_the_order_of_upstream_node_ids(
+    run_cli, local_admin, fan_in, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = settings(tmp_path / "manifests")
+    versions = []
+    for variant in ("as-written", "reordered"):
+        (root / "reg.yaml").write_text(REGISTRATION.format(package=fan_in[variant], version="auto"))
+        versions.append(_change(run_cli, local_admin, root)["after"]["version"])
+    assert versions[0] == versions[1]
+
+
+def test_a_workflow_registered_with_its_upstream_node_ids_in_another_order_is_unchanged(
+    run_cli, local_admin, fan_in, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = settings(tmp_path / "manifests")
+    (root / "reg.yaml").write_text(REGISTRATION.format(package=fan_in["as-written"], version="v1"))
+    applied = _run(run_cli, local_admin, "apply", root, "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    (root / "reg.yaml").write_text(REGISTRATION.format(package=fan_in["reordered"], version="v1"))
+    change = _change(run_cli, local_admin, root)
+    assert change["action"] == "noop", change
+
+
+def test_auto_version_does_not_depend_on_where_the_source_is_checked_out(
+    run_cli, local_admin, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """The same code checked out in two places (two CI runners, a laptop) is one version, and
+    what one registered is unchanged for the other."""
+    _fan_in_source(tmp_path / "one")
+    _fan_in_source(tmp_path / "elsewhere" / "two")
+    root = settings(tmp_path / "manifests")
+    registration = (
+        "apiVersion: reconciler/v1\nkind: Registration\nmetadata: {{name: flows}}\n"
+        "spec: {{source: {{path: {path}, module: fanpkg}}, version: auto}}\n"
+    )
+    (root / "reg.yaml").write_text(registration.format(path="../one"))
+    applied = _run(run_cli, local_admin, "apply", root, "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    (root / "reg.yaml").write_text(registration.format(path="../elsewhere/two"))
+    change = _change(run_cli, local_admin, root)
+    assert change["action"] == "noop", change
+
+
+@pytest.fixture
+def pyflyte_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Every pyflyte process the reconciler starts (they still run)."""
+    runs: list[list[str]] = []
+    real = packages._run_pyflyte
+
+    def counted(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+        runs.append(command)
+        return real(command, cwd)
+
+    monkeypatch.setattr(packages, "_run_pyflyte", counted)
+    return runs
+
+
+def _registrations_of(source: str, *domains: str) -> str:
+    return "---\n".join(
+        "apiVersion: reconciler/v1\nkind: Registration\n"
+        f"metadata: {{name: flows, domain: {domain}}}\n"
+        f"spec: {{source: {{path: {source}, module: wfpkg}}, version: auto}}\n"
+        for domain in domains
+    )
+
+
+def _versions(plan_json: str) -> dict[str, str]:
+    return {c["address"]: c["after"]["version"] for c in json.loads(plan_json)["changes"]}
+
+
+def test_a_source_shared_by_registrations_is_serialized_once_per_run(
+    run_cli, local_admin, pyflyte_runs, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    _source(tmp_path / "src")
+    root = settings(tmp_path / "manifests")
+    (root / "dev.yaml").write_text(_registrations_of("../src", "development"))
+    # the same directory, spelled another way
+    (root / "more.yaml").write_text(
+        _registrations_of("../manifests/../src/", "staging", "production")
+    )
+    first = _run(run_cli, local_admin, "plan", root, "-o", "json", "-v")
+    assert first.code == 0, first.err
+    assert len(pyflyte_runs) == 1
+    timings = re.findall(r"^serialized .*src \(module wfpkg\) in \d+\.\d s$", first.err, re.M)
+    assert len(timings) == 1, first.err
+    versions = _versions(first.out)
+    assert len(versions) == 3
+
+    # the next run reads the source again: an edit is never hidden by an earlier run
+    _source(tmp_path / "src", factor=3)
+    second = _run(run_cli, local_admin, "plan", root, "-o", "json")
+    assert second.code == 0, second.err
+    assert len(pyflyte_runs) == 2
+    edited = _versions(second.out)
+    assert all(edited[address] != version for address, version in versions.items())
+
+
+def test_a_pyflyte_failure_shows_what_pyflyte_printed(
+    run_cli, local_admin, pyflyte_runs, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    package = _source(tmp_path / "src") / "wfpkg"
+    (package / "flows.py").write_text("from flytekit import task\n\nanswer = (6 *\n")
+    root = settings(tmp_path / "manifests")
+    (root / "reg.yaml").write_text(_registrations_of("../src", "development", "production"))
+    result = _run(run_cli, local_admin, "plan", root)
+    assert result.code == 1
+    assert len(pyflyte_runs) == 1
+    lines = result.err.splitlines()
+    heads = [i for i, line in enumerate(lines) if "spec.source: pyflyte package failed" in line]
+    assert len(heads) == 2, result.err  # both Registrations, from one pyflyte run
+    # pyflyte's own lines, one per line as it printed them (its panel around the code)
+    shown = lines[heads[0] + 1 : heads[1]]
+    assert any(line.strip(" │") == "answer = (6 *" for line in shown), shown
+    assert any(line.strip(" │") == "▲" for line in shown), shown
+    assert shown[-1].strip() in {"SyntaxError: '(' was never closed", "SyntaxError: invalid syntax"}
