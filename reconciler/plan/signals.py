@@ -23,6 +23,7 @@ from reconciler.manifests.signal import SignalManifest
 from reconciler.plan.actual import Actual, EntityKey
 from reconciler.plan.common import Problems, decoded, digest, redact, secret_inputs
 from reconciler.plan.diff import diff
+from reconciler.plan.executions import TERMINAL, Phase
 from reconciler.plan.model import Action, Change, Operation
 
 BOOLEAN = types_pb2.LiteralType(simple=types_pb2.SimpleType.BOOLEAN)
@@ -60,11 +61,24 @@ def plan(
     seen = observed(actual, key, spec.signal_id)
     wanted = _wanted_view(model, secrets)
     signal = actual.signal(key, spec.signal_id)
+    execution = actual.executions.get(key)
+    ended = execution is not None and execution.closure.phase in TERMINAL
+    if (signal is None or _current(signal) is None) and execution is not None and ended:
+        # A finished run waits on nothing: its gate can never be passed, so there is nothing to
+        # set and nothing to wait for (setting it would only write a value nobody reads).
+        phase = Phase.Name(execution.closure.phase)
+        return Change(
+            manifest.address,
+            Action.NOOP,
+            {"value": None},
+            {"value": None},
+            reason=f"execution {key[2]} is {phase}: its gate {spec.signal_id!r} no longer waits",
+            observed=seen,
+        )
     if signal is None:
-        launched = key in actual.executions
         why = (
             f"execution {key[2]} has not reached the gate {spec.signal_id!r} yet"
-            if launched
+            if execution is not None
             else f"execution {key[2]} has not been launched yet"
         )
         return Change(manifest.address, Action.WAIT, None, wanted, reason=why, observed=seen)

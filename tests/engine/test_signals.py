@@ -199,3 +199,28 @@ def test_a_signal_value_from_the_environment_is_never_printed(
     assert TOKEN not in status.out
     [run] = json.loads(status.out)["runs"]
     assert (run["phase"], run["outputs"]) == ("SUCCEEDED", {"o0": "${env:TOKEN}"})
+
+
+def test_a_gate_of_a_finished_run_is_neither_set_nor_waited_for(
+    run_cli, local_admin, gated, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    root = _root(tmp_path)
+    run = root / "run.yaml"
+    only_run = MANIFESTS.split("---", maxsplit=1)[0].format()
+    run.write_text(only_run)
+    _apply(run_cli, local_admin, root)
+    local_admin.advance(60)  # the run waits at gate ok
+    run.write_text(only_run + "  state: terminated\n")
+    _apply(run_cli, local_admin, root)
+    local_admin.advance(60)
+    run.write_text(
+        MANIFESTS.format(value="42").replace(
+            "inputs: {a: 1}", "inputs: {a: 1}\n  state: terminated"
+        )
+    )
+    result = run_cli("plan", root, "-o", "json", "--endpoint", local_admin.endpoint, "--insecure")
+    assert result.code == 0, result.err
+    changes = {c["address"]: c for c in json.loads(result.out)["changes"]}
+    for address in (OK, N):  # ok was reached, n never: neither waits on anything now
+        assert changes[address]["action"] == "noop", changes[address]
+        assert "ABORTED" in changes[address]["reason"]
