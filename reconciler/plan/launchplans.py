@@ -414,7 +414,7 @@ def settle(desired: DesiredLaunchPlan, actual: Actual) -> DesiredLaunchPlan:
     The content version hashes secrets as written, never their values, so rotating a secret
     keeps it; but a launch plan version cannot change. When only secret values differ from
     the stored version, the new values go into the next free ``<version>-N`` (or the one that
-    already holds them). README, "Secrets in launch plans"."""
+    already holds them). README, "Secrets" under "Plan, apply, drift"."""
     stored = actual.launch_plan(desired.key, desired.version)
     if (
         stored is None
