@@ -795,9 +795,10 @@ def _type_from_schema(schema: _Schema) -> Any | None:
     if isinstance(any_of, list):
         options = [_Schema(o, schema.root).resolved() for o in any_of if isinstance(o, Mapping)]
         variants = [_type_from_schema(o) for o in options]
-        if not variants or any(v is None for v in variants):
+        known = [v for v in variants if v is not None]
+        if not variants or len(known) != len(variants):
             return None
-        return types_pb2.LiteralType(union_type=types_pb2.UnionType(variants=variants))
+        return types_pb2.LiteralType(union_type=types_pb2.UnionType(variants=known))
     if isinstance(node.get("enum"), list) and all(isinstance(v, str) for v in node["enum"]):
         return types_pb2.LiteralType(enum_type=types_pb2.EnumType(values=node["enum"]))
     if kind == "array":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from flyteidl.core import condition_pb2, literals_pb2
 from flyteidl.core import workflow_pb2 as core_wf_pb2
@@ -36,7 +36,7 @@ def choose(node: core_wf_pb2.Node, inputs: literals_pb2.LiteralMap) -> core_wf_p
     if_else = node.branch_node.if_else
     for case in [if_else.case, *if_else.other]:
         if evaluate(case.condition, inputs):
-            return case.then_node
+            return cast(core_wf_pb2.Node, case.then_node)
     if if_else.HasField("else_node"):
         return if_else.else_node
     message = if_else.error.message if if_else.HasField("error") else "no branch case matched"

@@ -74,7 +74,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flyteidl.admin import execution_pb2, node_execution_pb2, task_execution_pb2, workflow_pb2
 from flyteidl.core import compiler_pb2, identifier_pb2, literals_pb2, types_pb2
@@ -352,7 +352,7 @@ class Engine:
         now: float,
         *,
         inputs: literals_pb2.LiteralMap,
-        phase: int,
+        phase: core_exec_pb2.NodeExecution.Phase,
         is_array: bool = False,
         is_parent: bool = False,
     ) -> node_execution_pb2.NodeExecution:
@@ -442,7 +442,7 @@ class Engine:
             return None
         for sub in run.closure.sub_workflows:
             if sub.template.id == node.workflow_node.sub_workflow_ref:
-                return sub.template
+                return cast(core_wf_pb2.WorkflowTemplate, sub.template)
         raise SimulationError(f"sub-workflow of node {node.id} is not in the compiled closure")
 
     def _start_task(
@@ -691,7 +691,7 @@ class Engine:
         self,
         run: _Run,
         node_id: str,
-        phase: int,
+        phase: core_exec_pb2.NodeExecution.Phase,
         now: float,
         *,
         outputs: literals_pb2.LiteralMap | None = None,
@@ -768,7 +768,7 @@ class Engine:
         self,
         run: _Run,
         now: float,
-        phase: int,
+        phase: core_exec_pb2.WorkflowExecution.Phase,
         outputs: literals_pb2.LiteralMap | None = None,
         error: core_exec_pb2.ExecutionError | None = None,
     ) -> None:
@@ -840,7 +840,7 @@ class Engine:
                 )
             if promise.attr_path:
                 raise SimulationError("attribute access on promises is not simulated")
-            return source.literals[promise.var]
+            return cast(literals_pb2.Literal, source.literals[promise.var])
         if kind == "offloaded_metadata":
             raise SimulationError("offloaded literals are not simulated")
         return literals_pb2.Literal(scalar=literals_pb2.Scalar(none_type=literals_pb2.Void()))

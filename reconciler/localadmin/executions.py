@@ -439,7 +439,9 @@ class Executions:
         )
 
     def _copy(
-        self, identifier: identifier_pb2.WorkflowExecutionIdentifier, mode: int
+        self,
+        identifier: identifier_pb2.WorkflowExecutionIdentifier,
+        mode: execution_pb2.ExecutionMetadata.ExecutionMode,
     ) -> tuple[execution_pb2.ExecutionSpec, literals_pb2.LiteralMap]:
         row = self._row(identifier)
         spec = parse(execution_pb2.Execution, row["data"]).spec
@@ -549,7 +551,10 @@ class Executions:
             self.save(execution)
 
     def update_state(
-        self, identifier: identifier_pb2.WorkflowExecutionIdentifier, state: int, caller: Caller
+        self,
+        identifier: identifier_pb2.WorkflowExecutionIdentifier,
+        state: execution_pb2.ExecutionState,
+        caller: Caller,
     ) -> None:
         if state not in (ExecutionState.EXECUTION_ACTIVE, ExecutionState.EXECUTION_ARCHIVED):
             raise invalid(f"unknown execution state {state}")

@@ -49,7 +49,7 @@ class NamedEntities:
         self.store = store
 
     def get(
-        self, resource_type: int, identifier: common_pb2.NamedEntityIdentifier
+        self, resource_type: ResourceType, identifier: common_pb2.NamedEntityIdentifier
     ) -> common_pb2.NamedEntity:
         _check_type(resource_type)
         _check_id(identifier)
@@ -67,7 +67,7 @@ class NamedEntities:
 
     def update(
         self,
-        resource_type: int,
+        resource_type: ResourceType,
         identifier: common_pb2.NamedEntityIdentifier,
         metadata: common_pb2.NamedEntityMetadata | None,
     ) -> None:
@@ -135,7 +135,7 @@ class NamedEntities:
     def _select(
         self,
         table: str,
-        resource_type: int,
+        resource_type: ResourceType,
         scope: list[str],
         *,
         inner_where: str = "",
@@ -171,7 +171,7 @@ class NamedEntities:
         )
 
 
-def _check_type(resource_type: int) -> None:
+def _check_type(resource_type: ResourceType) -> None:
     # validation.go ValidateResourceType
     if resource_type == ResourceType.UNSPECIFIED or resource_type not in ResourceType.values():
         raise invalid("invalid value for resource_type")
@@ -183,7 +183,7 @@ def _check_id(identifier: common_pb2.NamedEntityIdentifier) -> None:
             raise invalid(f"missing {field_name}")
 
 
-def _table(resource_type: int, action: str) -> str:
+def _table(resource_type: ResourceType, action: str) -> str:
     table = _TABLES.get(resource_type)
     if table is None:
         # named_entity_repo.go: no table for the other resource types
@@ -192,7 +192,7 @@ def _table(resource_type: int, action: str) -> str:
     return table
 
 
-def _entity(row: Row, resource_type: int) -> common_pb2.NamedEntity:
+def _entity(row: Row, resource_type: ResourceType) -> common_pb2.NamedEntity:
     return common_pb2.NamedEntity(
         resource_type=resource_type,
         id=common_pb2.NamedEntityIdentifier(

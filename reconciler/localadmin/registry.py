@@ -465,7 +465,9 @@ class Registry:
             )
         return _launch_plan(rows[0])
 
-    def update_launch_plan(self, identifier: identifier_pb2.Identifier, state: int) -> None:
+    def update_launch_plan(
+        self, identifier: identifier_pb2.Identifier, state: launch_plan_pb2.LaunchPlanState
+    ) -> None:
         self.validate_id(identifier, ResourceType.LAUNCH_PLAN)
         if state not in (LaunchPlanState.ACTIVE, LaunchPlanState.INACTIVE):
             raise invalid(f"Unrecognized launch plan state {state} for update")
@@ -499,7 +501,12 @@ class Registry:
                     self._set_state(_launch_plan(row), LaunchPlanState.INACTIVE, now)
             self._set_state(target, state, now)
 
-    def _set_state(self, launch_plan: launch_plan_pb2.LaunchPlan, state: int, now: float) -> None:
+    def _set_state(
+        self,
+        launch_plan: launch_plan_pb2.LaunchPlan,
+        state: launch_plan_pb2.LaunchPlanState,
+        now: float,
+    ) -> None:
         launch_plan.closure.state = state
         launch_plan.closure.updated_at.CopyFrom(timestamp(now))
         self.store.update(

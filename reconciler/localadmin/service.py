@@ -138,7 +138,7 @@ class _Base:
         return Caller(self.auth.tokens.get(token, ""))
 
 
-class AdminService(_Base, admin_pb2_grpc.AdminServiceServicer):  # type: ignore[misc]
+class AdminService(_Base, admin_pb2_grpc.AdminServiceServicer):
     def __init__(
         self,
         registry: Registry,
@@ -441,7 +441,7 @@ class AdminService(_Base, admin_pb2_grpc.AdminServiceServicer):  # type: ignore[
         return matchable_resource_pb2.ListMatchableAttributesResponse(configurations=configurations)
 
 
-class SignalService(_Base, signal_pb2_grpc.SignalServiceServicer):  # type: ignore[misc]
+class SignalService(_Base, signal_pb2_grpc.SignalServiceServicer):
     def __init__(self, signals: Signals, auth: AuthSettings) -> None:
         super().__init__(auth)
         self.signals = signals
@@ -461,7 +461,7 @@ class SignalService(_Base, signal_pb2_grpc.SignalServiceServicer):  # type: igno
         return signal_pb2.SignalSetResponse()
 
 
-class DataProxyService(_Base, dataproxy_pb2_grpc.DataProxyServiceServicer):  # type: ignore[misc]
+class DataProxyService(_Base, dataproxy_pb2_grpc.DataProxyServiceServicer):
     DEFAULT_EXPIRY = 3600.0
 
     def __init__(self, blobs: BlobServer, auth: AuthSettings) -> None:
@@ -512,7 +512,7 @@ class DataProxyService(_Base, dataproxy_pb2_grpc.DataProxyServiceServicer):  # t
         )
 
 
-class AuthMetadataService(auth_pb2_grpc.AuthMetadataServiceServicer):  # type: ignore[misc]
+class AuthMetadataService(auth_pb2_grpc.AuthMetadataServiceServicer):
     """Always reachable without a token: clients call it to find out how to get one."""
 
     def __init__(self, auth: AuthSettings) -> None:
@@ -543,7 +543,7 @@ class AuthMetadataService(auth_pb2_grpc.AuthMetadataServiceServicer):  # type: i
         )
 
 
-class IdentityService(_Base, identity_pb2_grpc.IdentityServiceServicer):  # type: ignore[misc]
+class IdentityService(_Base, identity_pb2_grpc.IdentityServiceServicer):
     def UserInfo(self, request: Any, context: grpc.ServicerContext) -> Any:
         principal = self.caller(context).principal
         return identity_pb2.UserInfoResponse(subject=principal, name=principal)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2, workflow_pb2
 from flyteidl.core import identifier_pb2
@@ -195,7 +195,7 @@ def _get_workflow(client: AdminClient, key: VersionedKey) -> workflow_pb2.Workfl
         )
     )
     try:
-        return client.call("GetWorkflow", request)
+        return cast(workflow_pb2.Workflow, client.call("GetWorkflow", request))
     except NotFound:
         return None
 

@@ -274,7 +274,7 @@ def _operations(
     )
     name = f"backfill-{target.id.name}"
 
-    def ident(resource: int) -> identifier_pb2.Identifier:
+    def ident(resource: identifier_pb2.ResourceType) -> identifier_pb2.Identifier:
         return identifier_pb2.Identifier(
             resource_type=resource,
             project=manifest.project,

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from flyteidl.admin import signal_pb2
 from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
@@ -144,11 +144,11 @@ def plan(
 def _literal(model: SignalManifest, literal_type: Any) -> literals_pb2.Literal | None:
     spec = model.spec
     if "value" in spec.model_fields_set:
-        return to_literal(spec.value, literal_type, path="spec.value")
+        return cast(literals_pb2.Literal, to_literal(spec.value, literal_type, path="spec.value"))
     if literal_type != BOOLEAN:
         return None
     # flytekit's approve/reject send the literals True/False (ADMIN-SEMANTICS.md, Signals)
-    return to_literal(bool(spec.approve), BOOLEAN, path="spec.approve")
+    return cast(literals_pb2.Literal, to_literal(bool(spec.approve), BOOLEAN, path="spec.approve"))
 
 
 def _current(signal: Any) -> literals_pb2.Literal | None:
