@@ -342,8 +342,20 @@ _report_command(
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_connection_options
+@click.option(
+    "--repo",
+    metavar="URL",
+    help="Reconcile a git repository (instead of PATHS): cloned, fetched at every pass.",
+)
+@click.option("--branch", metavar="B", help="With --repo: the branch whose tip is reconciled.")
+@click.option(
+    "--path",
+    "repo_path",
+    type=click.Path(path_type=Path),
+    help="With --repo: the manifest directory inside the repository (default: its root).",
+)
 @click.option(
     "--interval", type=Duration(), default="5m", show_default=True, help="Time between passes."
 )
@@ -416,6 +428,9 @@ def reconcile(
     insecure: bool | None,
     config_file: Path | None,
     environment: str | None,
+    repo: str | None,
+    branch: str | None,
+    repo_path: Path | None,
     interval: float,
     jitter: float,
     once: bool,
@@ -433,10 +448,11 @@ def reconcile(
     """The GitOps loop: plan every --interval (and on a push webhook), apply with --self-heal,
     report drift as metrics, logs and notifications.
 
-    Runs until SIGTERM or SIGINT (in-flight operations finish, exit 0; a second signal exits
-    130 at once), or one pass with --once.
+    PATHS are manifest files or directories, read afresh at every pass; or --repo URL
+    --branch B [--path DIR]. Runs until SIGTERM or SIGINT (in-flight operations finish, exit 0;
+    a second signal exits 130 at once), or one pass with --once.
     """
-    from reconciler.commands.reconcile import ReconcileOptions, run_reconcile
+    from reconciler.commands.reconcile import GitOptions, ReconcileOptions, run_reconcile
     from reconciler.loop.runner import LoopOptions
 
     admin = _admin_options(paths, endpoint, insecure, config_file, environment, verbose, (), prune)
@@ -449,7 +465,15 @@ def reconcile(
         log_format=log_format,  # type: ignore[arg-type]
         state_file=state_file,
     )
-    options = ReconcileOptions(loop, once, listen, notify, webhook_secret_env, shutdown_timeout)
+    options = ReconcileOptions(
+        loop,
+        once,
+        listen,
+        notify,
+        webhook_secret_env,
+        shutdown_timeout,
+        GitOptions(repo, branch, repo_path),
+    )
     _finish(run_reconcile(options, dict(os.environ), sys.stdout, sys.stderr, exit_now=_exit_now))
 
 

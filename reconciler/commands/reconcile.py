@@ -14,7 +14,8 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 from typing import NoReturn, TextIO
 from urllib.parse import urlsplit
@@ -26,10 +27,21 @@ from reconciler.errors import ConfigError, UsageError
 from reconciler.loop.http import DEFAULT_LISTEN, Server
 from reconciler.loop.notify import Sender
 from reconciler.loop.runner import Loop, LoopOptions
-from reconciler.loop.source import LocalSource
+from reconciler.loop.source import GitSource, LocalSource, Source
 from reconciler.loop.state import PassResult, read_state_file
 
 NOTIFY_DRAIN_SECONDS = 5.0
+DEFAULT_CACHE = Path(".reconciler") / "repos"
+
+
+@dataclass(frozen=True)
+class GitOptions:
+    """``--repo URL --branch B [--path DIR]``: the source instead of PATHS."""
+
+    repo: str | None = None
+    branch: str | None = None
+    path: Path | None = None
+    cache: Path = DEFAULT_CACHE
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,7 @@ class ReconcileOptions:
     notify: tuple[str, ...] = ()
     webhook_secret_env: str | None = None
     shutdown_timeout: float = 30.0
+    git: GitOptions = field(default_factory=GitOptions)
 
 
 def run_reconcile(
@@ -68,9 +81,10 @@ def run_reconcile(
     state_file = loop_options.state_file
     restored = read_state_file(state_file) if state_file is not None else None
     sender = Sender(options.notify, on_error=lambda message: click.echo(message, file=err))
+    source = _source(options.git, loop_options.admin.paths)
     loop = Loop(
         loop_options,
-        LocalSource(loop_options.admin.paths),
+        source,
         environ,
         out=out,
         err=err,
@@ -78,7 +92,7 @@ def run_reconcile(
         restored=restored,
     )
     server = None if options.once else Server(options.listen, loop).start()
-    click.echo(_banner(options, loop_options, server), file=err)
+    click.echo(_banner(options, loop_options, source, server), file=err)
     worker = threading.Thread(
         target=loop.run, kwargs={"once": options.once}, name="reconcile", daemon=True
     )
@@ -156,8 +170,28 @@ def _signals(
             signal.signal(sig, handler)
 
 
-def _banner(options: ReconcileOptions, loop: LoopOptions, server: Server | None) -> str:
-    paths = " ".join(str(p) for p in loop.admin.paths)
+def _source(git: GitOptions, paths: tuple[Path, ...]) -> Source:
+    if git.repo is None:
+        if git.branch is not None or git.path is not None:
+            raise UsageError("--branch and --path go with --repo")
+        if not paths:
+            raise UsageError("give manifest PATHS or --repo URL --branch B (one of them)")
+        return LocalSource(paths)
+    if paths:
+        raise UsageError("give manifest PATHS or --repo URL --branch B (one of them)")
+    if not git.branch:
+        raise UsageError("--repo needs --branch: the branch whose tip is reconciled")
+    return GitSource(git.repo, git.branch, git.path or Path("."), git.cache)
+
+
+def _banner(
+    options: ReconcileOptions, loop: LoopOptions, source: Source, server: Server | None
+) -> str:
+    described = source.describe()
+    if "repo" in described:
+        paths = f"{described['repo']} {described['branch']}:{described['path']}"
+    else:
+        paths = " ".join(str(p) for p in loop.admin.paths)
     mode = "self-heal" if loop.self_heal else "report only"
     if options.once:
         return f"reconcile {paths}: one pass, {mode}"

@@ -2,18 +2,23 @@
 
 A source hands each pass a :class:`Revision`: the paths to plan from and the commit they are
 at. ``LocalSource`` is PATH in the local tree (kept current by whoever owns it: a person, a
-git-sync sidecar). A git source (``--repo URL --branch B``: a clone fetched at the start of each
-pass) provides the same interface.
+git-sync sidecar). ``GitSource`` (``--repo URL --branch B [--path DIR]``) keeps a clone of its
+own in a cache directory and fetches the branch at the start of every pass; the branch tip is
+what the pass reads. A fetch that fails fails the pass: nothing stale is used silently.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from reconciler.commands.reconcile_common import git_commit
+from reconciler.errors import ReconcilerError, UsageError
 
 
 @dataclass(frozen=True)
@@ -57,3 +62,67 @@ class LocalSource:
 
     def describe(self) -> dict[str, Any]:
         return {"paths": [str(p) for p in self.paths], "branch": self.branch()}
+
+
+class GitSource:
+    def __init__(self, url: str, branch: str, path: Path, cache: Path) -> None:
+        if path.is_absolute() or ".." in path.parts:
+            raise UsageError(f"--path {path}: a directory inside the repository")
+        self.url = url
+        self._branch = branch
+        self.path = path
+        self.clone = cache / hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+
+    def branch(self) -> str | None:
+        return self._branch
+
+    def describe(self) -> dict[str, Any]:
+        return {"repo": redact(self.url), "branch": self._branch, "path": str(self.path)}
+
+    def checkout(self) -> Revision:
+        import git
+
+        remote = f"refs/remotes/origin/{self._branch}"
+        try:
+            repo = self._repository()
+            repo.git.fetch("--prune", "origin", f"+refs/heads/{self._branch}:{remote}")
+            tip = repo.commit(remote).hexsha
+            # our own clone: the branch tip, exactly (nothing left from an earlier pass)
+            repo.git.checkout("--force", "--detach", tip)
+            repo.git.clean("-ffdx")
+        except (git.GitCommandError, git.BadName, ValueError) as exc:
+            raise ReconcilerError(
+                f"cannot fetch branch {self._branch} of {redact(self.url)}: {_git_error(exc)}"
+            ) from None
+        root = Path(repo.working_tree_dir or self.clone) / self.path
+        if not root.exists():
+            raise ReconcilerError(f"--path {self.path} does not exist at {tip[:12]}")
+        return Revision((root,), str(tip))
+
+    def _repository(self) -> Any:
+        import git
+
+        if (self.clone / ".git").is_dir():
+            repo = git.Repo(self.clone)
+            if repo.remotes.origin.url != self.url:
+                repo.remotes.origin.set_url(self.url)
+            return repo
+        self.clone.parent.mkdir(parents=True, exist_ok=True)
+        return git.Repo.clone_from(self.url, self.clone, no_checkout=True)
+
+
+def redact(url: str) -> str:
+    """A repository URL without credentials (``https://token@host/...``)."""
+    parts = urlsplit(url)
+    if parts.scheme and (parts.username or parts.password):
+        host = parts.hostname or ""
+        netloc = host + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def _git_error(exc: Exception) -> str:
+    stderr = str(getattr(exc, "stderr", "") or exc)
+    text = " ".join(line.strip() for line in stderr.splitlines() if line.strip())
+    text = re.sub(r"^stderr: ", "", text.strip()).strip("'")
+    return re.sub(r"://[^/@\s]+@", "://", text)  # credentials git may echo back
