@@ -6,6 +6,7 @@ one place that turns outcomes and errors into exit codes (see ``EXIT_CODES`` and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -373,6 +374,151 @@ _report_command(
     "The signals the runs behind the manifests wait on (or got), with their types.",
     _signals,
 )
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_connection_options
+@click.option(
+    "--repo",
+    metavar="URL",
+    help="Reconcile a git repository (instead of PATHS): cloned, fetched at every pass.",
+)
+@click.option("--branch", metavar="B", help="With --repo: the branch whose tip is reconciled.")
+@click.option(
+    "--path",
+    "repo_path",
+    type=click.Path(path_type=Path),
+    help="With --repo: the manifest directory inside the repository (default: its root).",
+)
+@click.option(
+    "--interval", type=Duration(), default="5m", show_default=True, help="Time between passes."
+)
+@click.option(
+    "--jitter",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.1,
+    show_default=True,
+    help="Vary each interval by up to this fraction, so that replicas do not pass in step.",
+)
+@click.option(
+    "--once",
+    is_flag=True,
+    help="One pass, then exit as drift does: 0 in sync, 2 drift or changes left, 1 error.",
+)
+@click.option("--self-heal", is_flag=True, help="Apply what a pass finds (default: report only).")
+@click.option(
+    "--prune", is_flag=True, help="Also deactivate owned launch plans whose manifests are gone."
+)
+@click.option(
+    "--listen",
+    default="127.0.0.1:9464",
+    show_default=True,
+    metavar="ADDR",
+    help="HOST:PORT for /metrics, /healthz, /readyz, /api/state and /hooks/git.",
+)
+@click.option(
+    "--notify",
+    multiple=True,
+    metavar="URL",
+    help="POST drift and failure events here (Slack incoming webhook JSON; repeatable).",
+)
+@click.option(
+    "--renotify",
+    type=Duration(),
+    default="24h",
+    show_default=True,
+    help="Announce the same drift again after this long.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per pass on stdout.",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=Duration(),
+    default="30s",
+    show_default=True,
+    help="On SIGTERM/SIGINT, how long operations in flight may finish.",
+)
+@click.option(
+    "--webhook-secret-env",
+    metavar="NAME",
+    help="Environment variable holding the secret push webhooks are signed with.",
+)
+@click.option(
+    "--state-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=str(Path(".reconciler") / "reconcile-state.json"),
+    show_default=True,
+    help="Where the last pass's state (and what was announced) is kept across restarts.",
+)
+@_verbose_option
+def reconcile(
+    paths: tuple[Path, ...],
+    endpoint: str | None,
+    insecure: bool | None,
+    config_file: Path | None,
+    environment: str | None,
+    repo: str | None,
+    branch: str | None,
+    repo_path: Path | None,
+    interval: float,
+    jitter: float,
+    once: bool,
+    self_heal: bool,
+    prune: bool,
+    listen: str,
+    notify: tuple[str, ...],
+    renotify: float,
+    log_format: str,
+    shutdown_timeout: float,
+    webhook_secret_env: str | None,
+    state_file: Path,
+    verbose: int,
+) -> None:
+    """The GitOps loop: plan every --interval (and on a push webhook), apply with --self-heal,
+    report drift as metrics, logs and notifications.
+
+    PATHS are manifest files or directories, read afresh at every pass; or --repo URL
+    --branch B [--path DIR]. Runs until SIGTERM or SIGINT (in-flight operations finish, exit 0;
+    a second signal exits 130 at once), or one pass with --once.
+    """
+    from reconciler.commands.reconcile import GitOptions, ReconcileOptions, run_reconcile
+    from reconciler.loop.runner import LoopOptions
+
+    admin = _admin_options(paths, endpoint, insecure, config_file, environment, verbose, (), prune)
+    loop = LoopOptions(
+        admin,
+        interval=interval,
+        jitter=jitter,
+        self_heal=self_heal,
+        renotify=renotify,
+        log_format=log_format,  # type: ignore[arg-type]
+        state_file=state_file,
+    )
+    options = ReconcileOptions(
+        loop,
+        once,
+        listen,
+        notify,
+        webhook_secret_env,
+        shutdown_timeout,
+        GitOptions(repo, branch, repo_path),
+    )
+    _finish(run_reconcile(options, dict(os.environ), sys.stdout, sys.stderr, exit_now=_exit_now))
+
+
+def _exit_now(outcome: Outcome | None) -> NoReturn:
+    """Leave at once, without waiting for threads still in flight (``reconcile``: a second
+    signal, or a shutdown that outlasted --shutdown-timeout); None: interrupted."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(EXIT_INTERRUPTED if outcome is None else EXIT_CODES[outcome])
 
 
 @cli.command()

@@ -12,6 +12,7 @@ in it are relative to the file, wherever the command runs.
 from __future__ import annotations
 
 import configparser
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from reconciler.manifests.fields import (
     Model,
     NonEmptyStr,
     ProjectId,
+    check_cron,
     check_label_value,
 )
 
@@ -71,6 +73,47 @@ class Defaults(Model):
 OwnerId = Annotated[str, Field(min_length=1), AfterValidator(check_label_value)]
 
 
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def duration_seconds(text: str) -> int:
+    """``1h30m``, ``30m``, ``90s`` in seconds; ValueError for anything else or zero."""
+    match = _DURATION.fullmatch(text)
+    seconds = 0
+    if match:
+        hours, minutes, secs = (int(group or 0) for group in match.groups())
+        seconds = hours * 3600 + minutes * 60 + secs
+    if seconds <= 0:
+        raise ValueError(f"duration {text!r} must look like 1h, 30m, 90s or 1h30m (and not 0)")
+    return seconds
+
+
+def _check_window_schedule(value: str) -> str:
+    if "${" in value:
+        raise ValueError("a sync window schedule cannot come from the environment")
+    return check_cron(value)
+
+
+def _check_window_duration(value: str) -> str:
+    duration_seconds(value)
+    return value
+
+
+class SyncWindow(Model):
+    """When the reconcile loop may apply (Argo CD's sync windows): a window is active for
+    ``duration`` after each tick of ``schedule`` (cron, UTC). Inside an active ``deny`` window,
+    or outside every ``allow`` window when there are any, the loop plans and reports but does
+    not apply."""
+
+    kind: Literal["allow", "deny"]
+    schedule: Annotated[str, AfterValidator(_check_window_schedule)] = Field(
+        description="Five-field cron or a descriptor such as @daily (UTC): when the window opens."
+    )
+    duration: Annotated[str, AfterValidator(_check_window_duration)] = Field(
+        description="How long the window stays open after each tick: 1h, 30m, 90s, 1h30m."
+    )
+
+
 class Environment(Model):
     """Overrides applied with ``--env NAME``; unset fields keep the top-level values."""
 
@@ -79,6 +122,7 @@ class Environment(Model):
     defaults: Defaults | None = None
     owner_id: OwnerId | None = None
     parallelism: int | None = Field(default=None, ge=1, le=256)
+    sync_windows: list[SyncWindow] | None = None
 
 
 class Settings(Model):
@@ -90,6 +134,10 @@ class Settings(Model):
         default=None, description="Marks what this repository manages; required for --prune."
     )
     parallelism: int = Field(default=10, ge=1, le=256)
+    sync_windows: list[SyncWindow] = Field(
+        default_factory=list,
+        description="When `reconcile` may apply; outside them it plans and reports only.",
+    )
     environments: dict[NonEmptyStr, Environment] = Field(default_factory=dict)
 
     def anchored(self, directory: Path) -> Settings:
@@ -120,6 +168,7 @@ class Settings(Model):
                 "defaults": _overlay(self.defaults, env.defaults),
                 "owner_id": env.owner_id or self.owner_id,
                 "parallelism": env.parallelism or self.parallelism,
+                "sync_windows": self.sync_windows if env.sync_windows is None else env.sync_windows,
             }
         )
 

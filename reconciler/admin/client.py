@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -47,6 +48,13 @@ PAGE_SIZE = 100
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
+CallObserver = Callable[[str, str, float], None]
+"""Told about every call attempt: ``(method, status code name, seconds)``; "OK" on success."""
+call_observer: ContextVar[CallObserver | None] = ContextVar("call_observer", default=None)
+"""The observer of clients opened in this context (the reconcile loop's RPC metrics): clients
+are opened deep inside plan and apply, so the loop sets it once instead of threading it through
+every function on the way."""
+
 
 @dataclass(frozen=True)
 class CallResult:
@@ -67,8 +75,10 @@ class AdminClient:
         open_url: Callable[[str], object] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        observer: CallObserver | None = None,
     ) -> None:
         self.connection = connection
+        self._observer = observer or call_observer.get()
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
@@ -126,11 +136,14 @@ class AdminClient:
         attempt = 0
         while True:
             attempt += 1
+            sent = time.perf_counter()
             try:
                 response = function(request, timeout=self.connection.call_timeout)
+                self._observe(method, "OK", sent)
                 return CallResult(response, attempt)
             except grpc.RpcError as exc:
                 code = status_of(exc)
+                self._observe(method, code.name, sent)
                 delay = next(delays, None) if code in RETRYABLE else None
                 if delay is not None and self._clock() - started + delay < self._retry.total_time:
                     self._sleep(delay)
@@ -144,6 +157,10 @@ class AdminClient:
                         details=error.details,
                     ) from exc
                 raise error from exc
+
+    def _observe(self, method: str, code: str, sent: float) -> None:
+        if self._observer is not None:
+            self._observer(method, code, time.perf_counter() - sent)
 
     def create(
         self,

@@ -17,6 +17,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -68,6 +69,7 @@ class Result:
     message: str
     url: str | None = None
     launched: tuple[Any, ...] = ()  # ids of the executions this change started
+    started: bool = True  # False: skipped because apply was asked to stop before it began
 
 
 def apply_plan(
@@ -77,7 +79,11 @@ def apply_plan(
     parallelism: int = 10,
     console: str | None = None,
     on_result: Callable[[Result], None] = lambda result: None,
+    stop: threading.Event | None = None,
 ) -> list[Result]:
+    """``stop``: once set, no new operation starts (those in flight finish); the changes not
+    begun come back with ``started=False``. Every operation is idempotent, so a change stopped
+    midway is finished by the next apply."""
     results: list[Result] = []
     for change in plan.conflicts:
         result = Result(change, False, f"refused: {change.reason}")
@@ -89,7 +95,10 @@ def apply_plan(
             continue
 
         def run(change: Change) -> Result:
-            result = _apply_change(change, client, console, parallelism)
+            if stop is not None and stop.is_set():
+                result = Result(change, False, "not started: stopping", started=False)
+            else:
+                result = _apply_change(change, client, console, parallelism, stop)
             on_result(result)
             return result
 
@@ -99,12 +108,20 @@ def apply_plan(
 
 
 def _apply_change(
-    change: Change, client: AdminClient, console: str | None, parallelism: int = 1
+    change: Change,
+    client: AdminClient,
+    console: str | None,
+    parallelism: int = 1,
+    stop: threading.Event | None = None,
 ) -> Result:
     url = None
-    launched = []
+    launched: list[Any] = []
     try:
         for batch in _batches(change.operations):
+            if stop is not None and stop.is_set():
+                return Result(
+                    change, False, "stopped midway: apply again to finish", launched=tuple(launched)
+                )
             outcomes = fetch_all(lambda op: _execute(op, client), batch, parallelism=parallelism)
             for outcome in outcomes:
                 if outcome is not None:
