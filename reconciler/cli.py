@@ -7,8 +7,10 @@ one place that turns outcomes and errors into exit codes (see ``EXIT_CODES`` and
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
+import socket
 import sys
 import traceback
 from collections.abc import Callable
@@ -19,7 +21,7 @@ import click
 
 from reconciler import __version__
 from reconciler.commands import Outcome
-from reconciler.errors import InvalidManifestsError, ReconcilerError
+from reconciler.errors import InvalidManifestsError, ReconcilerError, UsageError
 
 # Exit codes are part of the contract (DESIGN.md, Commands).
 EXIT_CODES = {Outcome.SUCCESS: 0, Outcome.FAILURE: 1, Outcome.CHANGES: 2, Outcome.CONFLICT: 3}
@@ -450,6 +452,17 @@ _report_command(
     help="Environment variable holding the secret push webhooks are signed with.",
 )
 @click.option(
+    "--shard",
+    metavar="I/N",
+    help="Reconcile only the project/domains that hash to shard I of N (N replicas share a "
+    "tree; each reads from Admin only what it owns).",
+)
+@click.option(
+    "--shard-from-hostname",
+    is_flag=True,
+    help="Take I from the hostname's -ORDINAL suffix (a StatefulSet pod's name); N from --shard.",
+)
+@click.option(
     "--state-file",
     type=click.Path(path_type=Path, dir_okay=False),
     default=str(Path(".reconciler") / "reconcile-state.json"),
@@ -477,6 +490,8 @@ def reconcile(
     log_format: str,
     shutdown_timeout: float,
     webhook_secret_env: str | None,
+    shard: str | None,
+    shard_from_hostname: bool,
     state_file: Path,
     verbose: int,
 ) -> None:
@@ -491,6 +506,7 @@ def reconcile(
     from reconciler.loop.runner import LoopOptions
 
     admin = _admin_options(paths, endpoint, insecure, config_file, environment, verbose, (), prune)
+    admin = dataclasses.replace(admin, shard=_shard(shard, shard_from_hostname))
     loop = LoopOptions(
         admin,
         interval=interval,
@@ -510,6 +526,17 @@ def reconcile(
         GitOptions(repo, branch, repo_path),
     )
     _finish(run_reconcile(options, dict(os.environ), sys.stdout, sys.stderr, exit_now=_exit_now))
+
+
+def _shard(text: str | None, from_hostname: bool) -> Any:
+    from reconciler.shard import Shard
+
+    if text is None:
+        if from_hostname:
+            raise UsageError("--shard-from-hostname needs --shard I/N for N (I is ignored)")
+        return None
+    shard = Shard.parse(text)
+    return shard.with_hostname(socket.gethostname()) if from_hostname else shard
 
 
 def _exit_now(outcome: Outcome | None) -> NoReturn:

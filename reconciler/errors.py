@@ -2,8 +2,9 @@
 
 Every error the tool raises on purpose derives from :class:`ReconcilerError`; its ``str()`` is a
 message fit for a terminal: one line, except where a tool's own output is the message (a
-``PackageError`` quotes what pyflyte printed, indented under its first line). The CLI (``reconciler/cli.py``) is the only place that turns
-these into exit codes, and the only place that prints them::
+``PackageError`` quotes what pyflyte printed, indented under its first line). The CLI
+(``reconciler/cli.py``) is the only place that turns these into exit codes, and the only place
+that prints them::
 
     ReconcilerError
     ├── UsageError           bad command-line input: a path that does not exist, conflicting flags

@@ -33,6 +33,7 @@ from reconciler.plan.common import Context
 from reconciler.plan.make import Desired, followups, make_plan, needs
 from reconciler.plan.model import Plan, Source
 from reconciler.plan.registration import DesiredRegistration
+from reconciler.shard import Shard
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class AdminOptions:
     verbose: bool = False
     ref: str | None = None
     """``--ref REV``: read the manifests from this git revision, not the working tree."""
+    shard: Shard | None = None
+    """``--shard I/N``: only the manifests of the project/domains this replica owns."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,9 @@ def load_desired(
         click.echo(f"settings file: {tree.settings_file or 'none'}", err=True)
     if not tree.ok:
         raise InvalidManifestsError([d for d in tree.diagnostics if d.is_error])
-    selection = _targeted(tree.manifests, options.targets)
+    shard = options.shard
+    owned = [m for m in tree.manifests if shard is None or shard.owns(m.project, m.domain)]
+    selection = _targeted(owned, options.targets)
     resolved: list[Resolved] = []
     problems: list[Diagnostic] = []
     for manifest in selection.manifests:
@@ -182,6 +187,7 @@ def context_for(settings: Settings, options: AdminOptions, source: Source | None
         owner_id=settings.owner_id,
         commit=source.label if source is not None else None,
         prune=options.prune,
+        shard=options.shard,
     )
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from reconciler.commands.reconcile_common import git_commit
 from reconciler.errors import ReconcilerError, UsageError
+from reconciler.manifests.source import working_tree_source
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ class LocalSource:
         self.paths = tuple(paths)
 
     def checkout(self) -> Revision:
-        return Revision(self.paths, git_commit(self.paths))
+        found = working_tree_source(self.paths)
+        return Revision(self.paths, found.commit if found is not None else None)
 
     def branch(self) -> str | None:
         import git

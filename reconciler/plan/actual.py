@@ -20,6 +20,7 @@ from flyteidl.service import dataproxy_pb2
 from reconciler.admin import filters
 from reconciler.admin.client import AdminClient, fetch_all
 from reconciler.errors import NotFound
+from reconciler.shard import Shard
 
 ProjectDomain = tuple[str, str]
 EntityKey = tuple[str, str, str]  # project, domain, name
@@ -45,9 +46,12 @@ class Needs:
     prune_everywhere: bool = False
     """List every project/domain's active launch plans (``--prune``: this tree's owner marker
     may be in scopes that no manifest names any more)"""
+    shard: Shard | None = None
+    """With ``prune_everywhere``: only the project/domains this replica owns"""
 
     def __bool__(self) -> bool:
-        return any(bool(getattr(self, f.name)) for f in fields(self))
+        # whether anything is to be read (the shard only narrows what is)
+        return any(bool(getattr(self, f.name)) for f in fields(self) if f.name != "shard")
 
 
 @dataclass
@@ -118,7 +122,8 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
         listed = {scope for kind, scope in jobs if kind == "active"}
         for project in client.list_projects():
             for domain in project.domains:
-                if (project.id, domain.id) not in listed:
+                owned = needs.shard is None or needs.shard.owns(project.id, domain.id)
+                if owned and (project.id, domain.id) not in listed:
                     jobs.append(("active", (project.id, domain.id)))
 
     def run(job: tuple[str, Any]) -> tuple[str, Any, Any]:

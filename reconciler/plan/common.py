@@ -15,6 +15,7 @@ from google.protobuf.message import Message
 
 from reconciler.diagnostics import Diagnostic, FieldPath
 from reconciler.plan.model import SecretInput
+from reconciler.shard import Shard
 
 # Labels and annotations the reconciler writes; never shown as user changes.
 OWNER_KEY = "reconciler.flyte.org/owner"
@@ -30,6 +31,7 @@ class Context:
     owner_id: str | None = None
     commit: str | None = None
     prune: bool = False
+    shard: Shard | None = None
 
 
 @dataclass

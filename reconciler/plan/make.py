@@ -102,6 +102,7 @@ def needs(desired: Desired, context: Context) -> Needs:
         workflows=frozenset(workflows),
         prune_scopes=frozenset(scopes) if context.prune else frozenset(),
         prune_everywhere=context.prune,
+        shard=context.shard,
         signals=frozenset(signal_executions),
         registered=frozenset(registered),
         uploads=frozenset(uploads),
