@@ -451,6 +451,7 @@ _report_command(
     metavar="NAME",
     help="Environment variable holding the secret push webhooks are signed with.",
 )
+@_ref_option
 @click.option(
     "--shard",
     metavar="I/N",
@@ -490,6 +491,7 @@ def reconcile(
     log_format: str,
     shutdown_timeout: float,
     webhook_secret_env: str | None,
+    ref: str | None,
     shard: str | None,
     shard_from_hostname: bool,
     state_file: Path,
@@ -506,7 +508,9 @@ def reconcile(
     from reconciler.loop.runner import LoopOptions
 
     admin = _admin_options(paths, endpoint, insecure, config_file, environment, verbose, (), prune)
-    admin = dataclasses.replace(admin, shard=_shard(shard, shard_from_hostname))
+    if ref is not None and repo is not None:
+        raise UsageError("--ref reads PATHS at a revision; with --repo, use --branch")
+    admin = dataclasses.replace(admin, ref=ref, shard=_shard(shard, shard_from_hostname))
     loop = LoopOptions(
         admin,
         interval=interval,

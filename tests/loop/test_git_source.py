@@ -87,3 +87,43 @@ def test_the_source_is_paths_or_a_repository(run_cli, manifests) -> None:  # typ
     assert "--repo needs --branch" in no_branch.err
     stray = run_cli("reconcile", manifests, "--branch", "main", "--once")
     assert "--branch and --path go with --repo" in stray.err
+
+
+def test_a_loop_on_a_bare_repository_applies_a_pushed_commit_when_its_webhook_comes(  # type: ignore[no-untyped-def]
+    local_admin, stub, manifests, start_loop, tmp_path
+) -> None:
+    from tests.loop.conftest import eventually
+    from tests.loop.test_loop import HOOK_SECRET, _github
+
+    origin = tmp_path / "origin.git"
+    _git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    work = tmp_path / "work"
+    _git(tmp_path, "clone", "-q", str(origin), str(work))
+    (work / "deploy").mkdir()
+    for file in manifests.iterdir():
+        (work / "deploy" / file.name).write_text(file.read_text())
+    first = _publish(work, "launch plan")
+    loop = start_loop(
+        "--repo", f"file://{origin}", "--branch", "main", "--path", "deploy",
+        "--interval", "1h", "--self-heal", "--webhook-secret-env", "LOOP_HOOK_SECRET",
+        env={"LOOP_HOOK_SECRET": HOOK_SECRET},
+    )  # fmt: skip
+    (started,) = loop.wait_passes(1)
+    assert started["commit"] == first
+    assert is_active(stub)
+
+    lp = work / "deploy" / "lp.yaml"
+    lp.write_text(lp.read_text().replace("active: true", "active: false"))
+    second = _publish(work, "pause the schedule")
+    push = json.dumps({"ref": "refs/heads/main"}).encode()
+    assert _github(loop, push, "forged-1", secret="guessed") == 401
+    assert len(loop.passes()) == 1  # a forged push starts nothing
+    assert is_active(stub)
+
+    assert _github(loop, push, "pushed-1") == 202  # long before the 1h interval
+    passes = loop.wait_passes(2)
+    assert passes[-1]["commit"] == second
+    assert passes[-1]["triggers"] == ["webhook github pushed-1"]
+    eventually(lambda: True if not is_active(stub) else None, "the pushed commit applied")
+    loop.signal()
+    assert loop.wait() == 0

@@ -132,3 +132,23 @@ def test_a_dead_receiver_does_not_fail_the_pass(run_cli, local_admin, stub, mani
     assert result.code == 2
     assert f"notify: drift_detected to http://127.0.0.1:{port}/… failed" in result.err
     assert "token" not in result.err
+
+
+def test_once_at_a_git_revision_reads_that_revision(run_cli, local_admin, stub, manifests) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@e", *args],
+            cwd=manifests, check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+
+    git("init", "-q", "-b", "main")
+    git("add", ".")
+    git("commit", "-q", "-m", "launch plan")
+    first = git("rev-parse", "HEAD")
+    (manifests / "lp.yaml").unlink()  # the working tree no longer has it
+    result = _once(run_cli, local_admin, manifests, "--self-heal", "--ref", first)
+    assert result.code == 0, result.out + result.err
+    assert is_active(stub)
+    assert not (manifests / "lp.yaml").exists()  # the working tree is left as it was
