@@ -41,6 +41,7 @@ from flyteidl.core import workflow_pb2 as core_workflow_pb2
 from google.protobuf.message import Message
 
 from reconciler.errors import PackageError
+from reconciler.protos import submessages
 
 EntityKind = Literal["task", "workflow", "launch_plan"]
 _MEMBER = re.compile(r"(?:.*/)?(\d+)_(.+)_([123])\.pb")
@@ -324,22 +325,8 @@ def _fill_identifiers(message: Message, project: str, domain: str, version: str)
             message.domain = message.domain or domain
             message.version = message.version or version
         return
-    for field, value in message.ListFields():
-        if field.message_type is None:
-            continue
-        if _repeated(field):
-            items = value.values() if field.message_type.GetOptions().map_entry else value
-            for item in items:
-                if isinstance(item, Message):
-                    _fill_identifiers(item, project, domain, version)
-        else:
-            _fill_identifiers(value, project, domain, version)
-
-
-def _repeated(field: Any) -> bool:
-    # protobuf 6+ has ``is_repeated``; older releases only ``label``
-    repeated = getattr(field, "is_repeated", None)
-    return bool(repeated) if repeated is not None else field.label == field.LABEL_REPEATED
+    for inner in submessages(message):
+        _fill_identifiers(inner, project, domain, version)
 
 
 # flytekit's serialization settings, which a dynamic task carries to compile its sub-workflow at
@@ -399,16 +386,8 @@ def _canonicalize(message: Message) -> None:
         for pair in message.env:
             if pair.key == SERIALIZED_CONTEXT_ENV:
                 pair.value = _portable_settings(pair.value)
-    for field, value in message.ListFields():
-        if field.message_type is None:
-            continue
-        if _repeated(field):
-            items = value.values() if field.message_type.GetOptions().map_entry else value
-            for item in items:
-                if isinstance(item, Message):
-                    _canonicalize(item)
-        else:
-            _canonicalize(value)
+    for inner in submessages(message):
+        _canonicalize(inner)
 
 
 def _portable_settings(encoded: str) -> str:

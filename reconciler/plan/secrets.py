@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 
 from reconciler.diagnostics import FieldPath
 from reconciler.plan.model import SecretInput
+from reconciler.protos import is_repeated
 
 TEXT = "text"
 """``SecretInput.field`` of a string somewhere in the request; its ``name`` is the JSON of the
@@ -125,7 +126,7 @@ def _strings(message: Message, path: ProtoPath) -> Iterator[tuple[ProtoPath, Any
                     yield from _strings(value[map_key], (*here, ["key", map_key]))
                 elif value_field.type == FieldDescriptor.TYPE_STRING:
                     yield (*here, ["key", map_key]), value, map_key, value[map_key]
-        elif _repeated(descriptor):
+        elif is_repeated(descriptor):
             for index, item in enumerate(value):
                 if descriptor.type == FieldDescriptor.TYPE_MESSAGE:
                     yield from _strings(item, (*here, index))
@@ -135,11 +136,3 @@ def _strings(message: Message, path: ProtoPath) -> Iterator[tuple[ProtoPath, Any
             yield from _strings(value, here)
         elif descriptor.type == FieldDescriptor.TYPE_STRING:
             yield here, message, name, value
-
-
-def _repeated(descriptor: FieldDescriptor) -> bool:
-    # protobuf 6 added ``is_repeated``, and later releases dropped ``label``
-    found = getattr(descriptor, "is_repeated", None)
-    if found is None:
-        return bool(descriptor.label == FieldDescriptor.LABEL_REPEATED)
-    return bool(found)

@@ -27,9 +27,8 @@ def _publish(work: Path, message: str) -> str:
     return _git(work, "rev-parse", "HEAD")
 
 
-def test_the_branch_tip_is_reconciled_and_a_failed_fetch_fails_the_pass(  # type: ignore[no-untyped-def]
-    run_cli, local_admin, stub, manifests, tmp_path
-) -> None:
+def _origin(tmp_path: Path, manifests: Path) -> tuple[Path, Path]:
+    """A bare repository and a clone of it holding the manifests under deploy/."""
     origin = tmp_path / "origin.git"
     _git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
     work = tmp_path / "work"
@@ -37,6 +36,13 @@ def test_the_branch_tip_is_reconciled_and_a_failed_fetch_fails_the_pass(  # type
     (work / "deploy").mkdir()
     for file in manifests.iterdir():
         (work / "deploy" / file.name).write_text(file.read_text())
+    return origin, work
+
+
+def test_the_branch_tip_is_reconciled_and_a_failed_fetch_fails_the_pass(  # type: ignore[no-untyped-def]
+    run_cli, local_admin, stub, manifests, tmp_path
+) -> None:
+    origin, work = _origin(tmp_path, manifests)
     first = _publish(work, "launch plan")
 
     def once(*args: str):  # type: ignore[no-untyped-def]
@@ -95,13 +101,7 @@ def test_a_loop_on_a_bare_repository_applies_a_pushed_commit_when_its_webhook_co
     from tests.loop.conftest import eventually
     from tests.loop.test_loop import HOOK_SECRET, _github
 
-    origin = tmp_path / "origin.git"
-    _git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "work"
-    _git(tmp_path, "clone", "-q", str(origin), str(work))
-    (work / "deploy").mkdir()
-    for file in manifests.iterdir():
-        (work / "deploy" / file.name).write_text(file.read_text())
+    origin, work = _origin(tmp_path, manifests)
     first = _publish(work, "launch plan")
     loop = start_loop(
         "--repo", f"file://{origin}", "--branch", "main", "--path", "deploy",
