@@ -40,7 +40,7 @@ class StateFile:
         self.path = path
         self._lock = threading.Lock()
         self._seen: tuple[int, int] | None = None
-        data = read_state_file(path)
+        data = _read(path)
         if data is None:
             raise UsageError(
                 f"{path}: not a state file of `reconciler reconcile` (its --state-file), "
@@ -60,13 +60,20 @@ class StateFile:
         with self._lock:
             stamp = self._stamp()
             if stamp is not None and stamp != self._seen:
-                data = read_state_file(self.path)
+                data = _read(self.path)
                 if data is not None:
                     self._data, self._seen = data, stamp
             return self._data
 
     def page_options(self) -> PageOptions:
         return PageOptions(read_only_from=str(self.path))
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    data = read_state_file(path)
+    if data is None or not isinstance(data.get("passes"), list):
+        return None  # a saved plan has a format_version 1 too
+    return data
 
 
 def run_ui(options: UiOptions, err: TextIO, stop: threading.Event | None = None) -> Outcome:
