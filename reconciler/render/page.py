@@ -54,7 +54,7 @@ th,td{text-align:left;padding:.15rem .5rem;border-bottom:1px solid #e3e3e3;verti
 thead th{border-bottom:2px solid #999}tbody th{font-weight:400}
 tbody th[scope=rowgroup]{background:#eef0f3;font-weight:600;padding-top:.4rem}
 form{margin:.4rem 0;display:flex;flex-wrap:wrap;gap:.3rem .6rem;align-items:center}
-.synced,tbody tr:not([class])>td{color:#1d6b2f}
+.synced,.res tr:not([class])>td{color:#1d6b2f}
 .drifted,.drifted summary{color:#8a5300}.waiting,.waiting summary{color:#205a9c}
 .conflict,.failed,.error,.conflict summary,.failed summary{color:#b3141f;font-weight:600}
 tr.drifted>*{background:#fff8e1}tr.conflict>*,tr.failed>*{background:#fdecec}
@@ -345,8 +345,8 @@ def _resources(
         picked = "; ".join(f"{n} {', '.join(sorted(v))}" for n, v in filters.items() if v)
         caption += f" ({_e(picked)})"
     out += (
-        f"<table>\n<caption>{caption}, grouped by kind and project/domain; a name links to the "
-        "Flyte console, a status out of sync opens its diff</caption>\n"
+        f'<table class="res">\n<caption>{caption}, grouped by kind and project/domain; '
+        "a name links to the Flyte console, a status out of sync opens its diff</caption>\n"
         '<thead><tr><th scope="col">Resource</th><th scope="col">Status</th></tr></thead>\n'
     )
     groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}

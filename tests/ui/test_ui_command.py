@@ -145,3 +145,12 @@ def test_the_page_escapes_what_a_state_file_holds(serve_ui) -> None:  # type: ig
     page = serve_ui(state).get("/?status=drifted").body
     assert "<img" not in page
     assert html.escape(evil, quote=False) in page
+
+
+def test_the_readme_shows_the_page_in_a_small_screenshot() -> None:
+    from tests.ui.conftest import REPO
+
+    picture = REPO / "docs" / "status-page.png"
+    assert "](docs/status-page.png)" in (REPO / "README.md").read_text("utf-8")
+    assert picture.read_bytes().startswith(b"\x89PNG")
+    assert picture.stat().st_size < 200_000
