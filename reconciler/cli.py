@@ -417,7 +417,8 @@ _report_command(
     default="127.0.0.1:9464",
     show_default=True,
     metavar="ADDR",
-    help="HOST:PORT for /metrics, /healthz, /readyz, /api/state and /hooks/git.",
+    help="HOST:PORT for the status page (/), /api/state, /metrics, /healthz, /readyz and "
+    "/hooks/git.",
 )
 @click.option(
     "--notify",
@@ -550,6 +551,23 @@ def _exit_now(outcome: Outcome | None) -> NoReturn:
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(EXIT_INTERRUPTED if outcome is None else EXIT_CODES[outcome])
+
+
+@cli.command()
+@click.argument("state_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--listen",
+    default="127.0.0.1:9465",
+    show_default=True,
+    metavar="ADDR",
+    help="HOST:PORT to serve the page on (0.0.0.0 must be asked for).",
+)
+def ui(state_file: Path, listen: str) -> None:
+    """Serve the status page of a saved state file (reconcile's --state-file), read-only,
+    until SIGTERM or Ctrl-C. The file is read again when it changes."""
+    from reconciler.commands.ui import UiOptions, run_ui
+
+    _finish(run_ui(UiOptions(state_file, listen), sys.stderr))
 
 
 @cli.command()

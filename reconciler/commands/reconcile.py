@@ -91,7 +91,7 @@ def run_reconcile(
         sender=sender,
         restored=restored,
     )
-    server = None if options.once else Server(options.listen, loop).start()
+    server = None if options.once else Server(options.listen, loop, loop).start()
     click.echo(_banner(options, loop_options, source, server), file=err)
     worker = threading.Thread(
         target=loop.run, kwargs={"once": options.once}, name="reconcile", daemon=True

@@ -48,6 +48,7 @@ from reconciler.loop.state import (
 )
 from reconciler.loop.webhook import Verdict, judge
 from reconciler.plan.model import json_default
+from reconciler.render.page import PageOptions
 
 READY_INTERVALS = 3
 
@@ -83,7 +84,10 @@ class Loop:
         self.err = err
         self.sender = sender
         self.stopping = threading.Event()
-        self.state = LoopState(source=source.describe())
+        self.state = LoopState(
+            source=source.describe(),
+            loop={"interval_seconds": options.interval, "self_heal": options.self_heal},
+        )
         self.announcer = Announcer(options.renotify, (restored or {}).get("notifications"))
         if restored:
             self.state.restore(restored)
@@ -97,6 +101,7 @@ class Loop:
         self._passes = int((self.state.last_pass or {}).get("pass", 0))
         self._succeeded_at: float | None = None  # monotonic, this process only
         self._random = random.Random()
+        self._commit: str | None = None  # the commit this pass checked out, once it has
 
     # --- scheduling -------------------------------------------------------------------------
 
@@ -138,6 +143,7 @@ class Loop:
             self._passes += 1
             number, triggers = self._passes, self._take_triggers()
             started, clock = time.time(), time.perf_counter()
+            self._commit = None
             token = call_observer.set(self.metrics.observe_rpc)
             try:
                 report = self._pass(number, triggers, started, clock)
@@ -150,6 +156,7 @@ class Loop:
                     time.perf_counter() - clock,
                     PassResult.ERROR,
                     triggers,
+                    commit=self._commit,  # which commit broke the manifests, say
                     self_heal=self.options.self_heal,
                     error=_message(exc),
                 )
@@ -162,6 +169,7 @@ class Loop:
         self, number: int, triggers: tuple[str, ...], started: float, clock: float
     ) -> PassReport:
         revision = self.source.checkout()
+        self._commit = revision.commit
         admin = dataclasses.replace(self.options.admin, paths=revision.paths)
         planned = compute_plan(admin, self.environ)
         plan, settings = planned.plan, planned.settings
@@ -266,6 +274,9 @@ class Loop:
 
     def state_json(self) -> dict[str, Any]:
         return self.state.to_json()
+
+    def page_options(self) -> PageOptions:
+        return PageOptions()
 
     def hook(self, headers: Mapping[str, str], body: bytes) -> Verdict:
         verdict = judge(headers, body, self.options.webhook_secret, self.source.branch())

@@ -12,6 +12,10 @@ the next pass sees it ``synced``. A pass's result is ``error`` when it could not
 ``failed`` when an apply failed, ``drifted`` when something is left out of sync, ``synced``
 otherwise. Everything here comes from the plan, which holds ``${env:...}`` references rather
 than their values, so no secret reaches it.
+
+Besides the last pass and the recent ones, the state keeps two milestones that outlive the
+history: ``last_applied``, the last pass that applied changes (the commit Admin was last moved
+to), and ``last_synced``, the last pass after which Admin matched git (its commit).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 
 from reconciler.apply.run import Result
 from reconciler.plan.model import Action, Change, json_default
+from reconciler.render.plan import field_lines
 
 STATE_FORMAT_VERSION = 1
 HISTORY = 50
@@ -89,7 +94,7 @@ class ResourceState:
     status: Status
     action: Action
     reason: str = ""
-    diff: tuple[Mapping[str, Any], ...] = ()
+    diff: tuple[Mapping[str, Any], ...] = ()  # the field lines plan prints (a create: all)
     console_url: str | None = None
     healed: bool = False  # applied by this pass
     message: str | None = None  # what applying it said
@@ -122,7 +127,7 @@ class ResourceState:
             status_of(change, result),
             change.action,
             change.reason,
-            tuple(d.to_json() for d in change.diff),
+            tuple(d.to_json() for d in field_lines(change)),
             console_link(console, change.address),
             healed=result is not None and result.ok and change.action.writes,
             message=result.message if result is not None else None,
@@ -197,9 +202,12 @@ class LoopState:
     """The last pass and the recent ones, shared between the loop and the HTTP server."""
 
     source: Mapping[str, Any] = field(default_factory=dict)
+    loop: Mapping[str, Any] = field(default_factory=dict)  # interval_seconds, self_heal
     last_pass: dict[str, Any] | None = None
     resources: list[dict[str, Any]] = field(default_factory=list)
     last_success: float | None = None
+    last_applied: dict[str, Any] | None = None
+    last_synced: dict[str, Any] | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -212,6 +220,10 @@ class LoopState:
                 self.resources = [r.to_json() for r in report.resources]
             if report.result.succeeded:
                 self.last_success = report.end
+            if report.applied:
+                self.last_applied = _milestone(summary)
+            if report.result is PassResult.SYNCED:
+                self.last_synced = _milestone(summary)
             self.history = [summary, *self.history][:HISTORY]
 
     def to_json(self, notifications: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -220,8 +232,11 @@ class LoopState:
                 "format_version": STATE_FORMAT_VERSION,
                 "updated": _iso(time.time()),
                 "source": dict(self.source),
+                "loop": dict(self.loop),
                 "last_pass": self.last_pass,
                 "last_success": _iso(self.last_success),
+                "last_applied": self.last_applied,
+                "last_synced": self.last_synced,
                 "resources": list(self.resources),
                 "passes": list(self.history),
             }
@@ -235,11 +250,19 @@ class LoopState:
             self.last_pass = data.get("last_pass") or None
             self.resources = list(data.get("resources") or [])
             self.history = list(data.get("passes") or [])[:HISTORY]
+            self.last_applied = data.get("last_applied") or None
+            self.last_synced = data.get("last_synced") or None
             success = data.get("last_success")
             if isinstance(success, str):
                 self.last_success = datetime.fromisoformat(
                     success.replace("Z", "+00:00")
                 ).timestamp()
+
+
+def _milestone(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A pass as a milestone of the state: which pass, when, at which commit, how it ended."""
+    keys = ("pass", "start", "duration_seconds", "commit", "result")
+    return {key: summary.get(key) for key in keys}
 
 
 def read_state_file(path: Path) -> dict[str, Any] | None:

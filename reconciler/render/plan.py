@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 import click
 
-from reconciler.plan.model import Action, Change, Plan, json_default
+from reconciler.plan.model import Action, Change, FieldDiff, Plan, json_default
 
 _COLOURS = {
     "+": "green",
@@ -74,13 +74,24 @@ def _text_change(change: Change, out: TextIO) -> None:
     click.echo(click.style(head, fg=colour, bold=True), file=out)
     if change.reason:
         click.echo(f"    {change.reason}", file=out)
-    if change.action is Action.CREATE and isinstance(change.after, dict):
-        # like terraform: a new resource is shown whole
-        for path, value in _flatten(change.after):
-            click.echo(click.style(f"    {path}: {_value(value)}", fg=colour), file=out)
+    for field in _created(change):
+        click.echo(click.style(f"    {field.path}: {value_text(field.after)}", fg=colour), file=out)
     for field in change.diff:
-        line = f"    {field.path}: {_value(field.before)} -> {_value(field.after)}"
+        line = f"    {field.path}: {value_text(field.before)} -> {value_text(field.after)}"
         click.echo(click.style(line, fg=colour), file=out)
+
+
+def field_lines(change: Change) -> tuple[FieldDiff, ...]:
+    """The fields a change shows, one line each, as the text plan shows them (the status page
+    and ``/api/state`` use this): every field of a new resource, from nothing to its value
+    (like terraform, a new resource is shown whole), then the diff."""
+    return _created(change) + change.diff
+
+
+def _created(change: Change) -> tuple[FieldDiff, ...]:
+    if change.action is Action.CREATE and isinstance(change.after, dict):
+        return tuple(FieldDiff(path, None, value) for path, value in _flatten(change.after))
+    return ()
 
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -94,7 +105,8 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix, value)]
 
 
-def _value(value: Any) -> str:
+def value_text(value: Any) -> str:
+    """A field's value as plans print it: JSON, keys sorted; ``(none)`` for no value."""
     if value is None:
         return "(none)"
     return json.dumps(value, default=json_default, sort_keys=True)
@@ -124,8 +136,8 @@ def render_markdown(plan: Plan, out: TextIO) -> None:
                 out.write(f"<details><summary><code>{change.address}</code></summary>\n\n")
                 out.write("```diff\n")
                 for field in change.diff:
-                    out.write(f"- {field.path}: {_value(field.before)}\n")
-                    out.write(f"+ {field.path}: {_value(field.after)}\n")
+                    out.write(f"- {field.path}: {value_text(field.before)}\n")
+                    out.write(f"+ {field.path}: {value_text(field.after)}\n")
                 out.write("```\n\n</details>\n\n")
     out.write(f"**{summary_line(plan)}**\n")
 
