@@ -19,7 +19,7 @@ from reconciler.errors import ConfigError, InvalidManifestsError, PackageError
 from reconciler.manifests.load import Manifest, load_tree
 from reconciler.manifests.registration import RegistrationManifest
 from reconciler.manifests.resolve import Resolved, resolve
-from reconciler.manifests.source import Snapshot, manifests_at, working_tree_source
+from reconciler.manifests.source import Snapshot, Source, manifests_at, working_tree_source
 from reconciler.manifests.targets import Selection, select
 from reconciler.packages import (
     Package,
@@ -31,7 +31,7 @@ from reconciler.packages import (
 from reconciler.plan.actual import fetch_actual
 from reconciler.plan.common import Context
 from reconciler.plan.make import Desired, followups, make_plan, needs
-from reconciler.plan.model import Plan, Source
+from reconciler.plan.model import Plan
 from reconciler.plan.registration import DesiredRegistration
 from reconciler.shard import Shard
 
