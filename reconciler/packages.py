@@ -40,6 +40,7 @@ from flyteidl.core import identifier_pb2, tasks_pb2
 from flyteidl.core import workflow_pb2 as core_workflow_pb2
 from google.protobuf.message import Message
 
+from reconciler.canonical import digest, normalized
 from reconciler.errors import PackageError
 from reconciler.protos import submessages
 
@@ -402,8 +403,6 @@ def _portable_settings(encoded: str) -> str:
 
 def content_version(package: Package, project: str, domain: str) -> str:
     """``version: auto``: a digest of what would be registered, not of the tool that built it."""
-    from reconciler.plan.common import digest, normalized
-
     parts: list[Any] = []
     for entity in package.entities:
         spec = hydrate(

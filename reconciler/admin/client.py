@@ -9,7 +9,6 @@ reads many entities in few round trips of wall time.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,7 +17,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import click
 import grpc
 from flyteidl.admin import (
     common_pb2,
@@ -48,6 +46,10 @@ PAGE_SIZE = 100
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
+Notice = Callable[[str], object]
+"""Tells the person at the terminal something (where to log in, the code to enter). Supplied by
+the command layer, the only one that does terminal I/O."""
+
 CallObserver = Callable[[str, str, float], None]
 """Told about every call attempt: ``(method, status code name, seconds)``; "OK" on success."""
 call_observer: ContextVar[CallObserver | None] = ContextVar("call_observer", default=None)
@@ -65,13 +67,18 @@ class CallResult:
 
 
 class AdminClient:
+    """``interactive``: a person at a terminal may log in (Pkce, DeviceFlow; without one those
+    modes fail with an error that says so), told what to do through ``notify`` and, for Pkce,
+    a browser opened by ``open_url`` (default: ``webbrowser``). The commands pass what they
+    know of the terminal; a client made without them never waits on a person."""
+
     def __init__(
         self,
         connection: Connection,
         *,
         retry: RetryPolicy | None = None,
-        interactive: bool | None = None,
-        notify: Callable[[str], object] | None = None,
+        interactive: bool = False,
+        notify: Notice | None = None,
         open_url: Callable[[str], object] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -88,8 +95,8 @@ class AdminClient:
         source = token_source(
             connection,
             self._auth_metadata,
-            interactive=sys.stdin.isatty() if interactive is None else interactive,
-            notify=notify or (lambda text: click.echo(text, err=True)),
+            interactive=interactive,
+            notify=notify or _untold,
             open_url=open_url,
         )
         if source is None:
@@ -272,6 +279,10 @@ class AdminClient:
     ) -> Iterator[node_execution_pb2.NodeExecution]:
         request = node_execution_pb2.NodeExecutionListRequest(workflow_execution_id=execution)
         return self.pages("ListNodeExecutions", request, "node_executions")
+
+
+def _untold(text: str) -> None:
+    """``notify`` of a client no person watches: there is nobody to tell."""
 
 
 def fetch_all(

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 from reconciler.admin.client import AdminClient
 from reconciler.config import Connection
@@ -22,20 +20,6 @@ from reconciler.config import Connection
 DEFAULT_LOCAL_DB = Path(".reconciler") / "local-admin.db"
 LOCAL_TASK_SECONDS = 0.2
 SETTLE_SECONDS = 3.0
-
-
-def _settle(local: Any) -> None:
-    """Let the simulated work that falls due within a few seconds happen before anything is
-    read: between two commands no engine runs, so a task started by the last command finishes
-    now, and one command sees one consistent state."""
-    deadline = time.monotonic() + SETTLE_SECONDS
-    local.advance(0)
-    while (due := local.engine.next_due) is not None:
-        wait = due - time.time()
-        if time.monotonic() + wait > deadline:
-            return
-        time.sleep(max(wait, 0.0) + 0.01)
-        local.advance(0)
 
 
 @contextlib.contextmanager
@@ -57,9 +41,9 @@ def open_admin(
     with LocalAdmin(
         db=db, data_dir=db.parent / f"{db.stem}-data", task_seconds=LOCAL_TASK_SECONDS
     ) as local:
-        for project in sorted(set(projects)):
-            local.registry.ensure_project(project)
-        _settle(local)
+        local.ensure_projects(projects)
+        # what the last command started and falls due within a few seconds happens first
+        local.settle(SETTLE_SECONDS)
         direct = dataclasses.replace(
             connection, endpoint=local.endpoint, insecure=True, auth_type=None
         )

@@ -36,6 +36,7 @@ from flyteidl.core import identifier_pb2, types_pb2
 from flyteidl.service import dataproxy_pb2
 
 from reconciler.admin.client import AdminClient, fetch_all
+from reconciler.admin.console import console_url
 from reconciler.admin.literals import to_literal
 from reconciler.errors import AlreadyExists, ConfigError, FailedPrecondition, ReconcilerError
 from reconciler.manifests.envref import substitute
@@ -258,16 +259,6 @@ def _upload(client: AdminClient, request: Any, data: bytes) -> None:
 
 def _get_execution(client: AdminClient, execution_id: Any) -> Any:
     return client.call("GetExecution", execution_pb2.WorkflowExecutionGetRequest(id=execution_id))
-
-
-def console_url(console: str | None, execution_id: Any) -> str | None:
-    """As flytekit's ``generate_console_url``."""
-    if not console:
-        return None
-    return (
-        f"{console.rstrip('/')}/console/projects/{execution_id.project}/domains/"
-        f"{execution_id.domain}/executions/{execution_id.name}"
-    )
 
 
 def failures(results: Sequence[Result]) -> list[Result]:

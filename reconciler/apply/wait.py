@@ -28,6 +28,29 @@ class RunState:
         return self.phase == "SUCCEEDED"
 
 
+@dataclass(frozen=True)
+class Waited:
+    """What following the runs came to: the last state seen of each, and whether every one
+    finished before the timeout."""
+
+    states: tuple[RunState, ...]
+    finished: bool
+
+    @property
+    def failed(self) -> tuple[RunState, ...]:
+        """Runs that finished in another phase than SUCCEEDED."""
+        return tuple(s for s in self.states if s.done and not s.succeeded)
+
+    @property
+    def pending(self) -> tuple[RunState, ...]:
+        """Runs still going when the wait gave up."""
+        return tuple(s for s in self.states if not s.done)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.finished and not self.failed
+
+
 def wait_for(
     client: AdminClient,
     executions: Sequence[Any],
@@ -37,17 +60,18 @@ def wait_for(
     on_update: Callable[[list[RunState]], None] = lambda states: None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> tuple[list[RunState], bool]:
-    """The last states seen, and whether every run finished before ``timeout`` seconds."""
+) -> Waited:
+    """Poll the runs until every one is done or ``timeout`` seconds have passed;
+    ``on_update`` sees every poll's states (the command shows them as they change)."""
     deadline = clock() + timeout
     states: list[RunState] = []
     while True:
         states = fetch_all(lambda ident: _state(client, ident), executions, parallelism=8)
         on_update(states)
         if all(s.done for s in states):
-            return states, True
+            return Waited(tuple(states), True)
         if clock() >= deadline:
-            return states, False
+            return Waited(tuple(states), False)
         sleep(min(poll, max(deadline - clock(), 0.0)))
 
 

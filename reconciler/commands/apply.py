@@ -5,25 +5,36 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import click
 
 from reconciler.admin.client import AdminClient
-from reconciler.apply.run import Result, apply_plan, failures
+from reconciler.apply.run import Result, apply_plan
 from reconciler.apply.stale import stale_addresses
 from reconciler.apply.wait import RunState, wait_for
 from reconciler.commands import Outcome
-from reconciler.commands.reconcile_common import AdminOptions, compute_plan, connected
+from reconciler.commands.reconcile_common import AdminOptions, compute_plan, connected, terminal
 from reconciler.config import Settings
 from reconciler.errors import ConfigError, ReconcilerError, UsageError
 from reconciler.manifests.load import load_settings
 from reconciler.manifests.source import settings_root_at
 from reconciler.plan.model import Plan
-from reconciler.render.plan import render_text
+from reconciler.render.apply import (
+    ApplyReport,
+    live_table,
+    progress_bar,
+    render_cancelled,
+    render_phase,
+    render_result,
+    render_summary,
+    render_waited,
+    render_waiting,
+)
+from reconciler.render.plan import render_text as render_plan
 
 
 @dataclass(frozen=True)
@@ -44,14 +55,15 @@ def run_apply(
     interactive: bool | None = None,
 ) -> Outcome:
     at_terminal = sys.stdin.isatty() if interactive is None else interactive
+    person = terminal()
     if options.plan_file is not None:
         if options.admin.ref is not None:
             raise UsageError("--ref reads manifests; a saved plan already records its source")
         plan, settings = _saved(options, environ)
     else:
-        planned = compute_plan(options.admin, environ)
+        planned = compute_plan(options.admin, environ, person)
         plan, settings = planned.plan, planned.settings
-    render_text(plan, out, verbose=options.admin.verbose)
+    render_plan(plan, out, verbose=options.admin.verbose)
     if not any(c.action.writes for c in plan.changes) and not plan.conflicts:
         return Outcome.SUCCESS
     if not options.auto_approve:
@@ -61,9 +73,10 @@ def run_apply(
             "Apply these changes? Only 'yes' is accepted", default="", show_default=False
         )
         if answer.strip() != "yes":
-            click.echo("Apply cancelled; nothing was changed.", file=out)
+            render_cancelled(out)
             return Outcome.FAILURE
-    with connected(settings, options.admin.flags, environ) as (client, connection):
+    session = connected(settings, options.admin.flags, environ, terminal=person)
+    with session as (client, connection):
         if options.plan_file is not None:
             recorded = plan.metadata.get("endpoint")
             if recorded and recorded != connection.endpoint:
@@ -78,10 +91,10 @@ def run_apply(
                     f"({', '.join(stale)}); run plan again"
                 )
         total = sum(1 for c in plan.changes if c.action.writes) + len(plan.conflicts)
-        with _progress(out, total) as advance:
+        with _progress(total) as advance:
 
-            def report(result: Result) -> None:
-                _report(result, out)
+            def applied(result: Result) -> None:
+                render_result(result, out)
                 advance()
 
             results = apply_plan(
@@ -89,102 +102,51 @@ def run_apply(
                 client,
                 parallelism=options.parallelism or settings.parallelism,
                 console=connection.console_endpoint,
-                on_result=report,
+                on_result=applied,
             )
-        failed = failures(results)
-        done = len(results) - len(failed)
-        click.echo(
-            click.style(
-                f"Apply: {done} done, {len(failed)} failed.",
-                bold=True,
-                fg="red" if failed else "green",
-            ),
-            file=out,
-        )
-        for result in failed:
-            click.echo(f"  failed: {result.change.address}: {result.message}", file=out)
-        launched = [ident for result in results for ident in result.launched]
+        report = ApplyReport(tuple(results))
+        render_summary(report, out)
         # Waiting happens on the same connection (and, with --endpoint local, the same local
         # Admin, whose engine moves the runs on meanwhile).
-        if options.wait and launched and not _waited(options, client, launched, out):
+        if options.wait and report.launched and not _waited(options, client, report, out):
             return Outcome.FAILURE
-    return Outcome.FAILURE if failed else Outcome.SUCCESS
+    return Outcome.FAILURE if report.failed else Outcome.SUCCESS
 
 
-def _waited(options: ApplyOptions, client: AdminClient, launched: list[Any], out: TextIO) -> bool:
-    """Follow the launched runs; whether all of them succeeded in time."""
+def _waited(options: ApplyOptions, client: AdminClient, report: ApplyReport, out: TextIO) -> bool:
+    """Follow the launched runs; whether all of them succeeded in time. In a log, a line per
+    phase change; on a terminal, a table redrawn in place (on stderr), then the last phases."""
     seen: dict[str, str] = {}
 
-    def report(states: list[RunState]) -> None:
+    def log(states: Sequence[RunState]) -> None:
         for state in states:
             if seen.get(state.name) != state.phase:
                 seen[state.name] = state.phase
-                click.echo(f"  {state.name}: {state.phase}", file=out)
+                render_phase(state, out)
 
-    click.echo(f"Waiting for {len(launched)} run(s) (at most {options.timeout:.0f}s)...", file=out)
-    with _live_table() as show:
+    render_waiting(len(report.launched), options.timeout, out)
+    live = live_table(sys.stderr) if sys.stderr.isatty() else None
+    with live or contextlib.nullcontext(None) as show:
 
         def update(states: list[RunState]) -> None:
             if show is None:
-                report(states)  # a log: one line per phase change
+                log(states)
             else:
-                show(states)  # a terminal: the table redraws in place
+                show(states)
 
-        states, finished = wait_for(client, launched, timeout=options.timeout, on_update=update)
+        waited = wait_for(client, report.launched, timeout=options.timeout, on_update=update)
     if show is not None:
-        report(states)
-    bad = [s for s in states if s.done and not s.succeeded]
-    for state in bad:
-        click.echo(f"  failed: {state.name} {state.phase}: {state.error}".rstrip(": "), file=out)
-    if not finished:
-        pending = ", ".join(s.name for s in states if not s.done)
-        click.echo(f"  timed out waiting for {pending}", file=out)
-    return finished and not bad
+        log(waited.states)
+    render_waited(waited, out)
+    return waited.succeeded
 
 
-@contextlib.contextmanager
-def _live_table() -> Iterator[Callable[[list[RunState]], None] | None]:
-    """On a terminal, a table of the runs and their phases redrawn in place (on stderr); None
-    elsewhere, where phase changes are logged line by line instead."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.live import Live
-    from rich.table import Table
-
-    def table(states: list[RunState]) -> Table:
-        view = Table("run", "phase", "error", title="apply --wait")
-        for state in states:
-            view.add_row(state.name, state.phase, state.error)
-        return view
-
-    with Live(table([]), console=Console(stderr=True), transient=True) as live:
-        yield lambda states: live.update(table(states))
-
-
-@contextlib.contextmanager
-def _progress(out: TextIO, total: int) -> Iterator[Callable[[], None]]:
+def _progress(total: int) -> contextlib.AbstractContextManager[Callable[[], None]]:
     """A progress bar on a terminal (on stderr, so that stdout stays a clean log); nothing
-    elsewhere."""
+    elsewhere, or for a single change."""
     if not sys.stderr.isatty() or total < 2:
-        yield lambda: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    with Progress(
-        TextColumn("applying"), BarColumn(), MofNCompleteColumn(), transient=True
-    ) as progress:
-        task = progress.add_task("apply", total=total)
-        yield lambda: progress.advance(task)
-
-
-def _report(result: Result, out: TextIO) -> None:
-    mark = click.style("ok", fg="green") if result.ok else click.style("failed", fg="red")
-    line = f"{mark} {result.change.address}: {result.message}"
-    if result.url:
-        line += f"\n    {result.url}"
-    click.echo(line, file=out)
+        return contextlib.nullcontext(lambda: None)
+    return progress_bar(total, sys.stderr)
 
 
 def _saved(options: ApplyOptions, environ: Mapping[str, str]) -> tuple[Plan, Settings]:

@@ -23,8 +23,7 @@ class ServeOptions:
 
 def run_serve(options: ServeOptions, out: TextIO, stop: threading.Event | None = None) -> Outcome:
     """Serve until ``stop`` is set, or until SIGTERM/SIGINT when called from the main thread."""
-    from reconciler.localadmin import LocalAdmin
-    from reconciler.localadmin.store import StoreError
+    from reconciler.localadmin import LocalAdmin, StoreError
 
     stop = stop or threading.Event()
     data_dir = options.data_dir

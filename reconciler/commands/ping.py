@@ -9,8 +9,10 @@ from typing import TextIO
 
 from reconciler.admin.session import open_admin
 from reconciler.commands import Outcome
+from reconciler.commands.reconcile_common import terminal
 from reconciler.config import ConnectionFlags, resolve_connection
 from reconciler.manifests.load import load_settings
+from reconciler.render.ping import PingReport, render_text
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,10 @@ def run_ping(options: PingOptions, environ: dict[str, str], out: TextIO, err: Te
         err.write(f"settings file: {settings_file or 'none'}\n")
         for line in connection.describe():
             err.write(f"  {line}\n")
-    with open_admin(connection) as client:
-        version = client.get_version()
-        projects = [p.id for p in client.list_projects()]
-    out.write(f"FlyteAdmin at {connection.endpoint}: version {version}\n")
-    out.write(f"projects: {', '.join(projects) if projects else '(none visible)'}\n")
+    person = terminal()
+    with open_admin(connection, interactive=person.interactive, notify=person.say) as client:
+        report = PingReport(
+            connection.endpoint, client.get_version(), tuple(p.id for p in client.list_projects())
+        )
+    render_text(report, out)
     return Outcome.SUCCESS

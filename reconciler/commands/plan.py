@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from reconciler.commands import Outcome
-from reconciler.commands.reconcile_common import AdminOptions, compute_plan
+from reconciler.commands.reconcile_common import AdminOptions, compute_plan, terminal
 from reconciler.plan.model import Plan
 from reconciler.render.plan import render_json, render_markdown, render_text
 
@@ -26,7 +26,7 @@ class PlanOptions:
 
 
 def run_plan(options: PlanOptions, environ: Mapping[str, str], out: TextIO) -> Outcome:
-    planned = compute_plan(options.admin, environ)
+    planned = compute_plan(options.admin, environ, terminal())
     render(planned.plan, options.output, out, verbose=options.admin.verbose)
     if options.out_file is not None:
         save(planned.plan, options.out_file)

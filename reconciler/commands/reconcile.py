@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import click
 
 from reconciler.commands import Outcome
+from reconciler.commands.reconcile_common import terminal
 from reconciler.errors import ConfigError, UsageError
 from reconciler.loop.http import DEFAULT_LISTEN, Server
 from reconciler.loop.notify import Sender
@@ -90,6 +91,7 @@ def run_reconcile(
         err=err,
         sender=sender,
         restored=restored,
+        terminal=terminal(),
     )
     server = None if options.once else Server(options.listen, loop, loop).start()
     click.echo(_banner(options, loop_options, source, server), file=err)

@@ -5,27 +5,29 @@ A gate of a run that has finished (succeeded, failed, aborted, timed out) waits 
 more: it shows as not set, with the run's phase, never as waiting. Signal values come back from
 Admin as they were sent, so a value a Signal manifest takes from ``${env:...}`` shows as the
 reference, and any resolved secret elsewhere in the output is replaced by its reference
-(``reconciler.render.redact``).
+(``reconciler.render.redact``), before the report goes to a renderer
+(``reconciler.render.signals``).
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TextIO
-
-import click
+from typing import Literal, TextIO
 
 from reconciler.admin.literals import literal_type_name
 from reconciler.commands import Outcome
-from reconciler.commands.reconcile_common import AdminOptions, connected, load_desired
+from reconciler.commands.reconcile_common import AdminOptions, connected, load_desired, terminal
 from reconciler.manifests.execution import ExecutionManifest
 from reconciler.manifests.signal import SignalManifest
 from reconciler.plan.actual import EntityKey, Needs, fetch_actual
 from reconciler.plan.common import decoded
 from reconciler.plan.executions import TERMINAL, Phase
 from reconciler.render.redact import Redactor
+from reconciler.render.signals import SignalRow, SignalsReport, render_json, render_text
+
+RENDERERS = {"text": render_text, "json": render_json}
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ class SignalsOptions:
 
 
 def run_signals(options: SignalsOptions, environ: Mapping[str, str], out: TextIO) -> Outcome:
-    desired, settings = load_desired(options.admin, environ)
+    person = terminal()
+    desired, settings = load_desired(options.admin, environ, terminal=person)
     redactor = Redactor.of(desired.resolved, environ)
     executions: set[EntityKey] = set()
     written: dict[tuple[EntityKey, str], str] = {}  # (execution, signal id): reference in git
@@ -48,14 +51,14 @@ def run_signals(options: SignalsOptions, environ: Mapping[str, str], out: TextIO
             executions.add(key)
             if ("spec", "value") in item.secrets:
                 written[(key, manifest.model.spec.signal_id)] = item.secrets[("spec", "value")]
-    with connected(settings, options.admin.flags, environ) as (client, _):
+    with connected(settings, options.admin.flags, environ, terminal=person) as (client, _):
         # the runs too: a gate of a finished run is not waiting
         actual = fetch_actual(
             client,
             Needs(executions=frozenset(executions), signals=frozenset(executions)),
             parallelism=settings.parallelism,
         )
-    rows: list[dict[str, Any]] = []
+    rows: list[SignalRow] = []
     for key in sorted(executions):
         run = actual.executions.get(key)
         phase = run.closure.phase if run is not None else Phase.UNDEFINED
@@ -65,28 +68,22 @@ def run_signals(options: SignalsOptions, environ: Mapping[str, str], out: TextIO
             if is_set and (key, signal.id.signal_id) in written:
                 value = written[(key, signal.id.signal_id)]
             rows.append(
-                {
-                    "execution": "/".join(key),
-                    "signal": signal.id.signal_id,
-                    "type": literal_type_name(signal.type),
-                    "state": "set" if is_set else "not set" if phase in TERMINAL else "waiting",
-                    "value": value,
-                    "run_phase": Phase.Name(phase),
-                }
+                SignalRow(
+                    execution="/".join(key),
+                    signal=signal.id.signal_id,
+                    type=literal_type_name(signal.type),
+                    state="set" if is_set else "not set" if phase in TERMINAL else "waiting",
+                    value=value,
+                    run_phase=Phase.Name(phase),
+                )
             )
-    rows = [redactor.scrub(row) for row in rows]
-    if options.output == "json":
-        json.dump({"signals": rows}, out, indent=2, default=str)
-        out.write("\n")
-        return Outcome.SUCCESS
-    if not rows:
-        click.echo("No signals: none of these runs has reached a gate.", file=out)
-    for row in rows:
-        if row["state"] == "waiting":
-            state = click.style("waiting", fg="yellow", bold=True)
-        elif row["state"] == "not set":
-            state = f"not set; run {row['run_phase']}"
-        else:
-            state = f"set to {json.dumps(row['value'], default=str)}"
-        click.echo(f"{row['execution']}  {row['signal']}  ({row['type']})  {state}", file=out)
+    report = SignalsReport(tuple(_redacted(row, redactor) for row in rows))
+    RENDERERS[options.output](report, out)
     return Outcome.SUCCESS
+
+
+def _redacted(row: SignalRow, redactor: Redactor) -> SignalRow:
+    """The row with any resolved secret left in it (a value Admin echoes from elsewhere than
+    the Signal manifest) replaced by its reference."""
+    fields = {f.name: redactor.scrub(getattr(row, f.name)) for f in dataclasses.fields(row)}
+    return SignalRow(**fields)

@@ -2,27 +2,26 @@
 duration, inputs and outputs (as YAML values), error, console URL and timing spans.
 
 Admin returns a run's inputs as apply sent them, values from ``${env:...}`` included, so every
-row is redacted before it is printed (``reconciler.render.redact``): an input the manifest
-gives as a reference shows as the reference, and any resolved secret left anywhere in the row
-(outputs, error messages) is replaced by its reference too.
+row is redacted before it goes into the report (``reconciler.render.redact``): an input the
+manifest gives as a reference shows as the reference, and any resolved secret left anywhere in
+the row (outputs, error messages) is replaced by its reference too. The renderers
+(``reconciler.render.status``) only ever see the redacted report.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal, TextIO
 
-import click
 from flyteidl.admin import execution_pb2
 from flyteidl.core import execution_pb2 as core_execution
 
 from reconciler.admin.client import AdminClient, fetch_all
-from reconciler.apply.run import console_url
+from reconciler.admin.console import console_url
 from reconciler.commands import Outcome
-from reconciler.commands.reconcile_common import AdminOptions, connected, load_desired
+from reconciler.commands.reconcile_common import AdminOptions, connected, load_desired, terminal
 from reconciler.diagnostics import FieldPath
 from reconciler.errors import AdminError
 from reconciler.manifests.backfill import BackfillManifest
@@ -30,10 +29,13 @@ from reconciler.manifests.execution import ExecutionManifest
 from reconciler.plan import backfill, executions
 from reconciler.plan.actual import EntityKey, Needs, fetch_actual
 from reconciler.plan.common import decoded, redact
-from reconciler.plan.model import json_default
 from reconciler.render.redact import Redactor
+from reconciler.render.status import RunStatus, StatusReport, render_json, render_text
 
 Phase = core_execution.WorkflowExecution.Phase
+
+
+RENDERERS = {"text": render_text, "json": render_json}
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class StatusOptions:
 
 
 def run_status(options: StatusOptions, environ: Mapping[str, str], out: TextIO) -> Outcome:
-    desired, settings = load_desired(options.admin, environ)
+    person = terminal()
+    desired, settings = load_desired(options.admin, environ, terminal=person)
     redactor = Redactor.of(desired.resolved, environ)
     secrets: dict[str, Mapping[FieldPath, str]] = {}  # by manifest address
     wanted: list[tuple[str, EntityKey]] = []  # (manifest address, run key)
@@ -57,7 +60,8 @@ def run_status(options: StatusOptions, environ: Mapping[str, str], out: TextIO) 
         else:
             continue
         wanted.extend((manifest.address, (manifest.project, manifest.domain, n)) for n in names)
-    with connected(settings, options.admin.flags, environ) as (client, connection):
+    session = connected(settings, options.admin.flags, environ, terminal=person)
+    with session as (client, connection):
         actual = fetch_actual(
             client,
             Needs(executions=frozenset(key for _, key in wanted)),
@@ -73,16 +77,10 @@ def run_status(options: StatusOptions, environ: Mapping[str, str], out: TextIO) 
             found,
             parallelism=settings.parallelism,
         )
-    rows = [_redacted(row, secrets.get(row["manifest"], {}), redactor) for row in rows]
-    missing = sorted({a for a, _ in wanted} - {r["manifest"] for r in rows})
-    if options.output == "json":
-        json.dump({"runs": rows, "not_launched": missing}, out, indent=2, default=json_default)
-        out.write("\n")
-        return Outcome.SUCCESS
-    for row in rows:
-        _text(row, out)
-    for address in missing:
-        click.echo(f"{address}: not launched", file=out)
+    shown = [_redacted(row, secrets.get(row["manifest"], {}), redactor) for row in rows]
+    missing = sorted({a for a, _ in wanted} - {r["manifest"] for r in shown})
+    report = StatusReport(tuple(RunStatus.from_json(r) for r in shown), tuple(missing))
+    RENDERERS[options.output](report, out)
     return Outcome.SUCCESS
 
 
@@ -129,11 +127,11 @@ def _redacted(
 ) -> dict[str, Any]:
     """The row as it may be printed: inputs the manifest gives as ``${env:...}`` show as the
     reference (recovery and relaunch attempts reuse the same inputs), then any resolved secret
-    left anywhere in it is replaced by its reference."""
+    left anywhere in its values is replaced by its reference (the row's own keys are names
+    of this tool's, not Admin's data)."""
     if isinstance(row.get("inputs"), dict):
         redact(row["inputs"], secrets, ("spec", "inputs"))
-    scrubbed: dict[str, Any] = redactor.scrub(row)
-    return scrubbed
+    return {key: redactor.scrub(value) for key, value in row.items()}
 
 
 def _spans(span: Any) -> dict[str, Any]:
@@ -160,31 +158,3 @@ def _spans(span: Any) -> dict[str, Any]:
 def _time(stamp: Any) -> str:
     moment: datetime = stamp.ToDatetime(tzinfo=timezone.utc)
     return moment.isoformat().replace("+00:00", "Z")
-
-
-def _text(row: dict[str, Any], out: TextIO) -> None:
-    colour = {"SUCCEEDED": "green", "FAILED": "red", "TIMED_OUT": "red", "ABORTED": "yellow"}
-    phase = click.style(row["phase"], fg=colour.get(row["phase"]), bold=True)
-    duration = f" in {row['duration_seconds']:.1f}s" if row["duration_seconds"] else ""
-    click.echo(f"{row['execution']}  {phase}{duration}  ({row['manifest']})", file=out)
-    if row.get("error"):
-        click.echo(f"    error: {row['error']}", file=out)
-    for key in ("inputs", "outputs"):
-        if row.get(key):
-            shown = json.dumps(row[key], default=json_default, sort_keys=True)
-            click.echo(f"    {key}: {shown}", file=out)
-    if row.get("console_url"):
-        click.echo(f"    {row['console_url']}", file=out)
-    if row.get("spans"):
-        click.echo(f"    spans: {_span_line(row['spans'])}", file=out)
-
-
-def _span_line(span: dict[str, Any]) -> str:
-    seconds = span.get("seconds")
-    text = f"{span['what']}" + (f" {seconds:.1f}s" if seconds is not None else "")
-    children = span.get("spans") or []
-    if children:
-        text += " [" + ", ".join(_span_line(c) for c in children[:8])
-        text += ", ..." if len(children) > 8 else ""
-        text += "]"
-    return text

@@ -24,5 +24,6 @@ from __future__ import annotations
 from reconciler.localadmin.clock import ManualClock, SystemClock
 from reconciler.localadmin.server import LocalAdmin
 from reconciler.localadmin.service import AuthSettings
+from reconciler.localadmin.store import StoreError
 
-__all__ = ["AuthSettings", "LocalAdmin", "ManualClock", "SystemClock"]
+__all__ = ["AuthSettings", "LocalAdmin", "ManualClock", "StoreError", "SystemClock"]

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
 from concurrent import futures
 from pathlib import Path
 from types import TracebackType
@@ -217,6 +218,28 @@ class LocalAdmin:
             if self.scheduler is not None:
                 self.scheduler.tick()
             self.engine.tick()
+
+    def ensure_projects(self, names: Iterable[str]) -> None:
+        """Create each named project that does not exist yet. A real Admin's projects are made
+        by its operators; a sandbox (``--endpoint local``) makes the ones the manifests name."""
+        for name in sorted(set(names)):
+            self.registry.ensure_project(name)
+
+    def settle(self, within: float) -> None:
+        """Do now what is due, and wait for the simulated work that falls due within
+        ``within`` seconds of wall time, so that a client started next reads one consistent
+        state (``--endpoint local``: between two commands no engine runs, so a task started by
+        the last command finishes now). With a manual clock only what is due now is done."""
+        self.advance(0)
+        if isinstance(self.clock, ManualClock):
+            return
+        deadline = time.monotonic() + within
+        while (due := self.engine.next_due) is not None:
+            wait = due - self.clock.now()
+            if time.monotonic() + wait > deadline:
+                return
+            time.sleep(max(wait, 0.0) + 0.01)
+            self.advance(0)
 
     def wait_for_termination(self) -> None:
         self._server.wait_for_termination()

@@ -25,12 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-import click
-
 from reconciler.admin.client import call_observer
 from reconciler.apply.run import Result, apply_plan
-from reconciler.commands.drift import drifted
-from reconciler.commands.reconcile_common import AdminOptions, compute_plan, connected
 from reconciler.config import SyncWindow
 from reconciler.errors import InvalidManifestsError, ReconcilerError
 from reconciler.loop import windows
@@ -47,6 +43,8 @@ from reconciler.loop.state import (
     write_state_file,
 )
 from reconciler.loop.webhook import Verdict, judge
+from reconciler.pipeline import QUIET, AdminOptions, Terminal, compute_plan, connected
+from reconciler.plan.drift import drifted
 from reconciler.plan.model import json_default
 from reconciler.render.page import PageOptions
 
@@ -76,12 +74,15 @@ class Loop:
         err: TextIO,
         sender: Sender | None = None,
         restored: Mapping[str, Any] | None = None,
+        terminal: Terminal = QUIET,
     ) -> None:
+        """``terminal``: the person running the loop, if any (``-v`` notes, a login)."""
         self.options = options
         self.source = source
         self.environ = environ
         self.out = out
         self.err = err
+        self.terminal = terminal
         self.sender = sender
         self.stopping = threading.Event()
         self.state = LoopState(
@@ -171,7 +172,7 @@ class Loop:
         revision = self.source.checkout()
         self._commit = revision.commit
         admin = dataclasses.replace(self.options.admin, paths=revision.paths)
-        planned = compute_plan(admin, self.environ)
+        planned = compute_plan(admin, self.environ, self.terminal)
         plan, settings = planned.plan, planned.settings
         self._windows = settings.sync_windows
         window = windows.verdict(settings.sync_windows, datetime.now(timezone.utc))
@@ -185,7 +186,10 @@ class Loop:
             elif self.stopping.is_set():
                 not_applied = "stopping"
             else:
-                with connected(settings, admin.flags, self.environ) as (client, _):
+                admin_client = connected(
+                    settings, admin.flags, self.environ, terminal=self.terminal
+                )
+                with admin_client as (client, _):
                     for result in apply_plan(
                         plan,
                         client,
@@ -241,7 +245,7 @@ class Loop:
         try:
             write_state_file(self.options.state_file, self.state.to_json(self.announcer.memory))
         except OSError as exc:
-            click.echo(f"warning: cannot write the state file: {exc}", file=self.err)
+            self._warn(f"warning: cannot write the state file: {exc}")
 
     # --- reporting --------------------------------------------------------------------------
 
@@ -283,8 +287,12 @@ class Loop:
         if verdict.trigger and not self.stopping.is_set():
             self.trigger(verdict.message)
         elif not verdict.trigger:
-            click.echo(f"webhook: {verdict.status}: {verdict.message}", file=self.err)
+            self._warn(f"webhook: {verdict.status}: {verdict.message}")
         return verdict
+
+    def _warn(self, line: str) -> None:
+        self.err.write(line + "\n")
+        self.err.flush()
 
 
 def _message(exc: BaseException) -> str:

@@ -13,7 +13,7 @@ from reconciler.manifests.backfill import BackfillManifest
 from reconciler.manifests.execution import ExecutionManifest, attempt_name
 from reconciler.manifests.fields import EXECUTION_NAME_MAX, EntityRef
 from reconciler.manifests.launchplan import LaunchPlanManifest
-from reconciler.manifests.load import Manifest
+from reconciler.manifests.manifest import Manifest
 from reconciler.manifests.registration import RegistrationManifest
 
 

@@ -12,60 +12,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.config import SETTINGS_FILENAMES, Settings
-from reconciler.diagnostics import Diagnostic, FieldPath, Location, Severity, has_errors
+from reconciler.diagnostics import Diagnostic, Location, has_errors
 from reconciler.errors import InvalidManifestsError
-from reconciler.manifests.base import ManifestBase
+from reconciler.manifests.checks import check_tree
+from reconciler.manifests.manifest import Manifest
 from reconciler.manifests.parse import parse_manifest, validate_model
-from reconciler.manifests.signal import SignalManifest
-from reconciler.manifests.yamlread import Document, read_file
+from reconciler.manifests.yamlread import read_file
+
+__all__ = [
+    "MANIFEST_SUFFIXES",
+    "Manifest",  # defined in manifests/manifest.py (so that checks need not import this module)
+    "ManifestTree",
+    "find_settings",
+    "load_settings",
+    "load_tree",
+]
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """A validated manifest and the document it came from."""
-
-    model: ManifestBase
-    document: Document
-    source: Path
-
-    @property
-    def kind(self) -> str:
-        return self.model.KIND
-
-    @property
-    def project(self) -> str:
-        return self.model.project
-
-    @property
-    def domain(self) -> str:
-        return self.model.domain
-
-    @property
-    def name(self) -> str:
-        return self.model.name
-
-    @property
-    def address(self) -> str:
-        """``Kind/project/domain/name``; signals are addressed by execution and signal id."""
-        if isinstance(self.model, SignalManifest):
-            spec = self.model.spec
-            return f"Signal/{self.project}/{self.domain}/{spec.execution}/{spec.signal_id}"
-        return f"{self.kind}/{self.project}/{self.domain}/{self.name}"
-
-    def location(self, *path: str | int, key: bool = False) -> Location:
-        return self.document.location(path, key=key)
-
-    def diagnostic(
-        self,
-        path: FieldPath,
-        message: str,
-        *,
-        key: bool = False,
-        severity: Severity = Severity.ERROR,
-    ) -> Diagnostic:
-        return Diagnostic(self.document.location(path, key=key), message, path, severity)
 
 
 @dataclass(frozen=True)
@@ -99,8 +62,6 @@ def load_tree(
     Raises ``ConfigError`` only for an unknown ``environment``; everything wrong with the files
     themselves comes back as diagnostics.
     """
-    from reconciler.manifests.checks import check_tree  # checks import Manifest from here
-
     show = display or _display
     diagnostics: list[Diagnostic] = []
     settings_files, files = _discover(paths, diagnostics, show)

@@ -20,17 +20,64 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from reconciler.errors import UsageError
-from reconciler.plan.model import Source
 
 _SYMLINK = 0o120000
 _EXECUTABLE = 0o100755
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+@dataclass(frozen=True)
+class Source:
+    """The git commit a plan's manifests come from (DESIGN.md, "Git as the source").
+
+    ``ref`` is the revision as given to ``--ref``, or None when the manifests were read from
+    the working tree, whose HEAD is then ``commit``; ``dirty`` says that the working tree has
+    changes to the manifests (modified, staged or untracked) that ``commit`` does not hold.
+    ``repo`` is the repository's working tree directory (a path, never a remote URL, which can
+    carry credentials)."""
+
+    repo: str
+    commit: str
+    ref: str | None = None
+    dirty: bool = False
+
+    SHORT: ClassVar[int] = 12
+
+    def __post_init__(self) -> None:
+        if not _COMMIT.fullmatch(self.commit):
+            raise ValueError(f"source commit {self.commit!r} is not 40 hexadecimal digits")
+
+    @property
+    def short(self) -> str:
+        return self.commit[: self.SHORT]
+
+    @property
+    def label(self) -> str:
+        """The ``reconciler.flyte.org/commit`` label of the runs apply launches: the short SHA,
+        with ``-dirty`` when the manifests differ from that commit, so that a run never claims
+        a commit for content the commit does not hold (a valid Kubernetes label value)."""
+        return f"{self.short}-dirty" if self.dirty else self.short
+
+    def to_json(self) -> dict[str, Any]:
+        return {"repo": self.repo, "commit": self.commit, "ref": self.ref, "dirty": self.dirty}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Source:
+        ref = data.get("ref")
+        return cls(
+            str(data["repo"]),
+            str(data["commit"]),
+            None if ref is None else str(ref),
+            data.get("dirty") is True,
+        )
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,39 @@
-"""Helpers shared by the per-kind planners: protobuf normalization, digests, provenance."""
+"""Helpers shared by the per-kind planners: provenance, redaction of plan views, secret inputs.
+
+The canonical forms and digests live in ``reconciler.canonical`` (the package reader needs them
+too) and are re-exported here."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from flyteidl.admin import common_pb2
 from flyteidl.core import execution_pb2 as core_execution
-from google.protobuf import json_format
-from google.protobuf.message import Message
 
+from reconciler.canonical import digest, message_digest, normalized, pruned
 from reconciler.diagnostics import Diagnostic, FieldPath
 from reconciler.plan.model import SecretInput
 from reconciler.shard import Shard
+
+__all__ = [
+    "COMMIT_KEY",
+    "OWNER_KEY",
+    "PROVENANCE_KEYS",
+    "SPEC_KEY",
+    "Context",
+    "Problems",
+    "decoded",
+    "digest",
+    "mask_values",
+    "message_digest",
+    "normalized",
+    "notification",
+    "pruned",
+    "redact",
+    "secret_inputs",
+]
 
 # Labels and annotations the reconciler writes; never shown as user changes.
 OWNER_KEY = "reconciler.flyte.org/owner"
@@ -42,38 +60,6 @@ class Problems:
 
     def add(self, diagnostic: Diagnostic) -> None:
         self.items.append(diagnostic)
-
-
-def normalized(message: Message) -> dict[str, Any]:
-    """A protobuf message as a canonical dict: proto field names, empty values dropped, so that
-    a field Admin echoes back empty equals a field never set."""
-    data = json_format.MessageToDict(message, preserving_proto_field_name=True)
-    return pruned(data)
-
-
-def pruned(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` without empty values, at any depth (what ``normalized`` gives)."""
-    kept = _prune(data)
-    return kept if isinstance(kept, dict) else {}
-
-
-def _prune(value: Any) -> Any:
-    if isinstance(value, dict):
-        kept = {k: _prune(v) for k, v in value.items()}
-        return {k: v for k, v in kept.items() if v not in ({}, [], None, "", False, 0)}
-    if isinstance(value, list):
-        return [_prune(v) for v in value]
-    return value
-
-
-def digest(value: Any, length: int = 16) -> str:
-    """A short content hash, the same on every machine and Python version."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
-
-
-def message_digest(message: Message) -> str:
-    return digest(normalized(message))
 
 
 def redact(view: dict[str, Any], secrets: Mapping[FieldPath, str], prefix: FieldPath) -> None:

@@ -12,19 +12,21 @@ from reconciler.diagnostics import Diagnostic, format_path
 from reconciler.manifests.load import ManifestTree
 
 
-def render_diagnostics(tree: ManifestTree, out: TextIO, output: str, *, verbose: bool) -> None:
-    if output == "json":
-        json.dump(_as_json(tree), out, indent=2)
-        out.write("\n")
-    elif output == "github":
-        for diagnostic in tree.diagnostics:
-            out.write(_github_annotation(diagnostic) + "\n")
-        out.write(_summary(tree) + "\n")
-    else:
-        _text(tree, out, verbose=verbose)
+def render_json(tree: ManifestTree, out: TextIO) -> None:
+    json.dump(_as_json(tree), out, indent=2)
+    out.write("\n")
 
 
-def _text(tree: ManifestTree, out: TextIO, *, verbose: bool) -> None:
+def render_github(tree: ManifestTree, out: TextIO) -> None:
+    """GitHub Actions workflow commands: an annotation per problem, then the summary."""
+    for diagnostic in tree.diagnostics:
+        out.write(_github_annotation(diagnostic) + "\n")
+    out.write(_summary(tree) + "\n")
+
+
+def render_text(tree: ManifestTree, out: TextIO, *, verbose: bool = False) -> None:
+    """Every problem, then the summary; ``verbose`` names the settings file and every
+    manifest read first."""
     if verbose:
         click.echo(f"settings file: {tree.settings_file or 'none'}", file=out)
         for manifest in tree.manifests:

@@ -1,0 +1,61 @@
+"""``Manifest``: one validated manifest and the YAML document it came from (for positions).
+
+Its own module so that both the loader and the tree checks can use it without importing each
+other; ``reconciler.manifests.load`` re-exports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.diagnostics import Diagnostic, FieldPath, Location, Severity
+from reconciler.manifests.base import ManifestBase
+from reconciler.manifests.signal import SignalManifest
+from reconciler.manifests.yamlread import Document
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated manifest and the document it came from."""
+
+    model: ManifestBase
+    document: Document
+    source: Path
+
+    @property
+    def kind(self) -> str:
+        return self.model.KIND
+
+    @property
+    def project(self) -> str:
+        return self.model.project
+
+    @property
+    def domain(self) -> str:
+        return self.model.domain
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def address(self) -> str:
+        """``Kind/project/domain/name``; signals are addressed by execution and signal id."""
+        if isinstance(self.model, SignalManifest):
+            spec = self.model.spec
+            return f"Signal/{self.project}/{self.domain}/{spec.execution}/{spec.signal_id}"
+        return f"{self.kind}/{self.project}/{self.domain}/{self.name}"
+
+    def location(self, *path: str | int, key: bool = False) -> Location:
+        return self.document.location(path, key=key)
+
+    def diagnostic(
+        self,
+        path: FieldPath,
+        message: str,
+        *,
+        key: bool = False,
+        severity: Severity = Severity.ERROR,
+    ) -> Diagnostic:
+        return Diagnostic(self.document.location(path, key=key), message, path, severity)
