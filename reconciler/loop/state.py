@@ -33,7 +33,7 @@ from typing import Any
 
 from reconciler.apply.run import Result
 from reconciler.plan.model import Action, Change, json_default
-from reconciler.render.plan import field_lines
+from reconciler.render.fields import field_lines
 
 STATE_FORMAT_VERSION = 1
 HISTORY = 50

@@ -2,7 +2,7 @@
 file, itself made from the plan), for ``reconcile`` and ``reconciler ui STATEFILE``.
 
 Like the other renderers it decides nothing: statuses, reasons, diffs and console links are the
-state's; the field lines are the ones ``plan`` prints (``render.plan.field_lines`` made them,
+state's; the field lines are the ones ``plan`` prints (``render.fields.field_lines`` made them,
 formatted here with ``value_text``). What it adds is presentation:
 
 - one table of every resource, grouped by kind and project/domain, filtered server-side by the
@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from reconciler.render.plan import value_text
+from reconciler.render.fields import value_text
 
 STATUSES = ("synced", "drifted", "conflict", "waiting", "failed")
 _PROBLEMS_FIRST = {"failed": 0, "conflict": 1, "drifted": 2, "waiting": 3, "synced": 4}

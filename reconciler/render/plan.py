@@ -3,12 +3,12 @@ Markdown for pull request comments. They print the plan and decide nothing."""
 
 from __future__ import annotations
 
-import json
-from typing import Any, TextIO
+from typing import TextIO
 
 import click
 
-from reconciler.plan.model import Action, Change, FieldDiff, Plan, json_default
+from reconciler.plan.model import Action, Change, Plan
+from reconciler.render.fields import created_fields, value_text
 
 _COLOURS = {
     "+": "green",
@@ -74,42 +74,11 @@ def _text_change(change: Change, out: TextIO) -> None:
     click.echo(click.style(head, fg=colour, bold=True), file=out)
     if change.reason:
         click.echo(f"    {change.reason}", file=out)
-    for field in _created(change):
+    for field in created_fields(change):
         click.echo(click.style(f"    {field.path}: {value_text(field.after)}", fg=colour), file=out)
     for field in change.diff:
         line = f"    {field.path}: {value_text(field.before)} -> {value_text(field.after)}"
         click.echo(click.style(line, fg=colour), file=out)
-
-
-def field_lines(change: Change) -> tuple[FieldDiff, ...]:
-    """The fields a change shows, one line each, as the text plan shows them (the status page
-    and ``/api/state`` use this): every field of a new resource, from nothing to its value
-    (like terraform, a new resource is shown whole), then the diff."""
-    return _created(change) + change.diff
-
-
-def _created(change: Change) -> tuple[FieldDiff, ...]:
-    if change.action is Action.CREATE and isinstance(change.after, dict):
-        return tuple(FieldDiff(path, None, value) for path, value in _flatten(change.after))
-    return ()
-
-
-def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    if isinstance(value, dict) and value:
-        out: list[tuple[str, Any]] = []
-        for key, item in value.items():
-            out.extend(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    if value in ({}, [], None, ""):
-        return []
-    return [(prefix, value)]
-
-
-def value_text(value: Any) -> str:
-    """A field's value as plans print it: JSON, keys sorted; ``(none)`` for no value."""
-    if value is None:
-        return "(none)"
-    return json.dumps(value, default=json_default, sort_keys=True)
 
 
 def render_json(plan: Plan, out: TextIO) -> None:
