@@ -101,6 +101,13 @@ def run_apply(
             ),
             file=out,
         )
+        found = sum(1 for result in results if result.ok and result.found)
+        if found:
+            click.echo(
+                f"  {found} of them found (part of) their work already done in Admin, not by "
+                "this apply",
+                file=out,
+            )
         for result in failed:
             click.echo(f"  failed: {result.change.address}: {result.message}", file=out)
         launched = [ident for result in results for ident in result.launched]
