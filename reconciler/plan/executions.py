@@ -536,7 +536,9 @@ def plan(
             observed=seen,
         )
     if desired.state == "terminated":
-        if phase in TERMINAL:
+        if phase in TERMINAL or phase == Phase.ABORTING:
+            # ABORTING: terminate was accepted and the engine is stopping it; asking again would
+            # change nothing, and a plan right after apply must be empty (DESIGN.md, Guarantees)
             return Change(
                 address,
                 Action.NOOP,
