@@ -24,8 +24,8 @@ gets one of ``kinds``, picked by the same seeded generator:
 ``reset-after-commit``
     as ``drop-response``, but the answer is lost in a real connection reset.
 
-A call counts as one when it reaches the server; numbers start at 1 and count every service
-(``AuthMetadataService`` included). The injector records what it did (``injected``), so a test
+A call counts as one when it reaches the server while the injector is enabled; numbers start
+at 1 and count every service (``AuthMetadataService`` included). The injector records what it did (``injected``), so a test
 can say how many faults its run survived.
 
 :class:`KillClient` is the crash half: after the handler of call number ``k`` has run (the write
@@ -132,13 +132,15 @@ class FaultInjector(grpc.ServerInterceptor):  # type: ignore[misc]
     def _decide(self, method: str) -> Fault | None:
         faults = self.faults
         with self._lock:
+            if not self.enabled:
+                return None
             self.injected.calls += 1
             number = self.injected.calls
             # draw for every call, so that a given seed faults the same call numbers whatever
             # the methods filter and the explicit numbers say
             roll = self._random.random()
             kind = self._random.choice(faults.kinds)
-            if not self.enabled or number <= faults.after:
+            if number <= faults.after:
                 return None
             if faults.methods is not None and method not in faults.methods:
                 return None
