@@ -82,11 +82,13 @@ class Done:
     execution: identifier_pb2.WorkflowExecutionIdentifier | None = None
     retried: bool = False
     """Found on a retry: perhaps our own earlier attempt, whose answer was lost, made it."""
+    what: str = ""
+    """The call's kind, as :data:`_MADE` and :data:`_FOUND` word it."""
 
     @classmethod
-    def of(cls, created: Created, execution: Any = None) -> Done:
+    def of(cls, created: Created, call: str, execution: Any = None) -> Done:
         effect = Effect.FOUND if created.existed else Effect.MADE
-        return cls(effect, execution, created.existed and created.attempts > 1)
+        return cls(effect, execution, created.existed and created.attempts > 1, call)
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,22 @@ def _batches(operations: Sequence[Operation]) -> list[list[Operation]]:
     return batches
 
 
+# How a change made of several calls that were partly found done words each part.
+_MADE = {
+    "CreateTask": ("registered", "task"),
+    "CreateWorkflow": ("registered", "workflow"),
+    "CreateLaunchPlan": ("registered", "launch plan version"),
+    "CreateExecution": ("launched", "run"),
+    "activate": ("activated", "launch plan"),
+    "deactivate": ("deactivated", "launch plan"),
+}
+_FOUND = {call: noun for call, (_, noun) in _MADE.items()}
+
+
+def _counted(counts: dict[str, int], noun: Callable[[str], str]) -> list[str]:
+    return [f"{n} {noun(what)}{'s' if n > 1 else ''}" for what, n in counts.items()]
+
+
 def _message(action: Action, dones: Sequence[Done]) -> str:
     """What the change did, saying so when (part of) it was already done by someone else."""
     counted = [d for d in dones if d.effect is not None]
@@ -180,10 +198,18 @@ def _message(action: Action, dones: Sequence[Done]) -> str:
             Action.SET: "the signal was already set to this value",
         }.get(action, "it was already done")
         return f"nothing to do: {what}, made {who}"
-    return (
-        f"{_done(action)}, except for {len(found)} of {len(counted)} call(s) that found their "
-        f"part already done, {who}"
+    made: dict[str, int] = {}
+    there: dict[str, int] = {}
+    for done in counted:
+        into = there if done.effect is Effect.FOUND else made
+        into[done.what] = into.get(done.what, 0) + 1
+    did = ", ".join(
+        f"{_MADE[what][0]} {phrase}"
+        for what, phrase in zip(made, _counted(made, lambda w: _MADE[w][1]), strict=True)
     )
+    already = " and ".join(_counted(there, lambda w: _FOUND[w]))
+    verb = "was" if sum(there.values()) == 1 else "were"
+    return f"{did}; {already} {verb} already there, made {who}"
 
 
 def _done(action: Action) -> str:
@@ -236,7 +262,8 @@ def _execute(operation: Operation, client: AdminClient) -> Done:
     call = operation.call
     if call in _IDENTICAL_WHEN_EXISTING:
         # Admin's ALREADY_EXISTS for these already says "identical": nothing more to compare
-        return Done.of(client.create(call, request, stored=lambda: None, same=lambda _: True))
+        created = client.create(call, request, stored=lambda: None, same=lambda _: True)
+        return Done.of(created, call)
     if call == "UploadPackage":
         _upload(client, request, operation.payload)
         return Done(None)
@@ -250,7 +277,7 @@ def _execute(operation: Operation, client: AdminClient) -> Done:
             stored=lambda: _get_execution(client, execution_id).spec,
             same=lambda spec: same_run(spec, request.spec),
         )
-        return Done.of(created, execution_id)
+        return Done.of(created, call, execution_id)
     if call in ("RecoverExecution", "RelaunchExecution"):
         new_id = identifier_pb2.WorkflowExecutionIdentifier(
             project=request.id.project, domain=request.id.domain, name=request.name
@@ -268,7 +295,7 @@ def _execute(operation: Operation, client: AdminClient) -> Done:
                 metadata.mode == mode and _same_id(metadata.reference_execution, request.id)
             ),
         )
-        return Done.of(created, new_id)
+        return Done.of(created, call, new_id)
     if call == "TerminateExecution":
         try:
             client.call(call, request)
@@ -279,6 +306,9 @@ def _execute(operation: Operation, client: AdminClient) -> Done:
     if call == "SetSignal":
         return _set_signal(client, request)
     client.call(call, request)
+    if call == "UpdateLaunchPlan":
+        state = "activate" if request.state == launch_plan_pb2.ACTIVE else "deactivate"
+        return Done(what=state)
     return Done()
 
 

@@ -25,8 +25,8 @@ gets one of ``kinds``, picked by the same seeded generator:
     as ``drop-response``, but the answer is lost in a real connection reset.
 
 A call counts as one when it reaches the server while the injector is enabled; numbers start
-at 1 and count every service (``AuthMetadataService`` included). The injector records what it did (``injected``), so a test
-can say how many faults its run survived.
+at 1 and count every service (``AuthMetadataService`` included). The injector records what it
+did (``injected``), so a test can say how many faults its run survived.
 
 :class:`KillClient` is the crash half: after the handler of call number ``k`` has run (the write
 is committed), it SIGKILLs the client process before the answer is sent, which is the worst

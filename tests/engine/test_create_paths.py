@@ -115,7 +115,7 @@ def test_a_launch_plan_whose_answer_was_lost_is_found(
     _lose_the_answer_to(local_admin, "CreateLaunchPlan")
     out = _apply_cli(run_cli, local_admin, root)
     assert (
-        f"ok {LP}: created, except for 1 of 2 call(s) that found their part already done, by "
+        f"ok {LP}: activated 1 launch plan; 1 launch plan version was already there, made by "
         "another client, or by an earlier attempt of this apply whose answer was lost"
     ) in out
     _empty_plan(run_cli, local_admin, root)
