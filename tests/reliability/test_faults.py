@@ -28,7 +28,7 @@ from tests.localadmin.conftest import execution_id, register_basics
 from tests.reliability import support
 from tests.reliability.tree import write_tree
 
-MAX_RUNS = 5
+MAX_RUNS = 6
 """``reconciler apply`` runs per stage; 2 are needed without faults."""
 TRANSIENT = re.compile(r"cannot reach FlyteAdmin|did not answer in time|too many requests")
 
