@@ -83,7 +83,7 @@ class Done:
     retried: bool = False
     """Found on a retry: perhaps our own earlier attempt, whose answer was lost, made it."""
     what: str = ""
-    """The call's kind, as :data:`_MADE` and :data:`_FOUND` word it."""
+    """The call's kind, as :data:`_MADE` words it."""
 
     @classmethod
     def of(cls, created: Created, call: str, execution: Any = None) -> Done:
@@ -170,11 +170,15 @@ _MADE = {
     "activate": ("activated", "launch plan"),
     "deactivate": ("deactivated", "launch plan"),
 }
-_FOUND = {call: noun for call, (_, noun) in _MADE.items()}
 
 
-def _counted(counts: dict[str, int], noun: Callable[[str], str]) -> list[str]:
-    return [f"{n} {noun(what)}{'s' if n > 1 else ''}" for what, n in counts.items()]
+def _counted(counts: dict[str, int]) -> list[tuple[str, str]]:
+    """(verb, "N nouns") for each kind of call counted."""
+    found = []
+    for what, n in counts.items():
+        verb, noun = _MADE.get(what, ("made", what))
+        found.append((verb, f"{n} {noun}{'s' if n > 1 else ''}"))
+    return found
 
 
 def _message(action: Action, dones: Sequence[Done]) -> str:
@@ -203,11 +207,8 @@ def _message(action: Action, dones: Sequence[Done]) -> str:
     for done in counted:
         into = there if done.effect is Effect.FOUND else made
         into[done.what] = into.get(done.what, 0) + 1
-    did = ", ".join(
-        f"{_MADE[what][0]} {phrase}"
-        for what, phrase in zip(made, _counted(made, lambda w: _MADE[w][1]), strict=True)
-    )
-    already = " and ".join(_counted(there, lambda w: _FOUND[w]))
+    did = ", ".join(f"{verb} {phrase}" for verb, phrase in _counted(made))
+    already = " and ".join(phrase for _, phrase in _counted(there))
     verb = "was" if sum(there.values()) == 1 else "were"
     return f"{did}; {already} {verb} already there, made {who}"
 
@@ -275,7 +276,7 @@ def _execute(operation: Operation, client: AdminClient) -> Done:
             call,
             request,
             stored=lambda: _get_execution(client, execution_id).spec,
-            same=lambda spec: same_run(spec, request.spec),
+            same=lambda spec: _same_run(spec, request.spec),
         )
         return Done.of(created, call, execution_id)
     if call in ("RecoverExecution", "RelaunchExecution"):
@@ -301,18 +302,18 @@ def _execute(operation: Operation, client: AdminClient) -> Done:
             client.call(call, request)
         except FailedPrecondition:
             # it reached a terminal phase between plan and apply: the goal holds
-            return Done(Effect.FOUND)
-        return Done()
+            return Done(Effect.FOUND, what=call)
+        return Done(what=call)
     if call == "SetSignal":
         return _set_signal(client, request)
     client.call(call, request)
     if call == "UpdateLaunchPlan":
         state = "activate" if request.state == launch_plan_pb2.ACTIVE else "deactivate"
         return Done(what=state)
-    return Done()
+    return Done(what=call)
 
 
-def same_run(stored: Any, wanted: Any) -> bool:
+def _same_run(stored: Any, wanted: Any) -> bool:
     """Whether the stored execution spec is the run ``wanted`` asks for: the marks the planner
     puts on its runs (an Execution manifest's spec digest, a Backfill's name) are equal, and for
     a backfill run the backfill workflow too (its version is a digest of the ticks it runs, so
@@ -344,13 +345,13 @@ def _set_signal(client: AdminClient, request: Any) -> Done:
     )
     if current is not None and current.HasField("value") and current.value.ByteSize():
         if current.value == request.value:
-            return Done(Effect.FOUND)
+            return Done(Effect.FOUND, what="SetSignal")
         raise ReconcilerError(
             f"refused: signal {request.id.signal_id!r} of {execution.name} was set to another "
             "value since the plan was made; Admin would overwrite it silently"
         )
     client.call("SetSignal", request, service="signals")
-    return Done()
+    return Done(what="SetSignal")
 
 
 def _upload(client: AdminClient, request: Any, data: bytes) -> None:
