@@ -283,3 +283,24 @@ def test_an_execution_that_finished_before_terminate_says_so(
     result = _apply(local_admin, plan)[RUN]
     assert result.ok
     assert result.message == "the run had already finished; nothing to terminate"
+
+
+@pytest.mark.parametrize("action", ["recover", "relaunch"])
+def test_a_run_named_like_the_attempt_is_a_conflict_in_the_plan(
+    run_cli, local_admin, registered, stub, tmp_path, action
+) -> None:  # type: ignore[no-untyped-def]
+    """Found at plan time, the same run is no attempt either: it would otherwise stand for
+    attempt 1, and the failed run would never be recovered."""
+    root = _tree(tmp_path, executions=FAILING.format(fails=1, action=action))
+    _apply_cli(run_cli, local_admin, root)
+    local_admin.advance(600)
+    request = b.execution_request("run-1-r1", launch_plan=b.lp_id("wf"))
+    request.inputs.CopyFrom(
+        b.literal_map(a=b.int_literal(1), run_date=b.datetime_literal(), region=b.str_literal("x"))
+    )
+    stub.CreateExecution(request)
+    endpoint = ("--endpoint", local_admin.endpoint, "--insecure")
+    plan = run_cli("plan", root, "--detailed-exitcode", *endpoint)
+    assert plan.code == 3, plan.out + plan.err
+    assert f"! {RUN}" in plan.out
+    assert "run-1-r1 exists but is not a recovery or relaunch of run-1" in plan.out
