@@ -98,7 +98,7 @@ def run(*args: str | Path, endpoint: str, cwd: Path | None = None) -> Ran:
         capture_output=True,
         text=True,
         env=environment(),
-        cwd=cwd,
+        cwd=cwd or _home(),
         timeout=PROCESS_TIMEOUT,
         check=False,
     )
@@ -113,6 +113,7 @@ def spawn(*args: str | Path, endpoint: str, out: Path) -> subprocess.Popen[bytes
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=environment(),
+            cwd=_home(),  # nothing a command writes next to its cwd lands in the worktree
         )
 
 
