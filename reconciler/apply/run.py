@@ -98,7 +98,7 @@ class Result:
     message: str
     url: str | None = None
     launched: tuple[Any, ...] = ()  # ids of the executions this change started (or found)
-    found: bool = False  # some of the change was already done, not by this apply
+    found: bool = False  # some of the change was found already done (see Done.retried)
 
 
 def apply_plan(

@@ -104,8 +104,8 @@ def run_apply(
         found = sum(1 for result in results if result.ok and result.found)
         if found:
             click.echo(
-                f"  {found} of them found (part of) their work already done in Admin, not by "
-                "this apply",
+                f"  {found} of them found (part of) their work already done in Admin (each "
+                "line says by whom)",
                 file=out,
             )
         for result in failed:
