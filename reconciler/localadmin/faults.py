@@ -46,7 +46,7 @@ import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -374,15 +374,3 @@ def _abort(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
-
-
-def parse_kinds(names: Iterable[str]) -> tuple[Fault, ...]:
-    """``["delay", "drop-response"]`` -> the faults; an unknown name is a ``ValueError``."""
-    kinds = []
-    for name in names:
-        try:
-            kinds.append(Fault(name.strip()))
-        except ValueError:
-            known = ", ".join(f.value for f in Fault)
-            raise ValueError(f"unknown fault {name!r} (known: {known})") from None
-    return tuple(kinds)
