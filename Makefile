@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint check-schema fmt bench clean
+.PHONY: demo test lint check-schema fmt bench reliability clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/validate_bench.py
 	$(BIN)/python bench/plan_bench.py
 	$(BIN)/python bench/localadmin_bench.py
+
+## reliability: the fault, crash and concurrency tests at full size (docs/reliability.md): apply
+## killed after every one of its calls, 8 fault seeds, 5 rounds of concurrent applies; `make test`
+## runs them CI-sized
+reliability: $(STAMP)
+	RELIABILITY_FULL=1 $(BIN)/pytest tests/reliability tests/engine/test_create_paths.py -s
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

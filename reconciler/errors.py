@@ -97,6 +97,8 @@ class AdminError(ReconcilerError):
     """
 
     code = "UNKNOWN"
+    attempts = 1
+    """How many times the call was sent (set by ``AdminClient``; transient errors are retried)."""
 
     def __init__(self, message: str, *, method: str = "", details: str = "") -> None:
         self.method = method

@@ -66,6 +66,17 @@ class CallResult:
     attempts: int
 
 
+@dataclass(frozen=True)
+class Created:
+    """What a create did. ``existed``: Admin already held the same thing, so this call made
+    nothing; with ``attempts`` > 1 that may be our own earlier attempt whose answer was lost,
+    with 1 it was another client (or an earlier run)."""
+
+    response: Any | None
+    existed: bool
+    attempts: int
+
+
 class AdminClient:
     """``interactive``: a person at a terminal may log in (Pkce, DeviceFlow; without one those
     modes fail with an error that says so), told what to do through ``notify`` and, for Pkce,
@@ -156,6 +167,7 @@ class AdminClient:
                     self._sleep(delay)
                     continue
                 error = translate(exc, method=method, endpoint=self.connection.endpoint)
+                error.attempts = attempt
                 if isinstance(error, Unauthenticated) and self.connection.auth_type is None:
                     raise Unauthenticated(
                         f"{error.details}; this Admin requires authentication: set "
@@ -177,16 +189,17 @@ class AdminClient:
         stored: Callable[[], _T],
         same: Callable[[_T], bool],
         service: str = "admin",
-    ) -> Any:
+    ) -> Created:
         """A create that is safe to retry: an ALREADY_EXISTS whose stored spec equals ours is
-        success (our earlier attempt, or an identical registration, got there first); any other
-        ALREADY_EXISTS is raised (DESIGN.md, Guarantees)."""
+        success (our earlier attempt, or another client with the same spec, got there first);
+        any other ALREADY_EXISTS is raised (DESIGN.md, Guarantees)."""
         try:
-            return self.call(method, request, service=service)
-        except AlreadyExists:
+            done = self.call_with_attempts(method, request, service=service)
+        except AlreadyExists as exc:
             if same(stored()):
-                return None
+                return Created(None, True, exc.attempts)
             raise
+        return Created(done.response, False, done.attempts)
 
     # --- reads ------------------------------------------------------------------------------
 

@@ -6,15 +6,20 @@ within a step, changes run concurrently (``--parallelism``), and a change's oper
 sequence. Conflicts are refused and reported; everything else that can be applied is.
 
 Idempotence (DESIGN.md, Guarantees): a create that meets ALREADY_EXISTS succeeds only when what
-Admin stores is what we asked for (the same launch plan spec; an execution with our spec
-digest; a recovery that references the same run), so a run killed midway and started again
-converges without duplicates.
+Admin stores is what we asked for (an identical task, workflow or launch plan, which is the only
+case Admin answers ALREADY_EXISTS for; an execution with our spec digest; a backfill run of the
+same backfill workflow; a recovery or relaunch of the same run), so a run killed midway and
+started again, or two applies at once, converge without duplicates.
+
+Truthful results: each change says whether this apply made it or found it already made (by
+another client, or by an earlier attempt of this apply whose answer was lost), as :class:`Done`
+records per call; both are success.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
+import enum
 import hashlib
 import os
 import threading
@@ -35,10 +40,10 @@ from flyteidl.admin import (
 from flyteidl.core import identifier_pb2, types_pb2
 from flyteidl.service import dataproxy_pb2
 
-from reconciler.admin.client import AdminClient, fetch_all
+from reconciler.admin.client import AdminClient, Created, fetch_all
 from reconciler.admin.console import console_url
 from reconciler.admin.literals import to_literal
-from reconciler.errors import AlreadyExists, ConfigError, FailedPrecondition, ReconcilerError
+from reconciler.errors import ConfigError, FailedPrecondition, ReconcilerError
 from reconciler.manifests.envref import substitute
 from reconciler.plan.backfill import BACKFILL_KEY
 from reconciler.plan.common import SPEC_KEY
@@ -63,14 +68,40 @@ _REQUESTS: dict[str, type[Any]] = {
 _IDENTICAL_WHEN_EXISTING = frozenset({"CreateTask", "CreateWorkflow", "CreateLaunchPlan"})
 
 
+class Effect(enum.Enum):
+    MADE = "made"
+    """This apply's call changed Admin."""
+    FOUND = "found"
+    """Admin already held what the call asks for; this call changed nothing."""
+
+
+@dataclass(frozen=True)
+class Done:
+    """What one operation did."""
+
+    effect: Effect | None = Effect.MADE
+    """None: a step that is neither (the code upload, content-addressed)."""
+    execution: identifier_pb2.WorkflowExecutionIdentifier | None = None
+    retried: bool = False
+    """Found on a retry: perhaps our own earlier attempt, whose answer was lost, made it."""
+    what: str = ""
+    """The call's kind, as :data:`_MADE` words it."""
+
+    @classmethod
+    def of(cls, created: Created, call: str, execution: Any = None) -> Done:
+        effect = Effect.FOUND if created.existed else Effect.MADE
+        return cls(effect, execution, created.existed and created.attempts > 1, call)
+
+
 @dataclass(frozen=True)
 class Result:
     change: Change
     ok: bool
     message: str
     url: str | None = None
-    launched: tuple[Any, ...] = ()  # ids of the executions this change started
+    launched: tuple[Any, ...] = ()  # ids of the executions this change started (or found)
     started: bool = True  # False: skipped because apply was asked to stop before it began
+    found: bool = False  # some of the change was found already done (see Done.retried)
 
 
 def apply_plan(
@@ -117,6 +148,7 @@ def _apply_change(
 ) -> Result:
     url = None
     launched: list[Any] = []
+    dones: list[Done] = []
     try:
         for batch in _batches(change.operations):
             if stop is not None and stop.is_set():
@@ -125,12 +157,16 @@ def _apply_change(
                 )
             outcomes = fetch_all(lambda op: _execute(op, client), batch, parallelism=parallelism)
             for outcome in outcomes:
-                if outcome is not None:
-                    url = console_url(console, outcome)
-                    launched.append(outcome)
+                dones.append(outcome)
+                if outcome.execution is not None:
+                    url = console_url(console, outcome.execution)
+                    launched.append(outcome.execution)
     except ReconcilerError as exc:
         return Result(change, False, str(exc), launched=tuple(launched))
-    return Result(change, True, _done(change.action), url, tuple(launched))
+    found = [d for d in dones if d.effect is Effect.FOUND]
+    return Result(
+        change, True, _message(change.action, dones), url, tuple(launched), found=bool(found)
+    )
 
 
 def _batches(operations: Sequence[Operation]) -> list[list[Operation]]:
@@ -143,6 +179,58 @@ def _batches(operations: Sequence[Operation]) -> list[list[Operation]]:
         else:
             batches.append([operation])
     return batches
+
+
+# How a change made of several calls that were partly found done words each part.
+_MADE = {
+    "CreateTask": ("registered", "task"),
+    "CreateWorkflow": ("registered", "workflow"),
+    "CreateLaunchPlan": ("registered", "launch plan version"),
+    "CreateExecution": ("launched", "run"),
+    "activate": ("activated", "launch plan"),
+    "deactivate": ("deactivated", "launch plan"),
+}
+
+
+def _counted(counts: dict[str, int]) -> list[tuple[str, str]]:
+    """(verb, "N nouns") for each kind of call counted."""
+    found = []
+    for what, n in counts.items():
+        verb, noun = _MADE.get(what, ("made", what))
+        found.append((verb, f"{n} {noun}{'s' if n > 1 else ''}"))
+    return found
+
+
+def _message(action: Action, dones: Sequence[Done]) -> str:
+    """What the change did, saying so when (part of) it was already done by someone else."""
+    counted = [d for d in dones if d.effect is not None]
+    found = [d for d in counted if d.effect is Effect.FOUND]
+    if not found:
+        return _done(action)
+    if action is Action.TERMINATE:
+        return "the run had already finished; nothing to terminate"
+    who = (
+        "by another client, or by an earlier attempt of this apply whose answer was lost"
+        if any(d.retried for d in found)
+        else "by another client"
+    )
+    if len(found) == len(counted):
+        what = {
+            Action.CREATE: "Admin already holds it as planned",
+            Action.RECOVER: "the recovery was already launched",
+            Action.RELAUNCH: "the relaunch was already launched",
+            Action.SET: "the signal was already set to this value",
+        }.get(action, "it was already done")
+        return f"nothing to do: {what}, made {who}"
+    made: dict[str, int] = {}
+    there: dict[str, int] = {}
+    for done in counted:
+        into = there if done.effect is Effect.FOUND else made
+        into[done.what] = into.get(done.what, 0) + 1
+    did = ", ".join(f"{verb} {phrase}" for verb, phrase in _counted(made))
+    already = " and ".join(phrase for _, phrase in _counted(there))
+    verb = "was" if sum(there.values()) == 1 else "were"
+    return f"{did}; {already} {verb} already there, made {who}"
 
 
 def _done(action: Action) -> str:
@@ -189,52 +277,101 @@ def decode(operation: Operation, environ: Mapping[str, str] | None = None) -> An
     return request
 
 
-def _execute(
-    operation: Operation, client: AdminClient
-) -> identifier_pb2.WorkflowExecutionIdentifier | None:
-    """Run one operation; returns the id of an execution it started, if any."""
+def _execute(operation: Operation, client: AdminClient) -> Done:
+    """Run one operation: what it did, and the id of an execution it started, if any."""
     request = decode(operation)
     call = operation.call
     if call in _IDENTICAL_WHEN_EXISTING:
-        with contextlib.suppress(AlreadyExists):
-            client.call(call, request)
-        return None
+        # Admin's ALREADY_EXISTS for these already says "identical": nothing more to compare
+        created = client.create(call, request, stored=lambda: None, same=lambda _: True)
+        return Done.of(created, call)
     if call == "UploadPackage":
         _upload(client, request, operation.payload)
-        return None
+        return Done(None)
     if call == "CreateExecution":
         execution_id = identifier_pb2.WorkflowExecutionIdentifier(
             project=request.project, domain=request.domain, name=request.name
         )
-        # An execution of that name is ours only if it carries our marks: the spec digest of an
-        # Execution manifest, or the backfill label of a Backfill run.
-        marks = (SPEC_KEY, BACKFILL_KEY)
-        wanted = [request.spec.labels.values.get(key) for key in marks]
-        client.create(
+        created = client.create(
             call,
             request,
-            stored=lambda: _get_execution(client, execution_id).spec.labels.values,
-            same=lambda labels: [labels.get(key) for key in marks] == wanted and any(wanted),
+            stored=lambda: _get_execution(client, execution_id).spec,
+            same=lambda spec: _same_run(spec, request.spec),
         )
-        return execution_id
+        return Done.of(created, call, execution_id)
     if call in ("RecoverExecution", "RelaunchExecution"):
         new_id = identifier_pb2.WorkflowExecutionIdentifier(
             project=request.id.project, domain=request.id.domain, name=request.name
         )
-        client.create(
+        mode = (
+            execution_pb2.ExecutionMetadata.RECOVERED
+            if call == "RecoverExecution"
+            else execution_pb2.ExecutionMetadata.RELAUNCH
+        )
+        created = client.create(
             call,
             request,
-            stored=lambda: _get_execution(client, new_id).spec.metadata.reference_execution,
-            same=lambda reference: reference.name in (request.id.name, ""),
+            stored=lambda: _get_execution(client, new_id).spec.metadata,
+            same=lambda metadata: (
+                metadata.mode == mode and _same_id(metadata.reference_execution, request.id)
+            ),
         )
-        return new_id
+        return Done.of(created, call, new_id)
     if call == "TerminateExecution":
-        # FAILED_PRECONDITION: it reached a terminal phase between plan and apply; the goal holds
-        with contextlib.suppress(FailedPrecondition):
+        try:
             client.call(call, request)
-        return None
-    client.call(call, request, service="signals" if call == "SetSignal" else "admin")
-    return None
+        except FailedPrecondition:
+            # it reached a terminal phase between plan and apply: the goal holds
+            return Done(Effect.FOUND, what=call)
+        return Done(what=call)
+    if call == "SetSignal":
+        return _set_signal(client, request)
+    client.call(call, request)
+    if call == "UpdateLaunchPlan":
+        state = "activate" if request.state == launch_plan_pb2.ACTIVE else "deactivate"
+        return Done(what=state)
+    return Done(what=call)
+
+
+def _same_run(stored: Any, wanted: Any) -> bool:
+    """Whether the stored execution spec is the run ``wanted`` asks for: the marks the planner
+    puts on its runs (an Execution manifest's spec digest, a Backfill's name) are equal, and for
+    a backfill run the backfill workflow too (its version is a digest of the ticks it runs, so
+    an older run over other ticks is not this one)."""
+    marks = (SPEC_KEY, BACKFILL_KEY)
+    mine = [wanted.labels.values.get(key) for key in marks]
+    theirs = [stored.labels.values.get(key) for key in marks]
+    if not any(mine) or mine != theirs:
+        return False
+    if wanted.labels.values.get(BACKFILL_KEY):
+        return _same_id(stored.launch_plan, wanted.launch_plan, versioned=True)
+    return True
+
+
+def _same_id(one: Any, other: Any, *, versioned: bool = False) -> bool:
+    fields = ("project", "domain", "name") + (("version",) if versioned else ())
+    return all(getattr(one, f) == getattr(other, f) for f in fields)
+
+
+def _set_signal(client: AdminClient, request: Any) -> Done:
+    """Admin's SetSignal overwrites a value silently (ADMIN-SEMANTICS.md, Signals), so the
+    signal is read first: already our value is done by someone else; another value, set since
+    the plan was made, is refused as the plan would have refused it. (Admin has no
+    compare-and-set: a value set between this read and the write is still overwritten.)"""
+    execution = request.id.execution_id
+    current = next(
+        (s for s in client.list_signals(execution) if s.id.signal_id == request.id.signal_id),
+        None,
+    )
+    if current is not None and current.HasField("value") and current.value.ByteSize():
+        if current.value == request.value:
+            return Done(Effect.FOUND, what="SetSignal")
+        raise ReconcilerError(
+            f"refused: signal {request.id.signal_id!r} of {execution.name} was set to another "
+            "value since the plan was made; Admin would overwrite it silently"
+        )
+    client.call("SetSignal", request, service="signals")
+    return Done(what="SetSignal")
 
 
 def _upload(client: AdminClient, request: Any, data: bytes) -> None:

@@ -20,6 +20,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import threading
 import urllib.parse
@@ -153,7 +154,11 @@ def _handler_for(store: BlobServer) -> type[BaseHTTPRequestHandler]:
                 return
             target = store.path_for(relative)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(body)
+            # a bucket's PUT is atomic: a reader (or a second writer of the same object, as two
+            # applies registering one package are) never sees a half-written file
+            partial = target.with_name(f".{target.name}.{secrets.token_hex(8)}.part")
+            partial.write_bytes(body)
+            os.replace(partial, target)
             self._reply(200)
 
         def do_GET(self) -> None:

@@ -11,6 +11,11 @@ own: ``max_parallelism`` 25)::
         remote = FlyteRemote(Config.for_endpoint(admin.endpoint, insecure=True), ...)
         ...
         admin.advance(60)          # move simulated time on and let the engine catch up
+
+``faults=Faults(rate=0.3, seed=1)`` injects failures into the calls it serves (``faults.py``);
+``admin.fault_injector.injected`` says what was injected, and ``admin.fault_injector.enabled``
+turns it off and on. When resets are among the faults, clients reach the server through a TCP
+proxy that can reset their connections, and :attr:`LocalAdmin.endpoint` is the proxy's.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from reconciler.localadmin.clock import Clock, ManualClock, SystemClock
 from reconciler.localadmin.dataproxy import BlobServer, TokenIssuer
 from reconciler.localadmin.engine import Engine, Ticker
 from reconciler.localadmin.executions import Executions
+from reconciler.localadmin.faults import FaultInjector, Faults, ResetProxy
 from reconciler.localadmin.metrics import Metrics
 from reconciler.localadmin.named_entities import NamedEntities
 from reconciler.localadmin.registry import DEFAULT_PROJECT, Registry
@@ -72,6 +78,7 @@ class LocalAdmin:
         workers: int = 8,
         interceptors: Sequence[grpc.ServerInterceptor] = (),
         execution_defaults: matchable_resource_pb2.WorkflowExecutionConfig | None = None,
+        faults: Faults | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self._own_data_dir = data_dir is None
@@ -129,10 +136,13 @@ class LocalAdmin:
             # without this a second server could bind the same port and split the traffic
             ("grpc.so_reuseport", 0),
         ]
+        self.proxy, self.fault_injector = _fault_injection(faults)
+        injected = [self.fault_injector] if self.fault_injector is not None else []
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="localadmin-grpc"),
-            # extra interceptors first: benchmarks inject latency and count calls there
-            interceptors=[*interceptors, AuthInterceptor(self.auth)],
+            # faults outermost (they stand for the network); then the extra interceptors, where
+            # benchmarks inject latency and count calls; auth last
+            interceptors=[*injected, *interceptors, AuthInterceptor(self.auth)],
             options=options,
         )
         admin_pb2_grpc.add_AdminServiceServicer_to_server(
@@ -162,7 +172,11 @@ class LocalAdmin:
             self.port = self._server.add_insecure_port(f"127.0.0.1:{port}")
             if self.port == 0:
                 raise OSError(f"cannot listen on 127.0.0.1:{port}")
+            if self.proxy is not None:
+                self.proxy.upstream = ("127.0.0.1", self.port)
         except BaseException:
+            if self.proxy is not None:
+                self.proxy.stop()
             self.blobs.close()  # nothing started yet: release the socket, the db, the temp dir
             self.store.close()
             if self._own_data_dir:
@@ -176,11 +190,16 @@ class LocalAdmin:
 
     @property
     def endpoint(self) -> str:
+        """Where clients connect: the gRPC port, or the reset proxy in front of it."""
+        if self.proxy is not None:
+            return self.proxy.endpoint
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> LocalAdmin:
         self.blobs.start()
         self._server.start()
+        if self.proxy is not None:
+            self.proxy.start()
         if self._ticker is not None:
             self._ticker.start()
         self._started = True
@@ -190,6 +209,8 @@ class LocalAdmin:
         if self._ticker is not None:
             self._ticker.stop()
         if self._started:
+            if self.proxy is not None:
+                self.proxy.stop()
             self._server.stop(grace=None).wait(timeout=10)
             self.blobs.stop()
         self._started = False
@@ -254,3 +275,12 @@ class LocalAdmin:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _fault_injection(faults: Faults | None) -> tuple[ResetProxy | None, FaultInjector | None]:
+    """The proxy (for connection resets; its upstream is set once the port is known) and the
+    interceptor that ``faults`` need."""
+    if faults is None:
+        return None, None
+    proxy = ResetProxy(("127.0.0.1", 0)) if faults.needs_proxy else None
+    return proxy, FaultInjector(faults, proxy.reset if proxy is not None else None)

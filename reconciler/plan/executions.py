@@ -47,6 +47,9 @@ from reconciler.plan.secrets import hide_text, secret_values
 Phase = core_execution.WorkflowExecution.Phase
 TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED, Phase.TIMED_OUT})
 RETRYABLE = frozenset({Phase.FAILED, Phase.TIMED_OUT})
+ATTEMPT_MODES = frozenset(
+    {execution_pb2.ExecutionMetadata.RECOVERED, execution_pb2.ExecutionMetadata.RELAUNCH}
+)
 
 
 def spec_digest(manifest: Manifest) -> str:
@@ -536,7 +539,9 @@ def plan(
             observed=seen,
         )
     if desired.state == "terminated":
-        if phase in TERMINAL:
+        if phase in TERMINAL or phase == Phase.ABORTING:
+            # ABORTING: terminate was accepted and the engine is stopping it; asking again would
+            # change nothing, and a plan right after apply must be empty (DESIGN.md, Guarantees)
             return Change(
                 address,
                 Action.NOOP,
@@ -577,6 +582,21 @@ def _retry(
 ) -> Change | None:
     """The next recover/relaunch when the latest attempt failed and attempts remain."""
     chain = [stored] + [actual.executions[k] for k in attempt_keys if k in actual.executions]
+    for index, attempt in enumerate(chain[1:], start=1):
+        # an attempt is a recovery or relaunch of a run before it in the chain; a run that
+        # merely took the attempt's name is not one (and apply could never launch the real one)
+        metadata = attempt.spec.metadata
+        earlier = {run.id.name for run in chain[:index]}
+        if metadata.mode not in ATTEMPT_MODES or metadata.reference_execution.name not in earlier:
+            return Change(
+                address,
+                Action.CONFLICT,
+                before,
+                before,
+                observed=seen,
+                reason=f"{attempt.id.name} exists but is not a recovery or relaunch of "
+                f"{desired.key[2]}; onFailure cannot use its name: rename or remove that run",
+            )
     latest = chain[-1]
     made = len(chain) - 1
     if latest.closure.phase not in RETRYABLE:

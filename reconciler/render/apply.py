@@ -31,6 +31,11 @@ class ApplyReport:
         return len(self.results) - len(self.failed)
 
     @property
+    def found(self) -> int:
+        """How many changes found (part of) their work already done in Admin."""
+        return sum(1 for result in self.results if result.ok and result.found)
+
+    @property
     def launched(self) -> tuple[Any, ...]:
         """The ids of the executions the apply started, in the order of the results."""
         return tuple(ident for result in self.results for ident in result.launched)
@@ -55,6 +60,12 @@ def render_summary(report: ApplyReport, out: TextIO) -> None:
         ),
         file=out,
     )
+    if report.found:
+        click.echo(
+            f"  {report.found} of them found (part of) their work already done in Admin (each "
+            "line says by whom)",
+            file=out,
+        )
     for result in failed:
         click.echo(f"  failed: {result.change.address}: {result.message}", file=out)
 

@@ -204,6 +204,27 @@ def test_state_terminated_terminates_a_running_execution(
     assert _run(run_cli, local_admin, "plan", root, "--detailed-exitcode").code == 0
 
 
+def test_plan_right_after_terminate_is_empty_while_the_run_is_aborting(
+    run_cli, local_admin, registered, stub, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Admin keeps a terminated run ABORTING until the engine has stopped it; that is the
+    terminate done, not one more to do (found by the crash test, tests/reliability)."""
+    root = _tree(tmp_path, executions=EXECUTION.format(name="run-1", region="us", state="launched"))
+    assert _run(run_cli, local_admin, "apply", root, "--auto-approve").code == 0
+    _tree(tmp_path, executions=EXECUTION.format(name="run-1", region="us", state="terminated"))
+    assert _run(run_cli, local_admin, "apply", root, "--auto-approve").code == 0
+    execution = stub.GetExecution(
+        execution_pb2.WorkflowExecutionGetRequest(
+            id=identifier_pb2.WorkflowExecutionIdentifier(
+                project=PROJECT, domain=DOMAIN, name="run-1"
+            )
+        )
+    )
+    assert execution.closure.phase == 9  # ABORTING: the clock has not moved
+    plan = _run(run_cli, local_admin, "plan", root, "--detailed-exitcode")
+    assert plan.code == 0, plan.out
+
+
 def test_launched_executions_carry_provenance_labels(
     run_cli, local_admin, registered, stub, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
