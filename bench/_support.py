@@ -19,7 +19,12 @@ STR = types_pb2.LiteralType(simple=types_pb2.SimpleType.STRING)
 
 
 class CallMeter(grpc.ServerInterceptor):  # type: ignore[misc]
-    """Counts every RPC by method; sleeps ``latency`` seconds before each when set."""
+    """Counts every RPC by method; sleeps ``latency`` seconds before each when set.
+
+    The sleep runs in the server's worker thread, as part of the call: grpcio runs
+    ``intercept_service`` itself on the one thread that accepts calls (under the server's
+    lock), so sleeping there would make every call wait for all the calls before it, whatever
+    the client's parallelism."""
 
     def __init__(self) -> None:
         self.latency = 0.0
@@ -29,9 +34,22 @@ class CallMeter(grpc.ServerInterceptor):  # type: ignore[misc]
     def intercept_service(self, continuation: Any, details: Any) -> Any:
         with self._lock:
             self.calls[details.method.rsplit("/", 1)[-1]] += 1
-        if self.latency:
-            time.sleep(self.latency)
-        return continuation(details)
+        handler = continuation(details)
+        latency = self.latency
+        if not latency or handler is None:
+            return handler
+        kind = next(
+            k
+            for k in ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
+            if getattr(handler, k) is not None
+        )
+        behaviour = getattr(handler, kind)
+
+        def delayed(request: Any, context: Any) -> Any:
+            time.sleep(latency)
+            return behaviour(request, context)
+
+        return handler._replace(**{kind: delayed})
 
     def reset(self) -> None:
         with self._lock:
