@@ -400,15 +400,17 @@ def launch_plan_view(spec: launch_plan_pb2.LaunchPlanSpec, *, active: bool) -> d
     return view
 
 
-def observed(actual: Actual, key: EntityKey) -> dict[str, Any]:
+def observed(actual: Actual, key: EntityKey, *, legacy: bool = False) -> dict[str, Any]:
     """What a change was planned against: every version of the name, its state and spec.
 
     The spec counts by a hash of its encoding, not of its normalized form: this digest is only
     ever compared with one made the same way from a later read of the same Admin, which sends
     the same bytes for a version nothing changed (and normalizing every stored version was the
-    largest cost of planning many launch plans)."""
+    largest cost of planning many launch plans). ``legacy``: the normalized form, as plans
+    saved by earlier builds have it (``apply --plan`` accepts either)."""
+    spec_digest = message_digest if legacy else _encoding_digest
     versions = sorted(
-        (lp.id.version, int(lp.closure.state), _encoding_digest(lp.spec))
+        (lp.id.version, int(lp.closure.state), spec_digest(lp.spec))
         for lp in actual.launch_plans.get(key, [])
     )
     return {"launch_plans": [list(key)], "digest": digest(versions)}
