@@ -6,6 +6,7 @@ result carries all diagnostics next to the manifests that did parse.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ class Manifest:
     def name(self) -> str:
         return self.model.name
 
-    @property
+    @functools.cached_property  # asked for all the time when planning; the model is frozen
     def address(self) -> str:
         """``Kind/project/domain/name``; signals are addressed by execution and signal id."""
         if isinstance(self.model, SignalManifest):

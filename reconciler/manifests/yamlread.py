@@ -203,6 +203,8 @@ class _Composer:
         self._loader = _Loader(text)
         self._name = name
         self._diagnostics = diagnostics
+        # the resolver's tag for each plain scalar seen in this file (keys repeat a lot)
+        self._tags: dict[tuple[str, Any], str] = {}
 
     def dispose(self) -> None:
         self._loader.dispose()
@@ -214,7 +216,7 @@ class _Composer:
             if isinstance(event, yaml.StreamEndEvent):
                 return
             if isinstance(event, yaml.DocumentStartEvent):
-                builder = _DocumentBuilder(self._loader, self._name, self._diagnostics)
+                builder = _DocumentBuilder(self._loader, self._name, self._diagnostics, self._tags)
                 yield builder.build(index)
                 index += 1
 
@@ -222,8 +224,15 @@ class _Composer:
 class _DocumentBuilder:
     """Builds one document's values and positions from its events, without recursion."""
 
-    def __init__(self, loader: Any, name: str, diagnostics: list[Diagnostic]) -> None:
+    def __init__(
+        self,
+        loader: Any,
+        name: str,
+        diagnostics: list[Diagnostic],
+        tags: dict[tuple[str, Any], str] | None = None,
+    ) -> None:
         self._loader = loader
+        self._tags = {} if tags is None else tags
         self._name = name
         self._diagnostics = diagnostics
         self._positions = Positions()
@@ -379,12 +388,20 @@ class _DocumentBuilder:
         text = event.value
         if tag is None or tag == "!":
             implicit = event.implicit
-            if self._plain_is_str and (not implicit[0] or text[:1] not in self._implicit):
+            if not self._plain_is_str:
+                tag = loader.resolve(yaml.ScalarNode, text, implicit)
+            elif not implicit[0] or text[:1] not in self._implicit:
                 # What the resolver decides without trying a pattern: a quoted scalar, or a
                 # plain one no implicit type can start with, is a string.
                 tag = _STR_TAG
             else:
-                tag = loader.resolve(yaml.ScalarNode, text, implicit)
+                # Without path resolvers the tag depends on the text alone.
+                found = self._tags.get((text, implicit))
+                if found is None:
+                    found = self._tags[text, implicit] = loader.resolve(
+                        yaml.ScalarNode, text, implicit
+                    )
+                tag = found
         if tag == _STR_TAG and self._str_is_text:
             return text  # what the safe str constructor returns for a scalar node
         if tag == _MERGE_TAG:
