@@ -192,6 +192,39 @@ def served_admin(temp: Path, workers: int = 64) -> Iterator[tuple[Any, CallMeter
         yield admin, meter
 
 
+@contextlib.contextmanager
+def stub_admin(workers: int = 64) -> Iterator[tuple[str, CallMeter]]:
+    """An AdminService that answers ``CreateExecution`` (and ``GetVersion``) at once, behind a
+    ``CallMeter``: with it, apply's time is the injected latency and the client's own work,
+    as against a real Admin on other machines; the local Admin shares this machine's cores."""
+    from concurrent import futures
+
+    from flyteidl.admin import execution_pb2, version_pb2
+    from flyteidl.core import identifier_pb2
+    from flyteidl.service import admin_pb2_grpc
+
+    class Stub(admin_pb2_grpc.AdminServiceServicer):  # type: ignore[misc]
+        def CreateExecution(self, request: Any, context: Any) -> Any:
+            return execution_pb2.ExecutionCreateResponse(
+                id=identifier_pb2.WorkflowExecutionIdentifier(
+                    project=request.project, domain=request.domain, name=request.name
+                )
+            )
+
+        def GetVersion(self, request: Any, context: Any) -> Any:
+            return version_pb2.GetVersionResponse()
+
+    meter = CallMeter()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), interceptors=[meter])
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(Stub(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}", meter
+    finally:
+        server.stop(grace=None).wait(timeout=10)
+
+
 @dataclass(frozen=True)
 class ChildRun:
     """A finished child process: wall time, its own CPU time and peak RSS, what it printed."""

@@ -7,11 +7,13 @@ way, one FlyteRemote ``execute`` per run.
 
 Per parallelism, a fresh local Admin: the plan (N Execution manifests of the workflow's default
 launch plan) is made with ``reconciler plan --out`` and no latency, then ``apply_plan`` of that
-plan is timed in a child process with the latency on. Calls are counted on the server; the
-floor is RPCs x latency / parallelism. The naive loop runs ``--naive-sample`` executes one by
-one and is extrapolated linearly to N (marked so in the output). The same apply at the
-highest parallelism with no latency shows what CPU alone takes on this machine (the client's
-and the local Admin's, which share its cores).
+plan is timed in a child process with the latency on; then the same plan is applied to a stub
+Admin that answers at once (so that only the latency and the client's own work count, as with
+a real Admin on other machines; the local Admin shares this machine's cores with the client).
+Calls are counted on the server; the floor is RPCs x latency / parallelism. The naive loop
+runs ``--naive-sample`` executes one by one and is extrapolated linearly to N (marked so in the
+output). The same apply at the highest parallelism with no latency shows what CPU alone takes
+on this machine (the client's and the local Admin's).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from _support import (
     own_cpu,
     run_child,
     served_admin,
+    stub_admin,
 )
 
 
@@ -56,41 +59,57 @@ def write_executions(root: Path, count: int) -> None:
 def measure(
     executions: int, parallelism: int, latency: float, code: Path | None = None
 ) -> dict[str, Any]:
-    """``apply_plan`` of ``executions`` creates on a fresh local Admin; ``code`` is the root of
-    the checkout whose ``reconciler`` applies (default: this one)."""
+    """``apply_plan`` of ``executions`` creates on a fresh local Admin, then the same plan
+    against the stub Admin; ``code`` is the root of the checkout whose ``reconciler`` applies
+    (default: this one)."""
     with tempfile.TemporaryDirectory() as temp_name:
         temp = Path(temp_name)
         env = child_env(temp)
+        client_env = child_env(temp, code) if code is not None else env
         root = temp / "manifests"
         write_executions(root, executions)
+        plan_file = temp / "plan.json"
         with served_admin(temp) as (admin, meter):
-            plan_file = temp / "plan.json"
             target = ["--endpoint", admin.endpoint, "--insecure"]
             run_child(
                 ["-m", "reconciler", "plan", str(root), *target, "--out", str(plan_file)],
                 env,
             )
-            meter.latency = latency
-            meter.reset()
-            admin_cpu = own_cpu()
-            client = [str(BENCH / "_client.py"), "apply", str(plan_file), admin.endpoint]
-            run = run_child(
-                [*client, "--parallelism", str(parallelism)],
-                child_env(temp, code) if code is not None else env,
-            )
-            admin_cpu = own_cpu() - admin_cpu
-            rpcs, by_method = meter.total, dict(meter.calls)
-            meter.latency = 0.0
+            local = _apply(plan_file, admin.endpoint, parallelism, latency, meter, client_env)
+        with stub_admin() as (endpoint, meter):
+            stub = _apply(plan_file, endpoint, parallelism, latency, meter, client_env)
+    for result in (local, stub):
+        if result["failed"] or result["changes"] != executions:
+            sys.exit(f"apply at parallelism {parallelism} failed: {result}")
+    return {"executions": executions, **local, "stub": stub}
+
+
+def _apply(
+    plan_file: Path,
+    endpoint: str,
+    parallelism: int,
+    latency: float,
+    meter: Any,
+    env: dict[str, str],
+) -> dict[str, Any]:
+    meter.latency = latency
+    meter.reset()
+    admin_cpu = own_cpu()
+    client = [str(BENCH / "_client.py"), "apply", str(plan_file), endpoint]
+    run = run_child([*client, "--parallelism", str(parallelism)], env)
+    admin_cpu = own_cpu() - admin_cpu
+    rpcs, by_method = meter.total, dict(meter.calls)
+    meter.latency = 0.0
     result = run.json()
-    if result["failed"] or result["changes"] != executions:
-        sys.exit(f"apply at parallelism {parallelism} failed: {result}")
     # the client's GetVersion before the clock starts is not part of the apply
     applied = rpcs - by_method.get("GetVersion", 0)
     return {
-        "executions": executions,
         "parallelism": parallelism,
         "latency": latency,
         "apply": result["apply"],
+        "apply_cpu": result["apply_cpu"],
+        "changes": result["changes"],
+        "failed": result["failed"],
         "wall": run.wall,
         "cpu": run.cpu,
         "admin_cpu": admin_cpu,
@@ -152,15 +171,27 @@ def main() -> None:
             f"  parallelism {parallelism:3d}: {result['apply']:6.2f} s "
             f"({args.executions / result['apply']:6.1f} creates/s), {result['rpcs']} RPCs, "
             f"floor {result['floor']:5.2f} s, {result['apply'] / result['floor']:.2f}x the floor; "
-            f"CPU: client process {result['cpu']:.2f} s, local Admin {result['admin_cpu']:.2f} s"
+            f"CPU: client {result['apply_cpu']:.2f} s applying ({result['cpu']:.2f} s in all), "
+            f"local Admin {result['admin_cpu']:.2f} s"
+        )
+        stub = result["stub"]
+        print(
+            f"    against the stub Admin: {stub['apply']:6.2f} s, "
+            f"{stub['apply'] / stub['floor']:.2f}x the floor (client {stub['apply_cpu']:.2f} s "
+            "applying)"
         )
         if args.before is not None:
-            print(f"    the --before checkout: {result['before']['apply']:6.2f} s")
+            before = result["before"]
+            print(
+                f"    the --before checkout: {before['apply']:6.2f} s, against the stub "
+                f"{before['stub']['apply']:6.2f} s"
+            )
     top = max(r["parallelism"] for r in results)
     unloaded = measure(args.executions, top, 0.0)
     print(
         f"  parallelism {top:3d} with no latency: {unloaded['apply']:6.2f} s (what CPU alone "
-        f"takes here: client {unloaded['cpu']:.2f} s, local Admin {unloaded['admin_cpu']:.2f} s)"
+        f"takes here: client {unloaded['apply_cpu']:.2f} s applying, local Admin "
+        f"{unloaded['admin_cpu']:.2f} s)"
     )
     baseline = naive(args.executions, args.naive_sample, args.latency)
     how = f", extrapolated from {baseline['sample']} runs" if baseline["sampled"] else ""
