@@ -31,15 +31,18 @@ PROJECT, DOMAIN = "flytesnacks", "development"
 
 
 def _timed(module: Any, name: str, stages: dict[str, float]) -> None:
-    """Wrap ``module.name`` so that the time spent in it adds up in ``stages[name]``."""
+    """Wrap ``module.name`` so that the time spent in it adds up in ``stages[name]``, and the
+    process's CPU time meanwhile in ``stages[name + "_cpu"]``."""
     original: Callable[..., Any] = getattr(module, name)
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             return original(*args, **kwargs)
         finally:
             stages[name] = stages.get(name, 0.0) + time.perf_counter() - started
+            cpu_name = f"{name}_cpu"
+            stages[cpu_name] = stages.get(cpu_name, 0.0) + time.process_time() - cpu
 
     setattr(module, name, wrapper)
 
@@ -49,7 +52,7 @@ def plan(argv: list[str], profile: str | None) -> dict[str, Any]:
     import reconciler.commands.reconcile_common as common
     from reconciler.cli import main
 
-    imported = time.perf_counter()
+    imported, imported_cpu = time.perf_counter(), time.process_time()
     stages: dict[str, float] = {}
     for name in ("load_desired", "fetch_actual", "followups", "make_plan"):
         _timed(common, name, stages)
@@ -72,6 +75,7 @@ def plan(argv: list[str], profile: str | None) -> dict[str, Any]:
     return {
         "exit_code": code,
         "imports": imported - STARTED,
+        "imports_cpu": imported_cpu,
         **stages,
     }
 
