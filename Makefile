@@ -36,11 +36,10 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/reconciler schema --write schemas
 
-## bench: the benchmarks in bench/, each printing its own figures
+## bench: every benchmark in bench/ (bench/run_all.py), figures written into docs/performance.md;
+## about 10 minutes on 2 cores. BENCH_ARGS=--large adds plan at 50,000 manifests (longer).
 bench: $(STAMP)
-	$(BIN)/python bench/validate_bench.py
-	$(BIN)/python bench/plan_bench.py
-	$(BIN)/python bench/localadmin_bench.py
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 ## reliability: the fault, crash and concurrency tests at full size (docs/reliability.md): apply
 ## killed after every one of its calls, 8 fault seeds, 5 rounds of concurrent applies; `make test`

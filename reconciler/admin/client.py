@@ -238,9 +238,17 @@ class AdminClient:
         return self.pages("ListProjects", project_pb2.ProjectListRequest(), "projects")
 
     def list_launch_plans(
-        self, project: str, domain: str, name: str = "", filters: Filters | None = None
+        self,
+        project: str,
+        domain: str,
+        name: str = "",
+        filters: Filters | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
     ) -> Iterator[launch_plan_pb2.LaunchPlan]:
-        return self._list_named("ListLaunchPlans", "launch_plans", project, domain, name, filters)
+        return self._list_named(
+            "ListLaunchPlans", "launch_plans", project, domain, name, filters, page_size
+        )
 
     def list_active_launch_plans(
         self, project: str, domain: str
@@ -249,9 +257,16 @@ class AdminClient:
         return self.pages("ListActiveLaunchPlans", request, "launch_plans")
 
     def list_executions(
-        self, project: str, domain: str, filters: Filters | None = None
+        self,
+        project: str,
+        domain: str,
+        filters: Filters | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
     ) -> Iterator[execution_pb2.Execution]:
-        return self._list_named("ListExecutions", "executions", project, domain, "", filters)
+        return self._list_named(
+            "ListExecutions", "executions", project, domain, "", filters, page_size
+        )
 
     def list_workflows(
         self, project: str, domain: str, name: str = "", filters: Filters | None = None
@@ -271,13 +286,14 @@ class AdminClient:
         domain: str,
         name: str,
         filters: Filters | None,
+        page_size: int = PAGE_SIZE,
     ) -> Iterator[Any]:
         """A ``ResourceListRequest`` List RPC (launch plans, workflows, tasks, executions)."""
         request = common_pb2.ResourceListRequest(
             id=common_pb2.NamedEntityIdentifier(project=project, domain=domain, name=name),
             filters=str(filters or ""),
         )
-        return self.pages(method, request, items)
+        return self.pages(method, request, items, page_size=page_size)
 
     def list_signals(
         self, execution: identifier_pb2.WorkflowExecutionIdentifier, filters: Filters | None = None

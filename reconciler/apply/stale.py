@@ -36,6 +36,8 @@ def stale_addresses(plan: Plan, client: AdminClient, *, parallelism: int = 8) ->
         if "launch_plans" in observed:
             [key] = [tuple(k) for k in observed["launch_plans"]]
             now = launchplans.observed(actual, key)
+            if now.get("digest") != observed.get("digest"):
+                now = launchplans.observed(actual, key, legacy=True)  # saved by an earlier build
         elif "registered" in observed:
             keys = [tuple(k) for k in observed["registered"]]
             now = registration.observed(actual, keys)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}?")
 _REFERENCE = re.compile(r"env:([A-Za-z_][A-Za-z0-9_]*)")
@@ -42,6 +43,23 @@ def has_reference(text: str) -> bool:
     """Whether ``text`` is templated, so that format checks must wait for plan time."""
     found = references(text)
     return isinstance(found, Malformed) or bool(found)
+
+
+def holds_template(data: Any) -> bool:
+    """Whether any string value in ``data`` (a document's plain data) holds ``${``: only then
+    is there a reference to check or resolve (most manifests have none, and walking them with
+    paths is much slower than this)."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "${" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 _SUBSTITUTE = re.compile(r"\$\$\{|\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")

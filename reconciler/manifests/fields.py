@@ -81,10 +81,13 @@ def _check_dns_label(what: str) -> Any:
     return check
 
 
+_WHITESPACE = re.compile(r"\s")  # what str.isspace() says of a character, for a whole string
+
+
 def _check_entity_name(value: str) -> str:
     if not value.strip():
         raise ValueError("name must not be empty")
-    if any(c.isspace() for c in value) or "/" in value:
+    if "/" in value or _WHITESPACE.search(value):
         raise ValueError(f"name {value!r} must not contain whitespace or '/'")
     return value
 

@@ -6,6 +6,7 @@ other; ``reconciler.manifests.load`` re-exports it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,7 @@ class Manifest:
     def name(self) -> str:
         return self.model.name
 
-    @property
+    @functools.cached_property  # asked for all the time when planning; the model is frozen
     def address(self) -> str:
         """``Kind/project/domain/name``; signals are addressed by execution and signal id."""
         if isinstance(self.model, SignalManifest):

@@ -20,7 +20,7 @@ from pydantic_core import ErrorDetails
 from reconciler.diagnostics import Diagnostic, FieldPath
 from reconciler.manifests.backfill import BackfillManifest
 from reconciler.manifests.base import ManifestBase
-from reconciler.manifests.envref import Malformed
+from reconciler.manifests.envref import Malformed, holds_template
 from reconciler.manifests.envref import references as env_references
 from reconciler.manifests.execution import ExecutionManifest
 from reconciler.manifests.fields import API_VERSION
@@ -104,6 +104,8 @@ def _at(document: Document, path: FieldPath, message: str, *, key: bool = False)
 
 def _check_references(document: Document) -> Iterator[Diagnostic]:
     """``${env:NAME}`` must be well formed, and never part of a resource's identity."""
+    if not holds_template(document.data):
+        return
     for path, text in _strings(document.data, ()):
         found = env_references(text)
         if isinstance(found, Malformed):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.diagnostics import Diagnostic, FieldPath
-from reconciler.manifests.envref import substitute
+from reconciler.manifests.envref import holds_template, substitute
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.parse import parse_manifest
 from reconciler.manifests.yamlread import Document
@@ -29,6 +29,8 @@ class Resolved:
 
 
 def resolve(manifest: Manifest, environ: Mapping[str, str]) -> Resolved | list[Diagnostic]:
+    if not holds_template(manifest.document.data):
+        return Resolved(manifest, {})  # nothing to resolve, nothing to check again
     secrets: dict[FieldPath, str] = {}
     problems: list[Diagnostic] = []
     data = _walk(manifest.document.data, (), dict(environ), secrets, problems, manifest)

@@ -16,6 +16,7 @@ independent, so the caller goes on with the next one.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ MAX_DEPTH = 100
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAGS = {None, "!", "tag:yaml.org,2002:map"}
 _SEQ_TAGS = {None, "!", "tag:yaml.org,2002:seq"}
 _SCALAR_TAGS = {
@@ -169,11 +171,12 @@ def _show_tag(tag: str) -> str:
     return tag.replace("tag:yaml.org,2002:", "!!")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     """A mapping or sequence being built."""
 
     value: Any
+    is_map: bool
     path: FieldPath
     anchor: str | None
     start: tuple[int, int]
@@ -200,6 +203,8 @@ class _Composer:
         self._loader = _Loader(text)
         self._name = name
         self._diagnostics = diagnostics
+        # the resolver's tag for each plain scalar seen in this file (keys repeat a lot)
+        self._tags: dict[tuple[str, Any], str] = {}
 
     def dispose(self) -> None:
         self._loader.dispose()
@@ -211,7 +216,7 @@ class _Composer:
             if isinstance(event, yaml.StreamEndEvent):
                 return
             if isinstance(event, yaml.DocumentStartEvent):
-                builder = _DocumentBuilder(self._loader, self._name, self._diagnostics)
+                builder = _DocumentBuilder(self._loader, self._name, self._diagnostics, self._tags)
                 yield builder.build(index)
                 index += 1
 
@@ -219,8 +224,15 @@ class _Composer:
 class _DocumentBuilder:
     """Builds one document's values and positions from its events, without recursion."""
 
-    def __init__(self, loader: Any, name: str, diagnostics: list[Diagnostic]) -> None:
+    def __init__(
+        self,
+        loader: Any,
+        name: str,
+        diagnostics: list[Diagnostic],
+        tags: dict[tuple[str, Any], str] | None = None,
+    ) -> None:
         self._loader = loader
+        self._tags = {} if tags is None else tags
         self._name = name
         self._diagnostics = diagnostics
         self._positions = Positions()
@@ -228,28 +240,42 @@ class _DocumentBuilder:
         self._stack: list[_Frame] = []
         self._root: Any = None
         self._total = 0
+        # Shortcuts in _construct, valid for the safe loader as PyYAML ships it (checked here,
+        # so that a loader with path resolvers, a wildcard resolver or another str constructor
+        # takes the general path).
+        self._implicit = loader.yaml_implicit_resolvers
+        self._plain_is_str = not loader.yaml_path_resolvers and None not in self._implicit
+        safe_str = yaml.constructor.SafeConstructor.construct_yaml_str
+        self._str_is_text = loader.yaml_constructors.get(_STR_TAG) is safe_str
 
     def build(self, index: int) -> Document:
+        # The hot loop of reading manifests: one pass per event, dispatched on the event's
+        # class (libyaml makes exactly these classes; anything else takes the isinstance path).
+        get_event = self._loader.get_event
+        stack = self._stack
         while True:
-            event = self._loader.get_event()
-            position = (event.start_mark.line + 1, event.start_mark.column + 1)
-            if isinstance(event, yaml.DocumentEndEvent):
-                return Document(self._name, index, self._root, self._positions)
-            if isinstance(event, yaml.AliasEvent):
-                self._alias(event, position)
-            elif isinstance(event, yaml.ScalarEvent):
-                self._count(1, position)
-                self._scalar(event, position)
-            elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-                self._count(1, position)
-                self._start(event, position)
-            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-                frame = self._stack.pop()
+            event = get_event()
+            kind = _EVENT_KINDS.get(event.__class__) or _event_kind(event)
+            if kind is _Event.END:
+                frame = stack.pop()
                 if frame.merges:
                     frame.value = _merged(frame)
                 if frame.anchor is not None:
                     self._anchors[frame.anchor] = (frame.value, frame.size)
                 self._place(frame.value, frame.size, frame.start)
+                continue
+            if kind is _Event.DOCUMENT_END:
+                return Document(self._name, index, self._root, self._positions)
+            mark = event.start_mark
+            position = (mark.line + 1, mark.column + 1)
+            if kind is _Event.SCALAR:
+                self._count(1, position)
+                self._scalar(event, position)
+            elif kind is _Event.START:
+                self._count(1, position)
+                self._start(event, position)
+            elif kind is _Event.ALIAS:
+                self._alias(event, position)
 
     # --- events ---------------------------------------------------------------------------
 
@@ -266,9 +292,12 @@ class _DocumentBuilder:
 
     def _scalar(self, event: yaml.ScalarEvent, position: tuple[int, int]) -> None:
         value = self._construct(event, position)
-        if self._expects_key():
-            self._place(value, 1, position)
-            return
+        if self._stack:
+            parent = self._stack[-1]
+            if parent.is_map and not parent.has_key:  # a mapping key (_place, inlined)
+                parent.size += 1
+                parent.key, parent.has_key, parent.key_position = value, True, position
+                return
         if value is _MERGE:  # '<<' merges only in key position
             value = event.value
         self._positions.values[self._child_path(position)] = position
@@ -284,7 +313,7 @@ class _DocumentBuilder:
             self._abort(position, f"unsupported YAML tag {_show_tag(event.tag or '')}")
         path = self._child_path(position)
         self._positions.values[path] = position
-        self._stack.append(_Frame({} if is_map else [], path, event.anchor, position))
+        self._stack.append(_Frame({} if is_map else [], is_map, path, event.anchor, position))
         if len(self._stack) > MAX_DEPTH:
             self._abort(position, f"values nest deeper than {MAX_DEPTH} levels")
 
@@ -295,13 +324,13 @@ class _DocumentBuilder:
         if not self._stack:
             return False
         top = self._stack[-1]
-        return isinstance(top.value, dict) and not top.has_key
+        return top.is_map and not top.has_key
 
     def _child_path(self, position: tuple[int, int]) -> FieldPath:
         if not self._stack:
             return ()
         parent = self._stack[-1]
-        if isinstance(parent.value, list):
+        if not parent.is_map:
             return (*parent.path, len(parent.value))
         if not parent.has_key:
             self._abort(position, "mapping keys must be plain values, not lists or mappings")
@@ -317,7 +346,7 @@ class _DocumentBuilder:
             return
         parent = self._stack[-1]
         parent.size += size
-        if isinstance(parent.value, list):
+        if not parent.is_map:
             parent.value.append(value)
         elif not parent.has_key:
             if isinstance(value, list | dict):
@@ -356,8 +385,25 @@ class _DocumentBuilder:
     def _construct(self, event: yaml.ScalarEvent, position: tuple[int, int]) -> Any:
         loader = self._loader
         tag = event.tag
+        text = event.value
         if tag is None or tag == "!":
-            tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            implicit = event.implicit
+            if not self._plain_is_str:
+                tag = loader.resolve(yaml.ScalarNode, text, implicit)
+            elif not implicit[0] or text[:1] not in self._implicit:
+                # What the resolver decides without trying a pattern: a quoted scalar, or a
+                # plain one no implicit type can start with, is a string.
+                tag = _STR_TAG
+            else:
+                # Without path resolvers the tag depends on the text alone.
+                found = self._tags.get((text, implicit))
+                if found is None:
+                    found = self._tags[text, implicit] = loader.resolve(
+                        yaml.ScalarNode, text, implicit
+                    )
+                tag = found
+        if tag == _STR_TAG and self._str_is_text:
+            return text  # what the safe str constructor returns for a scalar node
         if tag == _MERGE_TAG:
             return _MERGE
         if tag not in _SCALAR_TAGS:
@@ -382,6 +428,33 @@ class _DocumentBuilder:
 
     def _abort(self, position: tuple[int, int], message: str) -> NoReturn:
         raise _Abort(Diagnostic(Location(self._name, *position), message))
+
+
+class _Event(enum.Enum):
+    SCALAR = enum.auto()
+    START = enum.auto()  # of a mapping or a sequence
+    END = enum.auto()  # of a mapping or a sequence
+    ALIAS = enum.auto()
+    DOCUMENT_END = enum.auto()
+    OTHER = enum.auto()
+
+
+_EVENT_KINDS: dict[type[Any], _Event] = {
+    yaml.ScalarEvent: _Event.SCALAR,
+    yaml.MappingStartEvent: _Event.START,
+    yaml.SequenceStartEvent: _Event.START,
+    yaml.MappingEndEvent: _Event.END,
+    yaml.SequenceEndEvent: _Event.END,
+    yaml.AliasEvent: _Event.ALIAS,
+    yaml.DocumentEndEvent: _Event.DOCUMENT_END,
+}
+
+
+def _event_kind(event: yaml.Event) -> _Event:
+    for cls, kind in _EVENT_KINDS.items():
+        if isinstance(event, cls):
+            return kind
+    return _Event.OTHER
 
 
 def _merged(frame: _Frame) -> dict[Any, Any]:

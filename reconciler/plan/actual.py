@@ -1,6 +1,6 @@
 """Read what Admin has for the resources the manifests name, in few round trips.
 
-Per project/domain: one filtered, paged ``ListLaunchPlans`` for every launch plan name the
+Per project/domain: one filtered, paged ``ListLaunchPlans`` per 100 launch plan names the
 manifests mention (all versions), one filtered ``ListExecutions`` per 100 execution names, and
 one ``ListActiveLaunchPlans`` (to see what ``--prune`` may touch). Workflows (for their
 interfaces) are read one ``GetWorkflow`` per distinct id, concurrently. No per-manifest loop.
@@ -27,6 +27,10 @@ EntityKey = tuple[str, str, str]  # project, domain, name
 VersionedKey = tuple[str, str, str, str]  # project, domain, name, version
 RegisteredKey = tuple[str, str, str, str, str]  # kind, project, domain, name, version
 NAMES_PER_CALL = 100
+# One more than the names asked for: Admin sends a next-page token only after a full page, so
+# a chunk of names that has at most one match each (executions; launch plans with one version)
+# comes back in one call, where a page of exactly 100 would cost a second, empty one.
+PAGE_PER_CALL = NAMES_PER_CALL + 1
 
 
 @dataclass(frozen=True)
@@ -131,12 +135,14 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
         if kind == "lp":
             project, domain, names = args
             found = client.list_launch_plans(
-                project, domain, filters=filters.value_in("name", names)
+                project, domain, filters=filters.value_in("name", names), page_size=PAGE_PER_CALL
             )
             return kind, args, list(found)
         if kind == "ex":
             project, domain, names = args
-            found = client.list_executions(project, domain, filters=filters.value_in("name", names))
+            found = client.list_executions(
+                project, domain, filters=filters.value_in("name", names), page_size=PAGE_PER_CALL
+            )
             return kind, args, list(found)
         if kind == "active":
             return kind, args, list(client.list_active_launch_plans(*args))

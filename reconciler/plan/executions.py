@@ -52,6 +52,15 @@ ATTEMPT_MODES = frozenset(
 )
 
 
+_PHASE_NAMES = {number: name for name, number in Phase.items()}
+
+
+def _phase_name(phase: int) -> str:
+    """``Phase.Name(phase)``, which is slow enough to show when planning many executions."""
+    found = _PHASE_NAMES.get(phase)
+    return found if found is not None else str(Phase.Name(phase))
+
+
 def spec_digest(manifest: Manifest) -> str:
     """Digest of the Execution manifest's spec as written (references unresolved), without the
     fields that steer the reconciler rather than the run (``state``, ``onFailure``)."""
@@ -520,7 +529,7 @@ def plan(
             observed=seen,
         )
     phase = stored.closure.phase
-    before = {"phase": Phase.Name(phase), **execution_view(stored.spec, None, {})}
+    before = {"phase": _phase_name(phase), **execution_view(stored.spec, None, {})}
     stored_digest = stored.spec.labels.values.get(SPEC_KEY)
     if stored_digest != desired.digest:
         why = (
@@ -547,7 +556,7 @@ def plan(
                 Action.NOOP,
                 before,
                 before,
-                reason=f"already {Phase.Name(phase)}",
+                reason=f"already {_phase_name(phase)}",
                 observed=seen,
             )
         request = execution_pb2.ExecutionTerminateRequest(
@@ -558,7 +567,7 @@ def plan(
             Action.TERMINATE,
             before,
             {**before, "phase": "ABORTED"},
-            reason=f"the manifest asks for it terminated; it is {Phase.Name(phase)}",
+            reason=f"the manifest asks for it terminated; it is {_phase_name(phase)}",
             operations=(
                 Operation("TerminateExecution", request.SerializeToString(deterministic=True)),
             ),
@@ -568,7 +577,7 @@ def plan(
         retry = _retry(desired, stored, actual, attempt_keys, address, before, seen)
         if retry is not None:
             return retry
-    return Change(address, Action.NOOP, before, before, reason=Phase.Name(phase), observed=seen)
+    return Change(address, Action.NOOP, before, before, reason=_phase_name(phase), observed=seen)
 
 
 def _retry(
@@ -607,7 +616,7 @@ def _retry(
                 before,
                 before,
                 observed=seen,
-                reason=f"attempt {made} ({latest.id.name}) is {Phase.Name(latest.closure.phase)}",
+                reason=f"attempt {made} ({latest.id.name}) is {_phase_name(latest.closure.phase)}",
             )
         return None
     if made >= desired.max_attempts:
@@ -631,7 +640,7 @@ def _retry(
         action,
         before,
         {"attempt": made + 1, "name": new_name, "phase": "QUEUED"},
-        reason=f"{latest.id.name} {Phase.Name(latest.closure.phase)}; attempt {made + 1} of "
+        reason=f"{latest.id.name} {_phase_name(latest.closure.phase)}; attempt {made + 1} of "
         f"{desired.max_attempts} runs as {new_name}",
         operations=(Operation(call, request.SerializeToString(deterministic=True)),),
         observed=seen,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -399,13 +400,24 @@ def launch_plan_view(spec: launch_plan_pb2.LaunchPlanSpec, *, active: bool) -> d
     return view
 
 
-def observed(actual: Actual, key: EntityKey) -> dict[str, Any]:
-    """What a change was planned against: every version of the name, its state and spec."""
+def observed(actual: Actual, key: EntityKey, *, legacy: bool = False) -> dict[str, Any]:
+    """What a change was planned against: every version of the name, its state and spec.
+
+    The spec counts by a hash of its encoding, not of its normalized form: this digest is only
+    ever compared with one made the same way from a later read of the same Admin, which sends
+    the same bytes for a version nothing changed (and normalizing every stored version was the
+    largest cost of planning many launch plans). ``legacy``: the normalized form, as plans
+    saved by earlier builds have it (``apply --plan`` accepts either)."""
+    spec_digest = message_digest if legacy else _encoding_digest
     versions = sorted(
-        (lp.id.version, int(lp.closure.state), message_digest(lp.spec))
+        (lp.id.version, int(lp.closure.state), spec_digest(lp.spec))
         for lp in actual.launch_plans.get(key, [])
     )
     return {"launch_plans": [list(key)], "digest": digest(versions)}
+
+
+def _encoding_digest(spec: launch_plan_pb2.LaunchPlanSpec) -> str:
+    return hashlib.sha256(spec.SerializeToString(deterministic=True)).hexdigest()[:16]
 
 
 def settle(desired: DesiredLaunchPlan, actual: Actual) -> DesiredLaunchPlan:
@@ -443,10 +455,17 @@ def plan(desired: DesiredLaunchPlan, actual: Actual, address: str) -> Change:
         )
     if stored is None:
         return _create(desired, actual, address, version, reason, seen)
-    stored_view = _shown(stored.spec, desired, active=stored.closure.state == ACTIVE)
+    is_active = stored.closure.state == ACTIVE
+    identical = _encoded(stored.spec) == _encoded(desired.spec)
+    if identical and not desired.written and not desired.values:
+        # The stored spec is the desired one and no secret needs showing as written: its
+        # view is the desired view (the view leaves the provenance annotations out).
+        stored_view = {**desired.view, "active": is_active}
+    else:
+        stored_view = _shown(stored.spec, desired, active=is_active)
     before = _with_version(stored_view, version)
     after = _with_version(desired.view, version)
-    if not _same(stored.spec, desired):
+    if not identical and not _same(stored.spec, desired):
         return Change(
             address,
             Action.CONFLICT,
@@ -459,7 +478,6 @@ def plan(desired: DesiredLaunchPlan, actual: Actual, address: str) -> Change:
             ),
             observed=seen,
         )
-    is_active = stored.closure.state == ACTIVE
     if desired.active == is_active:
         return Change(address, Action.NOOP, before, after, observed=seen)
     state = ACTIVE if desired.active else launch_plan_pb2.INACTIVE
@@ -520,7 +538,25 @@ def _comparable(spec: launch_plan_pb2.LaunchPlanSpec) -> dict[str, Any]:
 def _same(
     stored: launch_plan_pb2.LaunchPlanSpec, desired: DesiredLaunchPlan, *, planned: bool = False
 ) -> bool:
-    return _comparable(stored) == _comparable(desired.planned if planned else desired.spec)
+    mine = desired.planned if planned else desired.spec
+    # Equal encodings (provenance aside) are the same spec, which is what a steady state finds;
+    # only when they differ does it take normalizing, which also equates an empty field with
+    # an absent one (encodings do not) and costs far more.
+    if _encoded(stored) == _encoded(mine):
+        return True
+    return _comparable(stored) == _comparable(mine)
+
+
+def _encoded(spec: launch_plan_pb2.LaunchPlanSpec) -> bytes:
+    """The spec's deterministic encoding without the provenance annotations."""
+    if any(key in spec.annotations.values for key in PROVENANCE_KEYS):
+        spec, original = launch_plan_pb2.LaunchPlanSpec(), spec
+        spec.CopyFrom(original)
+        for key in PROVENANCE_KEYS:
+            if key in spec.annotations.values:
+                del spec.annotations.values[key]
+    encoded: bytes = spec.SerializeToString(deterministic=True)
+    return encoded
 
 
 def _masked(
