@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint check-schema fmt bench clean
+.PHONY: demo test lint check-schema fmt bench reliability clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/validate_bench.py
 	$(BIN)/python bench/plan_bench.py
 	$(BIN)/python bench/localadmin_bench.py
+
+## reliability: the full-size runs of the tests CI runs small (RECONCILER_FUZZ=full: 10,000+
+## generated manifest trees; RECONCILER_LOAD=full: the local Admin under load for longer)
+reliability: $(STAMP)
+	RECONCILER_FUZZ=full $(BIN)/pytest tests/fuzz -q
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

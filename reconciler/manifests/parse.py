@@ -23,7 +23,7 @@ from reconciler.manifests.base import ManifestBase
 from reconciler.manifests.envref import Malformed
 from reconciler.manifests.envref import references as env_references
 from reconciler.manifests.execution import ExecutionManifest
-from reconciler.manifests.fields import API_VERSION
+from reconciler.manifests.fields import API_VERSION, resolved_values
 from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.registration import RegistrationManifest
 from reconciler.manifests.signal import SignalManifest
@@ -44,9 +44,16 @@ _M = TypeVar("_M", bound=BaseModel)
 
 
 def parse_manifest(
-    document: Document, *, project: str | None = None, domain: str | None = None
+    document: Document,
+    *,
+    project: str | None = None,
+    domain: str | None = None,
+    resolved: bool = False,
 ) -> ManifestBase | list[Diagnostic]:
-    """Validate one manifest document; ``project``/``domain`` fill metadata left unset."""
+    """Validate one manifest document; ``project``/``domain`` fill metadata left unset.
+
+    ``resolved``: the document's ``${env:...}`` references have been replaced by their values,
+    so its strings are final text: none is a reference any more, whatever it holds."""
     data = document.data
     if not isinstance(data, dict):
         return [
@@ -72,7 +79,7 @@ def parse_manifest(
                 f"unsupported apiVersion {data['apiVersion']!r}; expected {API_VERSION!r}",
             )
         )
-    references = list(_check_references(document))
+    references = [] if resolved else list(_check_references(document))
     if problems or not isinstance(kind, str):
         return problems + references
     metadata = data.get("metadata")
@@ -81,7 +88,11 @@ def parse_manifest(
         filled = {k: v for k, v in defaults.items() if v is not None and k not in metadata}
         if filled:
             data = {**data, "metadata": {**metadata, **filled}}
-    parsed = validate_model(document, KINDS[kind], data)
+    if resolved:
+        with resolved_values():
+            parsed = validate_model(document, KINDS[kind], data)
+    else:
+        parsed = validate_model(document, KINDS[kind], data)
     if references:
         return references + (parsed if isinstance(parsed, list) else [])
     return parsed
