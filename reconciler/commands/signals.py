@@ -20,6 +20,7 @@ import click
 from reconciler.admin.literals import literal_type_name
 from reconciler.commands import Outcome
 from reconciler.commands.reconcile_common import AdminOptions, connected, load_desired
+from reconciler.commands.status import held_in_admin
 from reconciler.manifests.execution import ExecutionManifest
 from reconciler.manifests.signal import SignalManifest
 from reconciler.plan.actual import EntityKey, Needs, fetch_actual
@@ -74,6 +75,7 @@ def run_signals(options: SignalsOptions, environ: Mapping[str, str], out: TextIO
                     "run_phase": Phase.Name(phase),
                 }
             )
+    redactor = redactor.holding(held_in_admin(desired.resolved, actual))
     rows = [redactor.scrub(row) for row in rows]
     if options.output == "json":
         json.dump({"signals": rows}, out, indent=2, default=str)
