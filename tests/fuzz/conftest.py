@@ -2,8 +2,9 @@
 encode like a real terminal's, and one local Admin per module that knows the grammar's world.
 
 Sizes: ``RECONCILER_FUZZ=ci`` (the default) runs a few hundred derandomized cases per test, so CI
-sees the same cases every run; ``RECONCILER_FUZZ=full`` (``make reliability``) runs the full
-counts, randomized, and prints how to reproduce any failure (``print_blob``).
+sees the same cases every run; ``RECONCILER_FUZZ=full`` (``make reliability``; also
+``RELIABILITY_FULL=1``) runs 10,000 validate and 2,500 plan cases, randomized, and prints how to
+reproduce any failure (``print_blob``).
 """
 
 from __future__ import annotations
@@ -62,7 +63,10 @@ CASES = {"ci": {"validate": 300, "plan": 200}, "full": {"validate": 10_000, "pla
 
 
 def fuzz_profile() -> str:
-    name = os.environ.get(PROFILE_VARIABLE, "ci")
+    # RELIABILITY_FULL=1, the other full-size tests' switch, selects the full run too
+    name = os.environ.get(PROFILE_VARIABLE) or (
+        "full" if os.environ.get("RELIABILITY_FULL") else "ci"
+    )
     if name not in CASES:
         raise pytest.UsageError(f"{PROFILE_VARIABLE} is 'ci' or 'full', not {name!r}")
     return name
