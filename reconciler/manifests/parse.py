@@ -114,11 +114,19 @@ def _at(document: Document, path: FieldPath, message: str, *, key: bool = False)
 
 
 def _check_references(document: Document) -> Iterator[Diagnostic]:
-    """``${env:NAME}`` must be well formed, and never part of a resource's identity."""
-    for path, text in _strings(document.data, ()):
+    """``${env:NAME}`` must be well formed, never part of a resource's identity, and never a
+    mapping key: only values are resolved, so a key would reach Admin as written."""
+    for path, text, is_key in _strings(document.data, ()):
         found = env_references(text)
         if isinstance(found, Malformed):
-            yield _at(document, path, f"{found.text!r} {found.reason}")
+            yield _at(document, path, f"{found.text!r} {found.reason}", key=is_key)
+        elif found and is_key:
+            yield _at(
+                document,
+                path,
+                "environment references are not allowed in keys, only in values",
+                key=True,
+            )
         elif found and path[:1] in {("metadata",), ("apiVersion",), ("kind",)}:
             yield _at(
                 document,
@@ -128,13 +136,16 @@ def _check_references(document: Document) -> Iterator[Diagnostic]:
             )
 
 
-def _strings(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
+def _strings(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str, bool]]:
+    """(path, text, whether it is a mapping key) for every string that holds ``${``."""
     # The reader bounds how many values a document holds, so this walk is bounded too.
     if isinstance(value, str):
         if "${" in value:
-            yield path, value
+            yield path, value, False
     elif isinstance(value, dict):
         for key, item in value.items():
+            if isinstance(key, str) and "${" in key:
+                yield (*path, key), key, True
             yield from _strings(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
