@@ -44,7 +44,10 @@ def format_path(path: FieldPath) -> str:
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A key as a double-quoted string on one line: what a terminal cannot show plainly (line
+    breaks, NUL, bidi controls) is escaped as Python escapes it."""
+    inner = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text.replace("\\", "\\\\"))
+    return '"' + inner.replace('"', '\\"') + '"'
 
 
 @dataclass(frozen=True)

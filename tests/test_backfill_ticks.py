@@ -35,3 +35,22 @@ def test_fixed_rate_ticks_start_at_from() -> None:
         _at(1, 16),
         _at(2, 0),
     ]
+
+
+def test_ticks_at_the_edges_of_time_end_there_instead_of_overflowing() -> None:
+    # Found by fuzzing: croniter and timedelta arithmetic overflow past 9999-12-31.
+    daily = schedule_pb2.Schedule(cron_schedule=schedule_pb2.CronSchedule(schedule="0 6 * * *"))
+    last = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+    assert ticks(daily, datetime(9999, 12, 30, tzinfo=timezone.utc), last) == [
+        datetime(9999, 12, 30, 6, tzinfo=timezone.utc),
+        datetime(9999, 12, 31, 6, tzinfo=timezone.utc),
+    ]
+    first = datetime(1, 1, 1, tzinfo=timezone.utc)
+    assert ticks(daily, first, datetime(1, 1, 2, 23, tzinfo=timezone.utc)) == [
+        datetime(1, 1, 1, 6, tzinfo=timezone.utc),
+        datetime(1, 1, 2, 6, tzinfo=timezone.utc),
+    ]
+    hourly = schedule_pb2.Schedule(rate=schedule_pb2.FixedRate(value=1, unit=schedule_pb2.DAY))
+    assert ticks(hourly, datetime(9999, 12, 31, tzinfo=timezone.utc), last) == [
+        datetime(9999, 12, 31, tzinfo=timezone.utc)
+    ]

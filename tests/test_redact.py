@@ -53,3 +53,21 @@ def test_only_values_the_manifests_resolved_are_masked_and_short_ones_only_whole
     assert redactor.scrub({"w1": ["w1", "w10", 5]}) == {"${env:ZONE}": ["${env:ZONE}", "w10", 5]}
     assert redactor.scrub("not-a-manifest-value") == "not-a-manifest-value"
     assert Redactor().scrub({"a": "tok-123456"}) == {"a": "tok-123456"}
+
+
+def test_values_admin_holds_for_references_are_learned_even_after_rotation() -> None:
+    # Admin keeps what an earlier apply sent: with the secret rotated since, only the shape of
+    # the text as written tells where the old value sits.
+    redactor = Redactor().holding(
+        [
+            ("Bearer ${env:TOKEN}", "Bearer old-token-1"),
+            ("${env:USER}:${env:PASS}", "admin:old-pass:word"),
+            ("$${env:LITERAL} ${env:NOTE}", "${env:LITERAL} old-note"),
+            ("${env:TOKEN}", 4711),
+            ("prefix-${env:GONE}", "other shape"),
+        ]
+    )
+    text = "old-token-1 / admin / old-pass:word / old-note / 4711 / other shape"
+    assert redactor.text(text) == (
+        "${env:TOKEN} / ${env:USER} / ${env:PASS} / ${env:NOTE} / ${env:TOKEN} / other shape"
+    )

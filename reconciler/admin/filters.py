@@ -49,6 +49,15 @@ def _term(function: str, field: str, values: Iterable[Value]) -> Filters:
     return Filters((f"{function}({field},{';'.join(rendered)})",))
 
 
+def expressible(value: Value) -> bool:
+    """Whether ``value`` can stand in a filter (a name holding ``,`` or ``(`` cannot)."""
+    try:
+        _render(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _render(value: Value) -> str:
     if isinstance(value, bool):
         text = "true" if value else "false"

@@ -323,7 +323,10 @@ def _read_float(value: Any, lt: Any, at: _At) -> float:
     if isinstance(value, float) or (
         not at.strict and isinstance(value, int) and not isinstance(value, bool)
     ):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond a 64-bit float's range
+            _fail(at, literal_type_name(lt), value, " (too large for a 64-bit float)")
     hint = ""
     if isinstance(value, str) and _is_number(value):
         hint = " (remove the quotes)"
@@ -372,7 +375,10 @@ def _read_datetime(value: Any, lt: Any, at: _At) -> dt.datetime:
         _fail(
             at, literal_type_name(lt), value, " (an ISO 8601 timestamp such as 2024-01-31T06:00Z)"
         )
-    return moment.replace(tzinfo=_UTC) if moment.tzinfo is None else moment.astimezone(_UTC)
+    try:
+        return moment.replace(tzinfo=_UTC) if moment.tzinfo is None else moment.astimezone(_UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00 is in the year 0 in UTC
+        _fail(at, literal_type_name(lt), value, _TIME_RANGE)
 
 
 def _parse_datetime(text: str) -> dt.datetime | None:
@@ -414,9 +420,16 @@ _DURATION_ADAPTER: pydantic.TypeAdapter[dt.timedelta] = pydantic.TypeAdapter(dt.
 _DATETIME_ADAPTER: pydantic.TypeAdapter[dt.datetime] = pydantic.TypeAdapter(dt.datetime)
 
 
+# protobuf's Duration spans +-315,576,000,000 seconds (10,000 years), Timestamp the years 1-9999
+_MAX_DURATION_NANOS = 315_576_000_000 * 10**9
+_TIME_RANGE = " (outside the years 1 to 9999 in UTC)"
+
+
 def _read_duration(value: Any, lt: Any, at: _At) -> dt.timedelta:
     hint = ' (such as "1h30m", "90s", "PT1H" or a number of seconds)'
     if isinstance(value, dt.timedelta):
+        if abs(value) > dt.timedelta(microseconds=_MAX_DURATION_NANOS // 1000):
+            _fail(at, literal_type_name(lt), value, " (longer than 10,000 years)")
         return value
     if at.strict:
         _fail(at, literal_type_name(lt), value)
@@ -428,13 +441,18 @@ def _read_duration(value: Any, lt: Any, at: _At) -> dt.timedelta:
         nanos = _integral(-total if go.group(1) == "-" else total)
     elif isinstance(value, str) and value.strip().lstrip("+-")[:1] in ("P", "p"):
         try:
-            return _DURATION_ADAPTER.validate_python(value.strip().upper(), strict=False)
+            parsed = _DURATION_ADAPTER.validate_python(value.strip().upper(), strict=False)
         except pydantic.ValidationError:
             _fail(at, literal_type_name(lt), value, hint)
+        if abs(parsed) > dt.timedelta(microseconds=_MAX_DURATION_NANOS // 1000):
+            _fail(at, literal_type_name(lt), value, " (longer than 10,000 years)")
+        return parsed
     else:
         _fail(at, literal_type_name(lt), value, hint)
     if nanos is None or nanos % 1000:
         _fail(at, literal_type_name(lt), value, " (finer than a microsecond)")
+    if abs(nanos) > _MAX_DURATION_NANOS:
+        _fail(at, literal_type_name(lt), value, " (longer than 10,000 years)")
     return dt.timedelta(microseconds=nanos // 1000)
 
 
@@ -1002,7 +1020,10 @@ def _unplain_datetime(value: Any, lt: Any, schema: _Schema | None, at: _At) -> A
     moment = _parse_datetime(value)
     if moment is None:
         return value
-    return moment.replace(tzinfo=_UTC) if moment.tzinfo is None else moment.astimezone(_UTC)
+    try:
+        return moment.replace(tzinfo=_UTC) if moment.tzinfo is None else moment.astimezone(_UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00 is in the year 0 in UTC
+        _fail(at, literal_type_name(lt), value, _TIME_RANGE)
 
 
 def _unplain_duration(value: Any, lt: Any, schema: _Schema | None, at: _At) -> Any:

@@ -19,6 +19,7 @@ from typing import Literal, TextIO
 from reconciler.admin.literals import literal_type_name
 from reconciler.commands import Outcome
 from reconciler.commands.reconcile_common import AdminOptions, connected, load_desired, terminal
+from reconciler.commands.status import held_in_admin
 from reconciler.manifests.execution import ExecutionManifest
 from reconciler.manifests.signal import SignalManifest
 from reconciler.plan.actual import EntityKey, Needs, fetch_actual
@@ -77,6 +78,7 @@ def run_signals(options: SignalsOptions, environ: Mapping[str, str], out: TextIO
                     run_phase=Phase.Name(phase),
                 )
             )
+    redactor = redactor.holding(held_in_admin(desired.resolved, actual))
     report = SignalsReport(tuple(_redacted(row, redactor) for row in rows))
     RENDERERS[options.output](report, out)
     return Outcome.SUCCESS

@@ -10,7 +10,7 @@ the row (outputs, error messages) is replaced by its reference too. The renderer
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal, TextIO
@@ -26,10 +26,12 @@ from reconciler.diagnostics import FieldPath
 from reconciler.errors import AdminError
 from reconciler.manifests.backfill import BackfillManifest
 from reconciler.manifests.execution import ExecutionManifest
+from reconciler.manifests.resolve import Resolved
+from reconciler.manifests.signal import SignalManifest
 from reconciler.plan import backfill, executions
-from reconciler.plan.actual import EntityKey, Needs, fetch_actual
+from reconciler.plan.actual import Actual, EntityKey, Needs, fetch_actual
 from reconciler.plan.common import decoded, redact
-from reconciler.render.redact import Redactor
+from reconciler.render.redact import Redactor, held_values
 from reconciler.render.status import RunStatus, StatusReport, render_json, render_text
 
 Phase = core_execution.WorkflowExecution.Phase
@@ -64,7 +66,10 @@ def run_status(options: StatusOptions, environ: Mapping[str, str], out: TextIO) 
     with session as (client, connection):
         actual = fetch_actual(
             client,
-            Needs(executions=frozenset(key for _, key in wanted)),
+            Needs(
+                executions=frozenset(key for _, key in wanted),
+                signals=frozenset(secret_signals(desired.resolved)),
+            ),
             parallelism=settings.parallelism,
         )
         found = [
@@ -77,11 +82,49 @@ def run_status(options: StatusOptions, environ: Mapping[str, str], out: TextIO) 
             found,
             parallelism=settings.parallelism,
         )
+    held = held_in_admin(desired.resolved, actual)
+    for row in rows:  # the inputs Admin holds where the manifest has a reference
+        if isinstance(row.get("inputs"), dict):
+            view = {"inputs": row["inputs"]}
+            held.extend(held_values(view, secrets.get(row["manifest"], {}), ("spec",)))
+    redactor = redactor.holding(held)
     shown = [_redacted(row, secrets.get(row["manifest"], {}), redactor) for row in rows]
     missing = sorted({a for a, _ in wanted} - {r["manifest"] for r in shown})
     report = StatusReport(tuple(RunStatus.from_json(r) for r in shown), tuple(missing))
     RENDERERS[options.output](report, out)
     return Outcome.SUCCESS
+
+
+def secret_signals(resolved: Iterable[Resolved]) -> set[EntityKey]:
+    """The runs whose signals Signal manifests set from ``${env:...}``."""
+    return {
+        (item.manifest.project, item.manifest.domain, item.manifest.model.spec.execution)
+        for item in resolved
+        if isinstance(item.manifest.model, SignalManifest) and ("spec", "value") in item.secrets
+    }
+
+
+def held_in_admin(resolved: Iterable[Resolved], actual: Actual) -> list[tuple[str, Any]]:
+    """What Admin holds where the manifests have ``${env:...}`` references (a run's env vars,
+    labels and annotations; a signal's value), each with the reference as written: the values
+    of the apply that sent them, maybe secrets rotated since (``Redactor.holding``)."""
+    held: list[tuple[str, Any]] = []
+    for item in resolved:
+        manifest, model = item.manifest, item.manifest.model
+        if not item.secrets:
+            continue
+        if isinstance(model, ExecutionManifest):
+            run = actual.executions.get((manifest.project, manifest.domain, manifest.name))
+            if run is not None:
+                view = executions.execution_view(run.spec, None, {})
+                held.extend(held_values(view, item.secrets, ("spec",)))
+        elif isinstance(model, SignalManifest):
+            key = (manifest.project, manifest.domain, model.spec.execution)
+            for signal in actual.signals.get(key, []):
+                if signal.id.signal_id == model.spec.signal_id and signal.HasField("value"):
+                    value = decoded(signal.value, signal.type)
+                    held.extend(held_values({"value": value}, item.secrets, ("spec",)))
+    return held
 
 
 def describe(

@@ -121,6 +121,7 @@ _TASK_PHASE = {
 }
 _FAIL_AFTER_EXECUTABLE = core_wf_pb2.WorkflowMetadata.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
 _MAX_ROUNDS = 100
+_ACTIVE = [Phase.Name(p) for p in (Phase.UNDEFINED, Phase.QUEUED, Phase.RUNNING, Phase.ABORTING)]
 
 
 class SimulationError(Exception):
@@ -187,6 +188,9 @@ class Engine:
         self.task_seconds = task_seconds
         self.queue_seconds = queue_seconds
         self._next_due: float | None = None
+        # Set when the local Admin stops: a tick ends after the step it is in, before the store
+        # closes under it (a tick over thousands of waiting runs outlasts any join timeout).
+        self.stopping = threading.Event()
 
     # -- driving -----------------------------------------------------------------------------
 
@@ -205,23 +209,29 @@ class Engine:
         self._next_due = None
         for _ in range(_MAX_ROUNDS):
             self._next_due = None
-            if not self._round():
+            if self.stopping.is_set() or not self._round():
                 break
             progressed = True
         return progressed
 
     def _round(self) -> bool:
+        """Step every active run once, each in its own transaction: the store's lock is held
+        for one run at a time, so API calls wait for a step, never for a whole round (a round
+        over thousands of runs waiting at gates takes seconds)."""
         changed = False
-        with self.store.transaction():
-            active = [
-                Phase.Name(p)
-                for p in (Phase.UNDEFINED, Phase.QUEUED, Phase.RUNNING, Phase.ABORTING)
-            ]
-            rows = self.store.select(
-                "executions", [f"phase IN ({', '.join('?' for _ in active)})"], active
-            )
-            for row in rows:
-                changed |= self._step(row)
+        where = [f"phase IN ({', '.join('?' for _ in _ACTIVE)})"]
+        keys = self.store.select("executions", where, _ACTIVE, columns="project, domain, name")
+        for key in keys:
+            if self.stopping.is_set():
+                break
+            with self.store.transaction():
+                # read again: the API may have changed the run since (terminated it, say)
+                row = self.store.get(
+                    "executions",
+                    {"project": key["project"], "domain": key["domain"], "name": key["name"]},
+                )
+                if row is not None and row["phase"] in _ACTIVE:
+                    changed |= self._step(row)
         return changed
 
     def _step(self, row: Row) -> bool:
@@ -944,6 +954,7 @@ class Ticker:
         self._thread.start()
 
     def stop(self) -> None:
+        self.engine.stopping.set()
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)

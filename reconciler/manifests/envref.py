@@ -46,9 +46,9 @@ def has_reference(text: str) -> bool:
 
 
 def holds_template(data: Any) -> bool:
-    """Whether any string value in ``data`` (a document's plain data) holds ``${``: only then
-    is there a reference to check or resolve (most manifests have none, and walking them with
-    paths is much slower than this)."""
+    """Whether any string in ``data`` (a document's plain data), a mapping key or a value,
+    holds ``${``: only then is there a reference to check or resolve (most manifests have none,
+    and walking them with paths is much slower than this)."""
     pending = [data]
     while pending:
         item = pending.pop()
@@ -57,6 +57,7 @@ def holds_template(data: Any) -> bool:
                 return True
         elif isinstance(item, dict):
             pending.extend(item.values())
+            pending.extend(key for key in item if isinstance(key, str))
         elif isinstance(item, list):
             pending.extend(item)
     return False

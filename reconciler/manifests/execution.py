@@ -8,6 +8,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from reconciler.manifests.base import ManifestBase
 from reconciler.manifests.fields import (
+    INT32_MAX,
     Annotations,
     EntityRef,
     Envs,
@@ -56,7 +57,7 @@ class ExecutionSpec(Model):
     disable_notifications: bool | None = None
     overwrite_cache: bool | None = None
     interruptible: bool | None = None
-    max_parallelism: int | None = Field(default=None, ge=0)
+    max_parallelism: int | None = Field(default=None, ge=0, le=INT32_MAX)
     cluster_pool: NonEmptyStr | None = None
     execution_cluster_label: NonEmptyStr | None = None
     raw_output_data_prefix: NonEmptyStr | None = None

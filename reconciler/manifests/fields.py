@@ -8,6 +8,9 @@ is checked once it is resolved, at plan time.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal
 
@@ -41,8 +44,22 @@ class Model(BaseModel):
     )
 
 
+# Set while a manifest is validated again with its ${env:...} references resolved: its strings
+# are then final values (a password may well hold "${"), never templates to skip checks for.
+_RESOLVED: ContextVar[bool] = ContextVar("resolved", default=False)
+
+
+@contextmanager
+def resolved_values() -> Iterator[None]:
+    token = _RESOLVED.set(True)
+    try:
+        yield
+    finally:
+        _RESOLVED.reset(token)
+
+
 def _templated(value: str) -> bool:
-    return "${" in value and has_reference(value)
+    return not _RESOLVED.get() and "${" in value and has_reference(value)
 
 
 # --- names -----------------------------------------------------------------------------------
@@ -191,8 +208,13 @@ def check_cron(expression: str) -> str:
 CronExpression = Annotated[str, AfterValidator(check_cron)]
 
 
+# Admin's protobuf integer widths: a larger number cannot even be put into the request.
+INT32_MAX = 2**31 - 1
+UINT32_MAX = 2**32 - 1
+
+
 class FixedRate(Model):
-    value: int = Field(ge=1, description="How many units between runs.")
+    value: int = Field(ge=1, le=UINT32_MAX, description="How many units between runs.")
     unit: Literal["MINUTE", "HOUR", "DAY"]
 
 
@@ -233,8 +255,15 @@ def _to_utc_datetime(value: Any) -> Any:
             raise ValueError(f"{value!r} is not an ISO 8601 date or time") from None
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+    if isinstance(value, datetime):
+        try:
+            utc = timezone.utc
+            value = value.astimezone(utc) if value.tzinfo else value.replace(tzinfo=utc)
+        except OverflowError:  # 0001-01-01T00:00:00+05:00 is in the year 0 in UTC
+            raise ValueError(
+                f"{value.isoformat()} is outside the times Admin can hold (the years 1 to 9999 "
+                "in UTC)"
+            ) from None
     return value
 
 

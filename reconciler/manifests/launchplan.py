@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from reconciler.manifests.base import ManifestBase
 from reconciler.manifests.fields import (
+    INT32_MAX,
     Annotations,
     EntityRef,
     Envs,
@@ -39,7 +40,7 @@ class LaunchPlanSpec(Model):
     annotations: Annotations = Field(default_factory=dict)
     envs: Envs = Field(default_factory=dict)
     notifications: list[Notification] = Field(default_factory=list)
-    max_parallelism: int | None = Field(default=None, ge=0)
+    max_parallelism: int | None = Field(default=None, ge=0, le=INT32_MAX)
     raw_output_data_prefix: NonEmptyStr | None = None
     security_context: SecurityContext | None = None
     service_account: NonEmptyStr | None = Field(

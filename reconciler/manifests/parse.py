@@ -23,7 +23,7 @@ from reconciler.manifests.base import ManifestBase
 from reconciler.manifests.envref import Malformed, holds_template
 from reconciler.manifests.envref import references as env_references
 from reconciler.manifests.execution import ExecutionManifest
-from reconciler.manifests.fields import API_VERSION
+from reconciler.manifests.fields import API_VERSION, resolved_values
 from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.registration import RegistrationManifest
 from reconciler.manifests.signal import SignalManifest
@@ -44,9 +44,16 @@ _M = TypeVar("_M", bound=BaseModel)
 
 
 def parse_manifest(
-    document: Document, *, project: str | None = None, domain: str | None = None
+    document: Document,
+    *,
+    project: str | None = None,
+    domain: str | None = None,
+    resolved: bool = False,
 ) -> ManifestBase | list[Diagnostic]:
-    """Validate one manifest document; ``project``/``domain`` fill metadata left unset."""
+    """Validate one manifest document; ``project``/``domain`` fill metadata left unset.
+
+    ``resolved``: the document's ``${env:...}`` references have been replaced by their values,
+    so its strings are final text: none is a reference any more, whatever it holds."""
     data = document.data
     if not isinstance(data, dict):
         return [
@@ -72,7 +79,7 @@ def parse_manifest(
                 f"unsupported apiVersion {data['apiVersion']!r}; expected {API_VERSION!r}",
             )
         )
-    references = list(_check_references(document))
+    references = [] if resolved else list(_check_references(document))
     if problems or not isinstance(kind, str):
         return problems + references
     metadata = data.get("metadata")
@@ -81,7 +88,11 @@ def parse_manifest(
         filled = {k: v for k, v in defaults.items() if v is not None and k not in metadata}
         if filled:
             data = {**data, "metadata": {**metadata, **filled}}
-    parsed = validate_model(document, KINDS[kind], data)
+    if resolved:
+        with resolved_values():
+            parsed = validate_model(document, KINDS[kind], data)
+    else:
+        parsed = validate_model(document, KINDS[kind], data)
     if references:
         return references + (parsed if isinstance(parsed, list) else [])
     return parsed
@@ -103,13 +114,21 @@ def _at(document: Document, path: FieldPath, message: str, *, key: bool = False)
 
 
 def _check_references(document: Document) -> Iterator[Diagnostic]:
-    """``${env:NAME}`` must be well formed, and never part of a resource's identity."""
+    """``${env:NAME}`` must be well formed, never part of a resource's identity, and never a
+    mapping key: only values are resolved, so a key would reach Admin as written."""
     if not holds_template(document.data):
         return
-    for path, text in _strings(document.data, ()):
+    for path, text, is_key in _strings(document.data, ()):
         found = env_references(text)
         if isinstance(found, Malformed):
-            yield _at(document, path, f"{found.text!r} {found.reason}")
+            yield _at(document, path, f"{found.text!r} {found.reason}", key=is_key)
+        elif found and is_key:
+            yield _at(
+                document,
+                path,
+                "environment references are not allowed in keys, only in values",
+                key=True,
+            )
         elif found and path[:1] in {("metadata",), ("apiVersion",), ("kind",)}:
             yield _at(
                 document,
@@ -119,13 +138,16 @@ def _check_references(document: Document) -> Iterator[Diagnostic]:
             )
 
 
-def _strings(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
+def _strings(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str, bool]]:
+    """(path, text, whether it is a mapping key) for every string that holds ``${``."""
     # The reader bounds how many values a document holds, so this walk is bounded too.
     if isinstance(value, str):
         if "${" in value:
-            yield path, value
+            yield path, value, False
     elif isinstance(value, dict):
         for key, item in value.items():
+            if isinstance(key, str) and "${" in key:
+                yield (*path, key), key, True
             yield from _strings(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):

@@ -41,7 +41,9 @@ def resolve(manifest: Manifest, environ: Mapping[str, str]) -> Resolved | list[D
     document = Document(
         manifest.document.file, manifest.document.index, data, manifest.document.positions
     )
-    parsed = parse_manifest(document, project=manifest.project, domain=manifest.domain)
+    parsed = parse_manifest(
+        document, project=manifest.project, domain=manifest.domain, resolved=True
+    )
     if isinstance(parsed, list):
         return [_redacted(d, secrets) for d in parsed]
     return Resolved(Manifest(parsed, document, manifest.source), secrets)

@@ -37,6 +37,16 @@ _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
+# What PyYAML's constructors raise for a tagged scalar that is not of its tag: ``!!int x`` a
+# ValueError, ``!!bool maybe`` a KeyError, ``!!timestamp soon`` an AttributeError.
+_CONSTRUCTOR_ERRORS = (
+    yaml.YAMLError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    OverflowError,
+)
 _MAP_TAGS = {None, "!", "tag:yaml.org,2002:map"}
 _SEQ_TAGS = {None, "!", "tag:yaml.org,2002:seq"}
 _SCALAR_TAGS = {
@@ -136,8 +146,10 @@ def read_text(text: str, name: str) -> FileRead:
         diagnostics.append(abort.diagnostic)
     except yaml.MarkedYAMLError as exc:
         diagnostics.append(_syntax_error(exc, name, text))
-    except yaml.YAMLError as exc:  # libyaml reader errors carry no mark
-        diagnostics.append(Diagnostic(Location(name), f"YAML error: {exc}"))
+    except yaml.reader.ReaderError as exc:
+        diagnostics.append(_reader_error(exc, name, text))
+    except yaml.YAMLError as exc:
+        diagnostics.append(Diagnostic(Location(name), f"YAML error: {_one_line(str(exc))}"))
     finally:
         composer.dispose()
     return FileRead(documents, diagnostics)
@@ -157,6 +169,27 @@ def _syntax_error(exc: yaml.MarkedYAMLError, name: str, text: str) -> Diagnostic
     if _char_at(text, line, column) == "\t":
         message += "; YAML does not allow tabs for indentation, use spaces"
     return Diagnostic(Location(name, line, column), message)
+
+
+def _reader_error(exc: yaml.reader.ReaderError, name: str, text: str) -> Diagnostic:
+    """A character YAML does not allow (NUL, other control characters). The reader's error
+    has no mark, only an offset, and its text spans two lines; libyaml counts the offset in
+    bytes of the UTF-8 text."""
+    raw = text.encode("utf-8", "surrogatepass")
+    offset = min(max(int(exc.position), 0), len(raw))
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    line = raw.count(b"\n", 0, offset) + 1
+    column = len(raw[line_start:offset].decode("utf-8", "replace")) + 1
+    character = exc.character
+    shown = f"#x{character:04x}" if isinstance(character, int) else repr(character)
+    return Diagnostic(
+        Location(name, line, column),
+        f"YAML error: unacceptable character {shown}: {_one_line(str(exc.reason))}",
+    )
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
 
 
 def _char_at(text: str, line: int, column: int) -> str:
@@ -411,11 +444,13 @@ class _DocumentBuilder:
         node = yaml.ScalarNode(tag, event.value, None, None, event.style)
         try:
             return loader.yaml_constructors[tag](loader, node)
-        except (yaml.YAMLError, ValueError, TypeError) as exc:
-            problem = getattr(exc, "problem", None) or str(exc)
-            self._abort(
-                position, f"cannot read value {event.value!r} as {_show_tag(tag)}: {problem}"
+        except _CONSTRUCTOR_ERRORS as exc:
+            # the YAML and ValueError messages say why; the others only show PyYAML's insides
+            problem = getattr(exc, "problem", None) or (
+                str(exc) if isinstance(exc, ValueError) else ""
             )
+            because = f": {_one_line(problem)}" if problem else ""
+            self._abort(position, f"cannot read value {event.value!r} as {_show_tag(tag)}{because}")
 
     def _count(self, size: int, position: tuple[int, int]) -> None:
         self._total += size

@@ -101,12 +101,17 @@ class Actual:
         )
 
 
-def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> Actual:
-    actual = Actual()
+def _jobs(client: AdminClient, needs: Needs) -> list[tuple[str, Any]]:
+    """The reads ``needs`` asks for, batched."""
     jobs: list[tuple[str, Any]] = []
     for (project, domain), names in _group(needs.launch_plans).items():
-        for chunk in _chunks(names):
+        # Admin's filter grammar has no escaping: a name holding one of its delimiters is read
+        # by name (every version of it) instead of in a batch
+        for chunk in _chunks([n for n in names if filters.expressible(n)]):
             jobs.append(("lp", (project, domain, chunk)))
+        for name in names:
+            if not filters.expressible(name):
+                jobs.append(("lp-named", (project, domain, name)))
     for (project, domain), names in _group(needs.executions).items():
         for chunk in _chunks(names):
             jobs.append(("ex", (project, domain, chunk)))
@@ -129,6 +134,12 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
                 owned = needs.shard is None or needs.shard.owns(project.id, domain.id)
                 if owned and (project.id, domain.id) not in listed:
                     jobs.append(("active", (project.id, domain.id)))
+    return jobs
+
+
+def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> Actual:
+    actual = Actual()
+    jobs = _jobs(client, needs)
 
     def run(job: tuple[str, Any]) -> tuple[str, Any, Any]:
         kind, args = job
@@ -138,6 +149,8 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
                 project, domain, filters=filters.value_in("name", names), page_size=PAGE_PER_CALL
             )
             return kind, args, list(found)
+        if kind == "lp-named":
+            return "lp", args, list(client.list_launch_plans(*args))
         if kind == "ex":
             project, domain, names = args
             found = client.list_executions(

@@ -58,11 +58,20 @@ def launch_plan_key(manifest: Manifest) -> EntityKey:
 def ticks(schedule: Any, start: datetime, end: datetime) -> list[datetime]:
     """Every tick of ``schedule`` from ``start`` to ``end``, both included, in UTC."""
     found: list[datetime] = []
+    # A tick past datetime's last instant (the end of 9999) is past ``end`` too: OverflowError
+    # ends the walk there.
     if schedule.HasField("cron_schedule") or schedule.cron_expression:
         expression = schedule.cron_schedule.schedule or schedule.cron_expression
-        iterator = croniter(expression, start - timedelta(seconds=1), ret_type=datetime)
+        try:
+            base = start - timedelta(seconds=1)
+        except OverflowError:  # the very first instant: a tick there is not found (croniter
+            base = start  # itself cannot look back from it either)
+        iterator = croniter(expression, base, ret_type=datetime)
         while len(found) <= MAX_TICKS:
-            tick = iterator.get_next(datetime).astimezone(timezone.utc)
+            try:
+                tick = iterator.get_next(datetime).astimezone(timezone.utc)
+            except OverflowError:
+                break
             if tick > end:
                 break
             found.append(tick)
@@ -71,7 +80,10 @@ def ticks(schedule: Any, start: datetime, end: datetime) -> list[datetime]:
         tick = start
         while tick <= end and len(found) <= MAX_TICKS:
             found.append(tick)
-            tick += step
+            try:
+                tick += step
+            except OverflowError:
+                break
     return found
 
 
@@ -200,7 +212,7 @@ def _target(
         return BackfillTarget(declared.id, declared.spec)
     stored = actual.launch_plan(key, version) if version else actual.active_launch_plan(key)
     if stored is None:
-        what = f"version {version}" if version else "an active version"
+        what = f"version {version}" if version else "active version"
         problems.add(
             manifest.diagnostic(
                 ("spec", "launchPlan"), f"launch plan {'/'.join(key)} has no {what} in Admin"

@@ -464,6 +464,16 @@ def _compared(
     return dict(view)
 
 
+def _stored_view(desired: DesiredExecution, stored_spec: Any) -> dict[str, Any]:
+    """The run Admin has, each field the manifest gives from ``${env:...}`` shown as written:
+    Admin holds the value of the run's launch, which may be a secret rotated since (and so
+    unknown to ``desired.values``)."""
+    view = execution_view(stored_spec, None, {})
+    redact(view, desired.written, ("spec",))
+    masked: dict[str, Any] = mask_values(view, desired.values)
+    return masked
+
+
 def _stored_inputs(desired: DesiredExecution, stored_inputs: Any) -> dict[str, Any]:
     """A run's inputs as Admin keeps them, less what Admin filled in (a default or fixed value
     the manifest does not write), each secret shown as written."""
@@ -529,7 +539,7 @@ def plan(
             observed=seen,
         )
     phase = stored.closure.phase
-    before = {"phase": _phase_name(phase), **execution_view(stored.spec, None, {})}
+    before = {"phase": _phase_name(phase), **_stored_view(desired, stored.spec)}
     stored_digest = stored.spec.labels.values.get(SPEC_KEY)
     if stored_digest != desired.digest:
         why = (

@@ -84,7 +84,7 @@ def plan(
         return Change(manifest.address, Action.WAIT, None, wanted, reason=why, observed=seen)
     literal_type = signal.type
     try:
-        literal = _literal(model, literal_type)
+        literal = _literal(model, literal_type, redact=("spec", "value") in secrets)
     except LiteralError as exc:
         for problem in exc.problems:
             problems.add(manifest.diagnostic(("spec", "value"), problem.split(": ", 1)[-1]))
@@ -141,10 +141,16 @@ def plan(
     )
 
 
-def _literal(model: SignalManifest, literal_type: Any) -> literals_pb2.Literal | None:
+def _literal(
+    model: SignalManifest, literal_type: Any, *, redact: bool = False
+) -> literals_pb2.Literal | None:
+    """``redact``: the value comes from ``${env:...}``; a message must not quote it."""
     spec = model.spec
     if "value" in spec.model_fields_set:
-        return cast(literals_pb2.Literal, to_literal(spec.value, literal_type, path="spec.value"))
+        return cast(
+            literals_pb2.Literal,
+            to_literal(spec.value, literal_type, path="spec.value", redact=redact),
+        )
     if literal_type != BOOLEAN:
         return None
     # flytekit's approve/reject send the literals True/False (ADMIN-SEMANTICS.md, Signals)

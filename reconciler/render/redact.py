@@ -12,14 +12,22 @@ environment are redacted in every output):
    came from a launch plan's defaults, outputs, error messages, ...). A string equal to such a
    value is always replaced; inside longer text only values of at least ``MIN_EMBEDDED``
    characters are, since masking every ``eu`` in free text would garble it while hiding little.
+
+Admin holds the values of the apply that sent them, which may be secrets rotated since: the
+environment of this run does not know them. ``Redactor.holding`` learns them from what Admin
+holds where the manifest has a reference (a run's input, env var, label or annotation, a
+signal's value): ``prefix-${env:TOKEN}`` against ``prefix-old`` gives ``old`` for
+``${env:TOKEN}``, so content scrubbing finds it everywhere else (outputs, error messages).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.diagnostics import FieldPath
 from reconciler.manifests.envref import references
 from reconciler.manifests.resolve import Resolved
 
@@ -48,6 +56,17 @@ class Redactor:
         ordered = sorted(found.items(), key=lambda item: (-len(item[0]), item[0]))
         return cls(tuple(ordered))
 
+    def holding(self, held: Iterable[tuple[str, Any]]) -> Redactor:
+        """This redactor knowing the values of references Admin holds too: ``held`` pairs a
+        text as written in git (``Bearer ${env:TOKEN}``) with the value Admin keeps there."""
+        found = dict(self.values)
+        for template, value in held:
+            for name, secret in _unresolved(template, value).items():
+                if secret:
+                    found.setdefault(secret, f"${{env:{name}}}")
+        ordered = sorted(found.items(), key=lambda item: (-len(item[0]), item[0]))
+        return Redactor(tuple(ordered))
+
     def scrub(self, value: Any) -> Any:
         """``value`` (plain data: dicts, lists, strings, numbers) with every resolved secret
         replaced by its reference; a new value, the argument is not changed."""
@@ -75,3 +94,53 @@ class Redactor:
             if len(secret) >= MIN_EMBEDDED and secret in text:
                 text = text.replace(secret, reference)
         return text
+
+
+def held_values(
+    view: Any, secrets: Mapping[FieldPath, str], prefix: FieldPath
+) -> list[tuple[str, Any]]:
+    """(text as written, value held) for each path of ``secrets`` under ``prefix`` that the
+    manifest-shaped ``view`` of an Admin object (sitting at ``prefix``) has a value at."""
+    held = []
+    for path, template in secrets.items():
+        if path[: len(prefix)] != prefix:
+            continue
+        value: Any = view
+        for part in path[len(prefix) :]:
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            else:
+                break
+        else:
+            held.append((template, value))
+    return held
+
+
+def _unresolved(template: str, value: Any) -> dict[str, str]:
+    """The value each ``${env:NAME}`` of ``template`` had when it gave ``value``; empty when
+    ``value`` does not have the template's shape. ``$${`` stands for a literal ``${``."""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return {}
+    text = value if isinstance(value, str) else str(value)
+    names = references(template)
+    if not isinstance(names, list) or not names:
+        return {}
+    pattern = []
+    seen: set[str] = set()
+    for piece in _PIECES.split(template):
+        if not piece:
+            continue
+        match = _ONE_REFERENCE.fullmatch(piece)
+        if match is None:
+            pattern.append(re.escape("${" if piece == "$${" else piece))
+        elif match.group(1) in seen:
+            pattern.append(f"(?P={match.group(1)})")
+        else:
+            seen.add(match.group(1))
+            pattern.append(f"(?P<{match.group(1)}>.*?)")
+    found = re.fullmatch("".join(pattern), text, re.DOTALL)
+    return {} if found is None else {k: v for k, v in found.groupdict().items() if v}
+
+
+_ONE_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+_PIECES = re.compile(r"(\$\$\{|\$\{env:[A-Za-z_][A-Za-z0-9_]*\})")

@@ -191,6 +191,39 @@ def test_duration_refuses_other_values(value: Any) -> None:
     assert problem(value, DURATION).startswith("inputs.x: expected duration, got ")
 
 
+# Found by fuzzing (tests/fuzz): values beyond what Python's datetime or protobuf's Timestamp and
+# Duration hold raised OverflowError, an internal error, instead of naming the input.
+@pytest.mark.parametrize(
+    ("value", "lt", "hint"),
+    [
+        (dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5))), DATETIME, "years 1"),
+        ("0001-01-01T00:00:00+05:00", DATETIME, "years 1 to 9999"),
+        ("9999-12-31T23:00:00-05:00", DATETIME, "years 1 to 9999"),
+        (10**20, DURATION, "10,000 years"),
+        ("9" * 30 + "h", DURATION, "10,000 years"),
+        ("P99999999D", DURATION, "10,000 years"),
+        (dt.timedelta(days=999_999_999), DURATION, "10,000 years"),
+        (10**400, FLOAT, "64-bit float"),
+    ],
+    ids=["tz-year-0", "iso-year-0", "iso-year-10000", "int", "go", "iso", "timedelta", "float"],
+)
+def test_values_beyond_the_representable_range_name_the_input(
+    value: Any, lt: Any, hint: str
+) -> None:
+    message = problem(value, lt)
+    assert message.startswith("inputs.x: expected "), message
+    assert hint in message
+
+
+def test_the_edges_of_the_representable_range_still_convert() -> None:
+    first = dt.datetime(1, 1, 1, tzinfo=UTC)
+    assert convert("0001-01-01T00:00:00-05:00", DATETIME).scalar.primitive.datetime.seconds == (
+        convert(first + dt.timedelta(hours=5), DATETIME).scalar.primitive.datetime.seconds
+    )
+    longest = dt.timedelta(seconds=315_576_000_000)
+    assert convert(longest, DURATION).scalar.primitive.duration.ToTimedelta() == longest
+
+
 def test_duration_literal_with_nanoseconds_reads_back_exactly() -> None:
     lit = literals_pb2.Literal(
         scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(duration={"nanos": 1500}))
