@@ -187,6 +187,26 @@ ROWS: list[Row] = [
     Row("drift -v", _admin("drift", "{root}", "-v")),
     Row("drift -o json", _admin("drift", "{root}", "-o", "json")),
     Row("plan after apply", _admin("plan", "{root}", "-v", "--detailed-exitcode")),
+    Row(
+        "reconcile --once -v",
+        _admin("reconcile", "{root}", "--once", "-v", "--state-file", "{files}/loop.json"),
+        codes=(0, 2),
+        writes=("loop.json",),
+    ),
+    Row(
+        "reconcile --once --log-format json",
+        _admin(
+            "reconcile",
+            "{root}",
+            "--once",
+            "--log-format",
+            "json",
+            "--state-file",
+            "{files}/loop-json.json",
+        ),
+        codes=(0, 2),
+        writes=("loop-json.json",),
+    ),
     # the secrets are rotated: Admin still holds the first values
     Row("rotated: plan -v", _admin("plan", "{root}", "-v"), ROTATED),
     Row("rotated: plan -o json", _admin("plan", "{root}", "-o", "json"), ROTATED),
@@ -202,6 +222,21 @@ ROWS: list[Row] = [
     Row("rotated: status -v", _admin("status", "{root}", "-v"), ROTATED),
     Row("rotated: status -o json", _admin("status", "{root}", "-o", "json"), ROTATED),
     Row("rotated: signals -v", _admin("signals", "{root}", "-v"), ROTATED),
+    Row(
+        "rotated: reconcile --once -v --self-heal refuses the conflicts",
+        _admin(
+            "reconcile",
+            "{root}",
+            "--once",
+            "-v",
+            "--self-heal",
+            "--state-file",
+            "{files}/loop-rotated.json",
+        ),
+        ROTATED,
+        codes=(1, 2),
+        writes=("loop-rotated.json",),
+    ),
     Row(
         "rotated: apply -v refuses the conflicts",
         _admin("apply", "{root}", "--auto-approve", "-v"),
@@ -234,12 +269,9 @@ ROWS: list[Row] = [
     ),
 ]
 # Commands run as their own process in the table (they do not return by themselves).
-SERVED = ["local-admin serve"]
-# TODO(reconcile loop, #13): when `reconciler reconcile` lands, add its rows here: `reconcile
-# --once -v`, the body of /metrics and /api/state, and the --notify payloads a stand-in receiver
-# gets, each checked with _leaks() like the rows above. test_every_command_has_a_row fails
-# until then, so the loop cannot land without them.
-RECONCILE_LOOP_ROWS: list[Row] = []
+# ``ui`` serves the loop's state file: its page is checked for secrets in tests/ui (a real loop's
+# page) and the state file itself in the rows below.
+SERVED = ["local-admin serve", "ui"]
 
 
 def _commands() -> set[str]:
@@ -251,7 +283,7 @@ def _commands() -> set[str]:
 
 
 def test_every_command_has_a_row() -> None:
-    covered = {row.args[0] for row in ROWS + RECONCILE_LOOP_ROWS} | set(SERVED)
+    covered = {row.args[0] for row in ROWS} | set(SERVED)
     assert _commands() == covered, "a command without a row in the secrets table"
 
 
@@ -387,10 +419,11 @@ def _captured() -> Iterator[tuple[Any, Any]]:
 
 
 def _file_text(path: Path) -> str:
-    """A saved plan as text, with every operation's protobuf request decoded."""
+    """A saved plan (or a loop's state file) as text, with every operation's protobuf request
+    decoded."""
     text = path.read_text("utf-8")
     decoded = []
-    for change in json.loads(text)["changes"]:
+    for change in json.loads(text).get("changes", []):  # a loop's state file holds none
         for operation in change.get("operations", []):
             raw = base64.b64decode(operation["request"])
             decoded.append(raw.decode("utf-8", "replace"))
