@@ -16,6 +16,8 @@ independent, so the caller goes on with the next one.
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,8 +126,8 @@ def read_file(path: Path, display: str | None = None) -> FileRead:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        before = raw[: exc.start].decode("utf-8")  # valid up to the bad byte
+        line, column = _Lines(before).at(len(before))
         return _failed(
             Location(name, line, column),
             f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save manifests as UTF-8",
@@ -158,13 +160,16 @@ def _failed(location: Location, message: str) -> FileRead:
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, name: str, text: str) -> Diagnostic:
+    lines = _Lines(text)
     mark = exc.problem_mark or exc.context_mark
-    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    line, column = lines.at(mark.index) if mark is not None else (1, 1)
     problem = exc.problem or "invalid YAML"
     message = f"YAML syntax error: {problem}"
-    if exc.context and exc.context_mark is not None and exc.context_mark.line + 1 != line:
-        message += f" ({exc.context} at line {exc.context_mark.line + 1})"
-    if _char_at(text, line, column) == "\t":
+    if exc.context and exc.context_mark is not None:
+        context_line, _ = lines.at(exc.context_mark.index)
+        if context_line != line:
+            message += f" ({exc.context} at line {context_line})"
+    if mark is not None and text[mark.index : mark.index + 1] == "\t":
         message += "; YAML does not allow tabs for indentation, use spaces"
     return Diagnostic(Location(name, line, column), message)
 
@@ -175,9 +180,7 @@ def _reader_error(exc: yaml.reader.ReaderError, name: str, text: str) -> Diagnos
     bytes of the UTF-8 text."""
     raw = text.encode("utf-8", "surrogatepass")
     offset = min(max(int(exc.position), 0), len(raw))
-    line_start = raw.rfind(b"\n", 0, offset) + 1
-    line = raw.count(b"\n", 0, offset) + 1
-    column = len(raw[line_start:offset].decode("utf-8", "replace")) + 1
+    line, column = _Lines(text).at(len(raw[:offset].decode("utf-8", "replace")))
     character = exc.character
     shown = f"#x{character:04x}" if isinstance(character, int) else repr(character)
     return Diagnostic(
@@ -190,12 +193,19 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
-def _char_at(text: str, line: int, column: int) -> str:
-    lines = text.split("\n", line)
-    if len(lines) < line:
-        return ""
-    row = lines[line - 1]
-    return row[column - 1] if 0 < column <= len(row) else ""
+class _Lines:
+    """Line and column (1-based) of a character offset as editors, git and CI annotations count
+    them: lines end at ``\n``, ``\r\n`` or a lone ``\r``. libyaml's own marks also break lines
+    at NEL, U+2028 and U+2029, which would put a diagnostic lines below its place."""
+
+    _END = re.compile(r"\r\n|\r|\n")
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0, *(match.end() for match in self._END.finditer(text))]
+
+    def at(self, index: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self._starts, index) - 1
+        return line + 1, index - self._starts[line] + 1
 
 
 def _show_tag(tag: str) -> str:
@@ -231,6 +241,7 @@ class _Composer:
 
     def __init__(self, text: str, name: str, diagnostics: list[Diagnostic]) -> None:
         self._loader = _Loader(text)
+        self._lines = _Lines(text)
         self._name = name
         self._diagnostics = diagnostics
 
@@ -244,7 +255,7 @@ class _Composer:
             if isinstance(event, yaml.StreamEndEvent):
                 return
             if isinstance(event, yaml.DocumentStartEvent):
-                builder = _DocumentBuilder(self._loader, self._name, self._diagnostics)
+                builder = _DocumentBuilder(self._loader, self._lines, self._name, self._diagnostics)
                 yield builder.build(index)
                 index += 1
 
@@ -252,8 +263,11 @@ class _Composer:
 class _DocumentBuilder:
     """Builds one document's values and positions from its events, without recursion."""
 
-    def __init__(self, loader: Any, name: str, diagnostics: list[Diagnostic]) -> None:
+    def __init__(
+        self, loader: Any, lines: _Lines, name: str, diagnostics: list[Diagnostic]
+    ) -> None:
         self._loader = loader
+        self._lines = lines
         self._name = name
         self._diagnostics = diagnostics
         self._positions = Positions()
@@ -265,7 +279,7 @@ class _DocumentBuilder:
     def build(self, index: int) -> Document:
         while True:
             event = self._loader.get_event()
-            position = (event.start_mark.line + 1, event.start_mark.column + 1)
+            position = self._lines.at(event.start_mark.index)
             if isinstance(event, yaml.DocumentEndEvent):
                 return Document(self._name, index, self._root, self._positions)
             if isinstance(event, yaml.AliasEvent):
