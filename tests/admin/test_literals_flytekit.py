@@ -314,7 +314,13 @@ SCALARS: list[tuple[Any, st.SearchStrategy[Any]]] = [
     (str, st.text()),
     (bool, st.booleans()),
     (dt.datetime, st.datetimes(timezones=st.just(UTC))),
-    (dt.timedelta, st.timedeltas()),
+    # protobuf's Duration (and so Flyte) spans +-10,000 years; longer is refused by both
+    (
+        dt.timedelta,
+        st.timedeltas(
+            min_value=-dt.timedelta(days=3_652_425), max_value=dt.timedelta(days=3_652_425)
+        ),
+    ),
     (list[int], st.lists(st.integers(-(2**63), 2**63 - 1), max_size=5)),
     (dict[str, float], st.dictionaries(st.text(), st.floats(allow_nan=False), max_size=5)),
     (int | None, st.none() | st.integers(-(2**63), 2**63 - 1)),
