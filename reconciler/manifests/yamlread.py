@@ -16,7 +16,9 @@ independent, so the caller goes on with the next one.
 
 from __future__ import annotations
 
+import bisect
 import enum
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,8 +128,8 @@ def read_file(path: Path, display: str | None = None) -> FileRead:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        before = raw[: exc.start].decode("utf-8")  # valid up to the bad byte
+        line, column = _Lines(before).at(len(before))
         return _failed(
             Location(name, line, column),
             f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save manifests as UTF-8",
@@ -160,13 +162,16 @@ def _failed(location: Location, message: str) -> FileRead:
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, name: str, text: str) -> Diagnostic:
+    lines = _Lines(text)
     mark = exc.problem_mark or exc.context_mark
-    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    line, column = lines.at(mark.index) if mark is not None else (1, 1)
     problem = exc.problem or "invalid YAML"
     message = f"YAML syntax error: {problem}"
-    if exc.context and exc.context_mark is not None and exc.context_mark.line + 1 != line:
-        message += f" ({exc.context} at line {exc.context_mark.line + 1})"
-    if _char_at(text, line, column) == "\t":
+    if exc.context and exc.context_mark is not None:
+        context_line, _ = lines.at(exc.context_mark.index)
+        if context_line != line:
+            message += f" ({exc.context} at line {context_line})"
+    if mark is not None and text[mark.index : mark.index + 1] == "\t":
         message += "; YAML does not allow tabs for indentation, use spaces"
     return Diagnostic(Location(name, line, column), message)
 
@@ -177,9 +182,7 @@ def _reader_error(exc: yaml.reader.ReaderError, name: str, text: str) -> Diagnos
     bytes of the UTF-8 text."""
     raw = text.encode("utf-8", "surrogatepass")
     offset = min(max(int(exc.position), 0), len(raw))
-    line_start = raw.rfind(b"\n", 0, offset) + 1
-    line = raw.count(b"\n", 0, offset) + 1
-    column = len(raw[line_start:offset].decode("utf-8", "replace")) + 1
+    line, column = _Lines(text).at(len(raw[:offset].decode("utf-8", "replace")))
     character = exc.character
     shown = f"#x{character:04x}" if isinstance(character, int) else repr(character)
     return Diagnostic(
@@ -192,12 +195,19 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
-def _char_at(text: str, line: int, column: int) -> str:
-    lines = text.split("\n", line)
-    if len(lines) < line:
-        return ""
-    row = lines[line - 1]
-    return row[column - 1] if 0 < column <= len(row) else ""
+class _Lines:
+    """Line and column (1-based) of a character offset as editors, git and CI annotations count
+    them: lines end at ``\n``, ``\r\n`` or a lone ``\r``. libyaml's own marks also break lines
+    at NEL, U+2028 and U+2029, which would put a diagnostic lines below its place."""
+
+    _END = re.compile(r"\r\n|\r|\n")
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0, *(match.end() for match in self._END.finditer(text))]
+
+    def at(self, index: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self._starts, index) - 1
+        return line + 1, index - self._starts[line] + 1
 
 
 def _show_tag(tag: str) -> str:
@@ -234,6 +244,7 @@ class _Composer:
 
     def __init__(self, text: str, name: str, diagnostics: list[Diagnostic]) -> None:
         self._loader = _Loader(text)
+        self._lines = _Lines(text)
         self._name = name
         self._diagnostics = diagnostics
         # the resolver's tag for each plain scalar seen in this file (keys repeat a lot)
@@ -249,7 +260,9 @@ class _Composer:
             if isinstance(event, yaml.StreamEndEvent):
                 return
             if isinstance(event, yaml.DocumentStartEvent):
-                builder = _DocumentBuilder(self._loader, self._name, self._diagnostics, self._tags)
+                builder = _DocumentBuilder(
+                    self._loader, self._lines, self._name, self._diagnostics, self._tags
+                )
                 yield builder.build(index)
                 index += 1
 
@@ -260,11 +273,13 @@ class _DocumentBuilder:
     def __init__(
         self,
         loader: Any,
+        lines: _Lines,
         name: str,
         diagnostics: list[Diagnostic],
         tags: dict[tuple[str, Any], str] | None = None,
     ) -> None:
         self._loader = loader
+        self._lines = lines
         self._tags = {} if tags is None else tags
         self._name = name
         self._diagnostics = diagnostics
@@ -299,8 +314,7 @@ class _DocumentBuilder:
                 continue
             if kind is _Event.DOCUMENT_END:
                 return Document(self._name, index, self._root, self._positions)
-            mark = event.start_mark
-            position = (mark.line + 1, mark.column + 1)
+            position = self._lines.at(event.start_mark.index)
             if kind is _Event.SCALAR:
                 self._count(1, position)
                 self._scalar(event, position)
