@@ -84,6 +84,20 @@ def test_non_utf8_file_names_the_first_bad_byte(run_cli, tmp_path: Path, monkeyp
     assert result.out.startswith("latin1.yaml:5:23: file is not valid UTF-8 (byte 0xe9)")
 
 
+def test_non_utf8_after_a_byte_order_mark_names_the_bad_byte(
+    run_cli, tmp_path: Path, monkeypatch
+) -> None:
+    # Found by fuzzing: the decoder's offsets start after the BOM, so the message named the
+    # byte three places earlier, and a cut multibyte character was an internal error.
+    text = "\ufeff" + _LP + 'spec:\n  workflow: {name: wf, version: "\u00e9\u00e9'
+    (tmp_path / "bom.yaml").write_bytes(text.encode("utf-8")[:-1])
+    result = _validate(run_cli, monkeypatch, tmp_path, "bom.yaml")
+    assert result.out.startswith("bom.yaml:5:35: file is not valid UTF-8 (byte 0xc3)"), result.out
+    (tmp_path / "bom.yaml").write_bytes("\ufeffkind: caf".encode() + b"\xe9\n")
+    result = _validate(run_cli, monkeypatch, tmp_path, "bom.yaml")
+    assert result.out.startswith("bom.yaml:1:10: file is not valid UTF-8 (byte 0xe9)"), result.out
+
+
 def test_ten_megabyte_file_is_refused_without_reading_it(
     run_cli, tmp_path: Path, monkeypatch
 ) -> None:

@@ -128,11 +128,13 @@ def read_file(path: Path, display: str | None = None) -> FileRead:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        before = raw[: exc.start].decode("utf-8")  # valid up to the bad byte
+        # the offsets are into what follows a byte order mark, when there is one
+        data = bytes(exc.object)
+        before = data[: exc.start].decode("utf-8")  # valid up to the bad byte
         line, column = _Lines(before).at(len(before))
         return _failed(
             Location(name, line, column),
-            f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save manifests as UTF-8",
+            f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x}); save manifests as UTF-8",
         )
     return read_text(text, name)
 
