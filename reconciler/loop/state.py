@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from reconciler.admin.console import resource_url
 from reconciler.apply.run import Result
 from reconciler.plan.model import Action, Change, json_default
 from reconciler.render.fields import field_lines
@@ -69,23 +70,6 @@ def status_of(change: Change, result: Result | None) -> Status:
     if result is not None and result.started and not result.ok:
         return Status.FAILED
     return Status.DRIFTED
-
-
-def console_link(console: str | None, address: str) -> str | None:
-    """The Flyte console page of a resource (with the base URL convention of apply's run
-    links)."""
-    if not console:
-        return None
-    parts = address.split("/")
-    if len(parts) < 4:
-        return None
-    kind, project, domain, name = parts[0], parts[1], parts[2], parts[3]
-    base = f"{console.rstrip('/')}/console/projects/{project}/domains/{domain}"
-    if kind == "LaunchPlan":
-        return f"{base}/launchPlans/{name}"
-    if kind in ("Execution", "Backfill", "Signal"):  # a signal's address names its execution
-        return f"{base}/executions/{name}"
-    return base
 
 
 @dataclass(frozen=True)
@@ -128,7 +112,7 @@ class ResourceState:
             change.action,
             change.reason,
             tuple(d.to_json() for d in field_lines(change)),
-            console_link(console, change.address),
+            resource_url(console, change.address),
             healed=result is not None and result.ok and change.action.writes,
             message=result.message if result is not None else None,
         )
