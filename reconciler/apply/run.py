@@ -1,7 +1,8 @@
 """Carry out a plan: the operations each change holds, in a safe order, with bounded
 parallelism, each one idempotent. Apply reads nothing but the plan (STYLE.md 2).
 
-Order: registrations, launch plans (created, then activated), executions, backfills, signals;
+Order: projects, attributes, registrations, launch plans (created, then activated), executions,
+backfills, signals;
 within a step, changes run concurrently (``--parallelism``), and a change's operations run in
 sequence. Conflicts are refused and reported; everything else that can be applied is.
 
@@ -33,8 +34,12 @@ from typing import Any
 from flyteidl.admin import (
     execution_pb2,
     launch_plan_pb2,
+    project_attributes_pb2,
+    project_domain_attributes_pb2,
+    project_pb2,
     signal_pb2,
     task_pb2,
+    workflow_attributes_pb2,
     workflow_pb2,
 )
 from flyteidl.core import identifier_pb2, types_pb2
@@ -50,7 +55,8 @@ from reconciler.plan.common import SPEC_KEY
 from reconciler.plan.model import Action, Change, Operation, Plan
 from reconciler.plan.secrets import TEXT, reveal_text
 
-STEPS = ("Registration", "LaunchPlan", "Execution", "Backfill", "Signal")
+# Projects first (everything else lives in one), attributes before the runs they apply to.
+STEPS = ("Project", "Attributes", "Registration", "LaunchPlan", "Execution", "Backfill", "Signal")
 _REQUESTS: dict[str, type[Any]] = {
     "CreateLaunchPlan": launch_plan_pb2.LaunchPlanCreateRequest,
     "UpdateLaunchPlan": launch_plan_pb2.LaunchPlanUpdateRequest,
@@ -62,6 +68,18 @@ _REQUESTS: dict[str, type[Any]] = {
     "CreateTask": task_pb2.TaskCreateRequest,
     "CreateWorkflow": workflow_pb2.WorkflowCreateRequest,
     "UploadPackage": dataproxy_pb2.CreateUploadLocationRequest,
+    "RegisterProject": project_pb2.ProjectRegisterRequest,
+    "UpdateProject": project_pb2.Project,
+    "UpdateProjectAttributes": project_attributes_pb2.ProjectAttributesUpdateRequest,
+    "UpdateProjectDomainAttributes": (
+        project_domain_attributes_pb2.ProjectDomainAttributesUpdateRequest
+    ),
+    "UpdateWorkflowAttributes": workflow_attributes_pb2.WorkflowAttributesUpdateRequest,
+    "DeleteProjectAttributes": project_attributes_pb2.ProjectAttributesDeleteRequest,
+    "DeleteProjectDomainAttributes": (
+        project_domain_attributes_pb2.ProjectDomainAttributesDeleteRequest
+    ),
+    "DeleteWorkflowAttributes": workflow_attributes_pb2.WorkflowAttributesDeleteRequest,
 }
 # Admin answers ALREADY_EXISTS to these only when the stored spec is identical (it answers
 # INVALID_ARGUMENT for a different one; ADMIN-SEMANTICS.md, Registration).
@@ -187,6 +205,7 @@ _MADE = {
     "CreateWorkflow": ("registered", "workflow"),
     "CreateLaunchPlan": ("registered", "launch plan version"),
     "CreateExecution": ("launched", "run"),
+    "RegisterProject": ("registered", "project"),
     "activate": ("activated", "launch plan"),
     "deactivate": ("deactivated", "launch plan"),
 }
@@ -238,6 +257,7 @@ def _done(action: Action) -> str:
         Action.CREATE: "created",
         Action.UPDATE: "updated",
         Action.DEACTIVATE: "deactivated",
+        Action.DELETE: "deleted",
         Action.TERMINATE: "terminated",
         Action.RECOVER: "recovery launched",
         Action.RELAUNCH: "relaunch launched",
@@ -326,6 +346,17 @@ def _execute(operation: Operation, client: AdminClient) -> Done:
         return Done(what=call)
     if call == "SetSignal":
         return _set_signal(client, request)
+    if call == "RegisterProject":
+        # RegisterProject on an existing id is ALREADY_EXISTS (ADMIN-SEMANTICS.md, Projects)
+        created = client.create(
+            call,
+            request,
+            stored=lambda: client.call(
+                "GetProject", project_pb2.ProjectGetRequest(id=request.project.id)
+            ),
+            same=lambda found: _same_project(found, request.project),
+        )
+        return Done.of(created, call)
     client.call(call, request)
     if call == "UpdateLaunchPlan":
         state = "activate" if request.state == launch_plan_pb2.ACTIVE else "deactivate"
@@ -346,6 +377,13 @@ def _same_run(stored: Any, wanted: Any) -> bool:
     if wanted.labels.values.get(BACKFILL_KEY):
         return _same_id(stored.launch_plan, wanted.launch_plan, versioned=True)
     return True
+
+
+def _same_project(stored: Any, wanted: Any) -> bool:
+    """Whether the registered project is the one asked for (Admin adds its domains)."""
+    fields = ("id", "description", "state")
+    same = all(getattr(stored, f) == getattr(wanted, f) for f in fields)
+    return same and dict(stored.labels.values) == dict(wanted.labels.values)
 
 
 def _same_id(one: Any, other: Any, *, versioned: bool = False) -> bool:

@@ -9,7 +9,7 @@ refuses a stale plan): applying it could undo someone else's change.
 from __future__ import annotations
 
 from reconciler.admin.client import AdminClient
-from reconciler.plan import executions, launchplans, registration, signals
+from reconciler.plan import attributes, executions, launchplans, projects, registration, signals
 from reconciler.plan.actual import Needs, fetch_actual
 from reconciler.plan.model import Plan
 
@@ -20,6 +20,13 @@ def stale_addresses(plan: Plan, client: AdminClient, *, parallelism: int = 8) ->
     ex_keys = {tuple(k) for c in writing for k in c.observed.get("executions", [])}
     sig_keys = {tuple(k[:3]) for c in writing for k in c.observed.get("signals", [])}
     reg_keys = {tuple(k) for c in writing for k in c.observed.get("registered", [])}
+    rechecks = [
+        attributes.recheck(c.observed)
+        if "attributes" in c.observed
+        else projects.recheck(c.observed)
+        for c in writing
+        if "projects" in c.observed
+    ]
     actual = fetch_actual(
         client,
         Needs(
@@ -27,13 +34,22 @@ def stale_addresses(plan: Plan, client: AdminClient, *, parallelism: int = 8) ->
             executions=frozenset(ex_keys),
             signals=frozenset(sig_keys),
             registered=frozenset(reg_keys),
+            projects=frozenset().union(*(r.projects for r in rechecks)),
+            attributes=frozenset().union(*(r.attributes for r in rechecks)),
+            attribute_lists=frozenset().union(*(r.attribute_lists for r in rechecks)),
         ),
         parallelism=parallelism,
     )
     stale = []
     for change in writing:
         observed = change.observed
-        if "launch_plans" in observed:
+        if "attributes" in observed:
+            [scope] = [tuple(s) for s in observed["attributes"]]
+            now = attributes.observed(actual, scope)
+        elif "projects" in observed:
+            [name] = observed["projects"]
+            now = projects.observed(actual, name)
+        elif "launch_plans" in observed:
             [key] = [tuple(k) for k in observed["launch_plans"]]
             now = launchplans.observed(actual, key)
             if now.get("digest") != observed.get("digest"):

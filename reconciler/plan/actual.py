@@ -3,7 +3,10 @@
 Per project/domain: one filtered, paged ``ListLaunchPlans`` per 100 launch plan names the
 manifests mention (all versions), one filtered ``ListExecutions`` per 100 execution names, and
 one ``ListActiveLaunchPlans`` (to see what ``--prune`` may touch). Workflows (for their
-interfaces) are read one ``GetWorkflow`` per distinct id, concurrently. No per-manifest loop.
+interfaces) are read one ``GetWorkflow`` per distinct id, concurrently. Projects are read one
+``GetProject`` each, matchable attributes one ``Get*Attributes`` per level and type, or one
+``ListMatchableAttributes`` per type where a level's own row is needed (see
+``reconciler.plan.attributes``). No per-manifest loop.
 """
 
 from __future__ import annotations
@@ -13,19 +16,30 @@ from dataclasses import dataclass, field, fields
 from itertools import islice
 from typing import Any, cast
 
-from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2, workflow_pb2
+from flyteidl.admin import (
+    common_pb2,
+    execution_pb2,
+    launch_plan_pb2,
+    matchable_resource_pb2,
+    project_attributes_pb2,
+    project_domain_attributes_pb2,
+    project_pb2,
+    workflow_attributes_pb2,
+    workflow_pb2,
+)
 from flyteidl.core import identifier_pb2
 from flyteidl.service import dataproxy_pb2
 
 from reconciler.admin import filters
 from reconciler.admin.client import AdminClient, fetch_all
-from reconciler.errors import NotFound
+from reconciler.errors import InvalidArgument, NotFound
 from reconciler.shard import Shard
 
 ProjectDomain = tuple[str, str]
 EntityKey = tuple[str, str, str]  # project, domain, name
 VersionedKey = tuple[str, str, str, str]  # project, domain, name, version
 RegisteredKey = tuple[str, str, str, str, str]  # kind, project, domain, name, version
+AttributesKey = tuple[str, str, str, str]  # project, domain, workflow ("" unset), resource type
 NAMES_PER_CALL = 100
 # One more than the names asked for: Admin sends a next-page token only after a full page, so
 # a chunk of names that has at most one match each (executions; launch plans with one version)
@@ -47,6 +61,12 @@ class Needs:
     """(project, domain, digest, filename, md5) of code tarballs whose upload location to ask"""
     execution_inputs: frozenset[EntityKey] = frozenset()
     """Executions whose inputs to read (those a plan shows as conflicts, to show the diff)"""
+    projects: frozenset[str] = frozenset()  # projects to get
+    attributes: frozenset[AttributesKey] = frozenset()  # matchable attributes to get
+    attribute_lists: frozenset[str] = frozenset()
+    """Resource types (``MatchableResource`` names) whose every row to list"""
+    all_projects: bool = False
+    """List every project (``--prune``: the projects whose attributes this tree owns)"""
     prune_everywhere: bool = False
     """List every project/domain's active launch plans (``--prune``: this tree's owner marker
     may be in scopes that no manifest names any more)"""
@@ -70,6 +90,13 @@ class Actual:
     registered: dict[RegisteredKey, Any] = field(default_factory=dict)
     upload_urls: dict[tuple[str, str, str], str] = field(default_factory=dict)
     execution_inputs: dict[EntityKey, Any] = field(default_factory=dict)  # LiteralMap
+    projects: dict[str, Any] = field(default_factory=dict)  # absent: not registered
+    attributes: dict[AttributesKey, Any] = field(default_factory=dict)
+    """What each Get answered: its ``*Attributes`` message (at the level found, which may be
+    above the one asked for), or an :class:`Unreadable` (absent: NOT_FOUND)."""
+    attribute_rows: dict[str, list[Any]] = field(default_factory=dict)
+    """Every ``MatchableAttributesConfiguration`` of each listed resource type"""
+    all_projects: list[Any] | None = None
 
     def launch_plan(self, key: EntityKey, version: str) -> Any | None:
         return next((lp for lp in self.launch_plans.get(key, []) if lp.id.version == version), None)
@@ -85,6 +112,11 @@ class Actual:
         self.registered.update(other.registered)
         self.upload_urls.update(other.upload_urls)
         self.execution_inputs.update(other.execution_inputs)
+        self.projects.update(other.projects)
+        self.attributes.update(other.attributes)
+        self.attribute_rows.update(other.attribute_rows)
+        if other.all_projects is not None:
+            self.all_projects = other.all_projects
 
     def signal(self, execution: EntityKey, signal_id: str) -> Any | None:
         found = self.signals.get(execution, [])
@@ -99,6 +131,15 @@ class Actual:
             ),
             None,
         )
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A read Admin refused with INVALID_ARGUMENT: the project is not registered or not active,
+    or the domain is unknown (validation/project_validator.go). The planner decides whether
+    that is an error (it is not for a project this plan registers)."""
+
+    message: str
 
 
 def _jobs(client: AdminClient, needs: Needs) -> list[tuple[str, Any]]:
@@ -127,6 +168,14 @@ def _jobs(client: AdminClient, needs: Needs) -> list[tuple[str, Any]]:
         jobs.append(("upload", upload))
     for execution in sorted(needs.execution_inputs):
         jobs.append(("inputs", execution))
+    for project in sorted(needs.projects):
+        jobs.append(("project", project))
+    for key in sorted(needs.attributes):
+        jobs.append(("attr", key))
+    for resource_type in sorted(needs.attribute_lists):
+        jobs.append(("attr-list", resource_type))
+    if needs.all_projects:
+        jobs.append(("projects", None))
     if needs.prune_everywhere:
         listed = {scope for kind, scope in jobs if kind == "active"}
         for project in client.list_projects():
@@ -165,6 +214,17 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
             return kind, args, _get_entity(client, args)
         if kind == "inputs":
             return kind, args, _get_inputs(client, args)
+        if kind == "project":
+            return kind, args, _get_project(client, args)
+        if kind == "attr":
+            return kind, args, _get_attributes(client, args)
+        if kind == "attr-list":
+            request = matchable_resource_pb2.ListMatchableAttributesRequest(
+                resource_type=matchable_resource_pb2.MatchableResource.Value(args)
+            )
+            return kind, args, list(client.call("ListMatchableAttributes", request).configurations)
+        if kind == "projects":
+            return kind, args, list(client.list_projects())
         if kind == "upload":
             project, domain, code_digest, filename, md5 = args
             location = client.call(
@@ -202,6 +262,16 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
         elif kind == "inputs":
             if result is not None:
                 actual.execution_inputs[args] = result
+        elif kind == "project":
+            if result is not None:
+                actual.projects[args] = result
+        elif kind == "attr":
+            if result is not None:
+                actual.attributes[args] = result
+        elif kind == "attr-list":
+            actual.attribute_rows[args] = result
+        elif kind == "projects":
+            actual.all_projects = result
         elif result is not None:
             actual.workflows[args] = result
     return actual
@@ -243,6 +313,43 @@ def _get_entity(client: AdminClient, key: RegisteredKey) -> Any | None:
         return client.call(method, request)
     except NotFound:
         return None
+
+
+def _get_project(client: AdminClient, name: str) -> project_pb2.Project | None:
+    try:
+        return cast(
+            project_pb2.Project, client.call("GetProject", project_pb2.ProjectGetRequest(id=name))
+        )
+    except NotFound:
+        return None
+
+
+def _get_attributes(client: AdminClient, key: AttributesKey) -> Any | None:
+    """The ``*Attributes`` message the Get for ``key``'s level answers; None for NOT_FOUND."""
+    project, domain, workflow, type_name = key
+    resource_type = matchable_resource_pb2.MatchableResource.Value(type_name)
+    request: Any
+    if workflow:
+        method = "GetWorkflowAttributes"
+        request = workflow_attributes_pb2.WorkflowAttributesGetRequest(
+            project=project, domain=domain, workflow=workflow, resource_type=resource_type
+        )
+    elif domain:
+        method = "GetProjectDomainAttributes"
+        request = project_domain_attributes_pb2.ProjectDomainAttributesGetRequest(
+            project=project, domain=domain, resource_type=resource_type
+        )
+    else:
+        method = "GetProjectAttributes"
+        request = project_attributes_pb2.ProjectAttributesGetRequest(
+            project=project, resource_type=resource_type
+        )
+    try:
+        return client.call(method, request).attributes
+    except NotFound:
+        return None
+    except InvalidArgument as exc:
+        return Unreadable(exc.details)
 
 
 def _get_inputs(client: AdminClient, key: EntityKey) -> Any | None:

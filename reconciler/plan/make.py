@@ -20,7 +20,15 @@ from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.manifests.signal import SignalManifest
-from reconciler.plan import backfill, executions, launchplans, registration, signals
+from reconciler.plan import (
+    attributes,
+    backfill,
+    executions,
+    launchplans,
+    projects,
+    registration,
+    signals,
+)
 from reconciler.plan.actual import Actual, EntityKey, Needs
 from reconciler.plan.common import OWNER_KEY, SPEC_KEY, Context, Problems
 from reconciler.plan.model import Change, Plan
@@ -96,7 +104,13 @@ def needs(desired: Desired, context: Context) -> Needs:
             key = signals.execution_key(manifest)
             signal_executions.add(key)
             execution_keys.add(key)
+    declared = [projects.needs(item.manifest) for item in desired.of_kind("Project")]
+    wanted = attributes.needs(desired.of_kind("Attributes"), context)
     return Needs(
+        projects=frozenset().union(*(d.projects for d in declared), wanted.projects),
+        attributes=wanted.attributes,
+        attribute_lists=wanted.attribute_lists,
+        all_projects=wanted.all_projects,
         launch_plans=frozenset(launch_plans),
         executions=frozenset(execution_keys),
         workflows=frozenset(workflows),
@@ -133,6 +147,19 @@ def followups(desired: Desired, actual: Actual) -> Needs:
 def make_plan(desired: Desired, actual: Actual, context: Context) -> tuple[Plan, list[Diagnostic]]:
     problems = Problems()
     changes: list[Change] = []
+    # Projects and attributes first: what lives in a project comes after it in apply too.
+    declared_projects = frozenset(
+        projects.name_of(item.manifest) for item in desired.of_kind("Project")
+    )
+    claimed = {attributes.scope_of(item.manifest)[0] for item in desired.of_kind("Attributes")}
+    for item in desired.of_kind("Project"):
+        name = projects.name_of(item.manifest)
+        changes.append(projects.plan(item.manifest, actual, context, claims=name in claimed))
+    changes.extend(
+        attributes.plan_all(
+            desired.of_kind("Attributes"), actual, context, problems, declared_projects
+        )
+    )
     for _, planned in sorted(desired.registrations.items()):
         changes.append(registration.plan(planned, actual))
     declared = {
