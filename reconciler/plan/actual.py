@@ -242,39 +242,44 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
         return kind, args, _get_workflow(client, args)
 
     for kind, args, result in fetch_all(run, jobs, parallelism=parallelism):
-        if kind == "lp":
-            for lp in result:
-                key = (lp.id.project, lp.id.domain, lp.id.name)
-                actual.launch_plans.setdefault(key, []).append(lp)
-        elif kind == "ex":
-            for execution in result:
-                key = (execution.id.project, execution.id.domain, execution.id.name)
-                actual.executions[key] = execution
-        elif kind == "active":
-            actual.active_in_scope[args] = result
-        elif kind == "sig":
-            actual.signals[args] = result
-        elif kind == "get":
-            if result is not None:
-                actual.registered[args] = result
-        elif kind == "upload":
-            actual.upload_urls[args[:3]] = result
-        elif kind == "inputs":
-            if result is not None:
-                actual.execution_inputs[args] = result
-        elif kind == "project":
-            if result is not None:
-                actual.projects[args] = result
-        elif kind == "attr":
-            if result is not None:
-                actual.attributes[args] = result
-        elif kind == "attr-list":
-            actual.attribute_rows[args] = result
-        elif kind == "projects":
-            actual.all_projects = result
-        elif result is not None:
-            actual.workflows[args] = result
+        _store(actual, kind, args, result)
     return actual
+
+
+def _store(actual: Actual, kind: str, args: Any, result: Any) -> None:
+    """Put what one read found where the planners look for it."""
+    if kind == "lp":
+        for lp in result:
+            key = (lp.id.project, lp.id.domain, lp.id.name)
+            actual.launch_plans.setdefault(key, []).append(lp)
+    elif kind == "ex":
+        for execution in result:
+            key = (execution.id.project, execution.id.domain, execution.id.name)
+            actual.executions[key] = execution
+    elif kind == "active":
+        actual.active_in_scope[args] = result
+    elif kind == "sig":
+        actual.signals[args] = result
+    elif kind == "get":
+        if result is not None:
+            actual.registered[args] = result
+    elif kind == "upload":
+        actual.upload_urls[args[:3]] = result
+    elif kind == "inputs":
+        if result is not None:
+            actual.execution_inputs[args] = result
+    elif kind == "project":
+        if result is not None:
+            actual.projects[args] = result
+    elif kind == "attr":
+        if result is not None:
+            actual.attributes[args] = result
+    elif kind == "attr-list":
+        actual.attribute_rows[args] = result
+    elif kind == "projects":
+        actual.all_projects = result
+    elif result is not None:
+        actual.workflows[args] = result
 
 
 def _get_workflow(client: AdminClient, key: VersionedKey) -> workflow_pb2.Workflow | None:

@@ -43,7 +43,7 @@ tree manages attributes in the project. Trade-offs:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flyteidl.admin import (
@@ -432,6 +432,17 @@ def plan_all(
     return changes
 
 
+@dataclass
+class _Sides:
+    """One manifest's types compared: Admin's side as the plan shows it, git's, and the calls
+    that make Admin match."""
+
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+    operations: list[Operation] = field(default_factory=list)
+    deleting: list[str] = field(default_factory=list)
+
+
 def plan_one(
     item: Resolved,
     desired: Mapping[Scope, Resolved],
@@ -446,54 +457,35 @@ def plan_one(
     scope = model.scope
     project = scope[0]
     new_project = project in planned.registering
-    values = secret_values(manifest.document.data, item.secrets)
-    before: dict[str, Any] = {}
-    after: dict[str, Any] = {}
-    shown_before: dict[str, Any] = {}
-    operations: list[Operation] = []
-    deleting: list[str] = []
-    for kind in TYPES:
-        found = None if new_project else stored(actual, scope, kind)
-        if isinstance(found, Unreadable):
-            problems.add(
-                manifest.diagnostic(
-                    ("metadata", "project"),
-                    f"cannot read the attributes of {_level(scope)}: {found.message} (a project "
-                    "that no Project manifest declares must exist in Admin)",
-                )
+    unreadable = next(
+        (
+            found
+            for kind in TYPES
+            if not new_project and isinstance(found := stored(actual, scope, kind), Unreadable)
+        ),
+        None,
+    )
+    if unreadable is not None:
+        problems.add(
+            manifest.diagnostic(
+                ("metadata", "project"),
+                f"cannot read the attributes of {_level(scope)}: {unreadable.message} (the "
+                "project must be registered and active; declare it with a Project manifest)",
             )
-            return None
-        now = view(kind, found) if found is not None else None
-        value = getattr(model.spec, kind.attr)
-        if value is None:
-            if now is not None and context.prune and owned(actual, project, context):
-                before[kind.field] = now
-                shown_before[kind.field] = mask_values(now, values)
-                deleting.append(kind.field)
-                operations.append(_delete(scope, kind))
-                operations.extend(_restores(scope, kind, desired, actual, context))
-            continue
-        wanted = view(kind, to_matching(kind, value))
-        after[kind.field] = wanted
-        if now is not None:
-            before[kind.field] = now
-            shown_before[kind.field] = _shown(now, wanted, item.secrets, kind.field, values)
-        if now == wanted:
-            continue
-        if kind is _PLUGINS and now is not None and not _covers(wanted, now):
-            # Admin merges overrides by task type: one git dropped must be deleted first
-            operations.append(_delete(scope, kind))
-            operations.extend(_restores(scope, kind, desired, actual, context))
-        operations.append(_update(scope, kind, value, values))
+        )
+        return None
+    values = secret_values(manifest.document.data, item.secrets)
+    sides = _compare(item, desired, actual, context, new_project, values)
+    operations = sides.operations
     marker = _marker_operation(manifest.address, project, actual, context, planned)
     if marker is not None:
         operations.insert(0, marker)
-    after_view = dict(after)
+    after_view = dict(sides.after)
     redact(after_view, item.secrets, ("spec",))
     after_view = mask_values(after_view, values)
     seen = observed(actual, scope)
     address = manifest.address
-    if not before and not deleting and operations:
+    if not sides.before and operations:
         return Change(
             address,
             Action.CREATE,
@@ -505,38 +497,86 @@ def plan_one(
             observed=seen,
         )
     if not operations:
-        return Change(address, Action.NOOP, shown_before, after_view, observed=seen)
-    changed = diff({"spec": shown_before}, {"spec": after_view})
+        return Change(address, Action.NOOP, sides.before, after_view, observed=seen)
+    return _update_change(address, scope, sides, after_view, marker is not None, seen)
+
+
+def _compare(
+    item: Resolved,
+    desired: Mapping[Scope, Resolved],
+    actual: Actual,
+    context: Context,
+    new_project: bool,
+    values: Mapping[str, str],
+) -> _Sides:
+    model = item.manifest.model
+    assert isinstance(model, AttributesManifest)
+    scope = model.scope
+    sides = _Sides()
+    for kind in TYPES:
+        found = None if new_project else stored(actual, scope, kind)
+        now = view(kind, found) if found is not None else None
+        value = getattr(model.spec, kind.attr)
+        if value is None:
+            if now is not None and context.prune and owned(actual, scope[0], context):
+                sides.before[kind.field] = mask_values(now, values)
+                sides.deleting.append(kind.field)
+                sides.operations.append(_delete(scope, kind))
+                sides.operations.extend(_restores(scope, kind, desired, actual, context))
+            continue
+        wanted = view(kind, to_matching(kind, value))
+        sides.after[kind.field] = wanted
+        if now is not None:
+            sides.before[kind.field] = _shown(now, wanted, item.secrets, kind.field, values)
+        if now == wanted:
+            continue
+        if kind is _PLUGINS and now is not None and not _covers(wanted, now):
+            # Admin merges overrides by task type: one git dropped must be deleted first
+            sides.operations.append(_delete(scope, kind))
+            sides.operations.extend(_restores(scope, kind, desired, actual, context))
+        sides.operations.append(_update(scope, kind, value, values))
+    return sides
+
+
+def _update_change(
+    address: str,
+    scope: Scope,
+    sides: _Sides,
+    after_view: dict[str, Any],
+    marking: bool,
+    seen: dict[str, Any],
+) -> Change:
+    changed = diff({"spec": sides.before}, {"spec": after_view})
     reasons = []
     if changed:
         reasons.append(f"the attributes at {_level(scope)} differ from git")
-    if deleting:
+    if sides.deleting:
         reasons.append(
-            f"{', '.join(deleting)} removed from git (--prune, the project carries this tree's "
-            "owner marker)"
+            f"{', '.join(sides.deleting)} removed from git (--prune, the project carries this "
+            "tree's owner marker)"
         )
-    if marker is not None:
-        reasons.append(f"project {project} gets this tree's owner marker")
+    if marking:
+        reasons.append(f"project {scope[0]} gets this tree's owner marker")
     return Change(
         address,
         Action.UPDATE,
-        shown_before,
+        sides.before,
         after_view,
         diff=changed,
         reason="; ".join(reasons),
-        operations=tuple(operations),
+        operations=tuple(sides.operations),
         observed=seen,
     )
 
 
 def _shown(
-    now: Any, wanted: Any, secrets: Mapping[FieldPath, str], field: str, values: Mapping[str, str]
+    now: Any, wanted: Any, secrets: Mapping[FieldPath, str], name: str, values: Mapping[str, str]
 ) -> Any:
     """What Admin has, as the plan may show it: where git holds a ``${env:...}`` reference,
     the reference when Admin holds its value, and no value at all otherwise."""
     shown = mask_values(now, values)
     for path, written in secrets.items():
-        if path[:2] != ("spec", field):
+        if path[:2] != ("spec", name):
             continue
         holder, ours = shown, wanted
         for part in path[2:-1]:
