@@ -63,11 +63,11 @@ from reconciler.manifests.attributes import AttributesManifest, AttributesSpec
 from reconciler.manifests.base import ALL_DOMAINS
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
-from reconciler.plan.actual import Actual, AttributesKey, Needs, Unreadable
 from reconciler.plan.common import OWNER_KEY, Context, Problems, digest, mask_values, redact
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, Operation, SecretInput
 from reconciler.plan.secrets import hide_text, secret_values
+from reconciler.read import Actual, AttributesKey, Needs, Unreadable
 
 MatchableResource = matchable_resource_pb2.MatchableResource
 Scope = tuple[str, str, str]  # project, domain, workflow; "" where the level has none

@@ -29,9 +29,9 @@ from reconciler.plan import (
     registration,
     signals,
 )
-from reconciler.plan.actual import Actual, EntityKey, Needs
 from reconciler.plan.common import OWNER_KEY, SPEC_KEY, Context, Problems
 from reconciler.plan.model import Change, Plan
+from reconciler.read import Actual, EntityKey, Needs
 
 
 @dataclass(frozen=True)

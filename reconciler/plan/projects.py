@@ -16,10 +16,10 @@ from flyteidl.admin import project_pb2
 
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.project import ProjectManifest
-from reconciler.plan.actual import Actual, Needs
 from reconciler.plan.common import OWNER_KEY, PROVENANCE_KEYS, Context, digest, normalized
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, Operation
+from reconciler.read import Actual, Needs
 
 _STATES = {
     "active": project_pb2.Project.ACTIVE,
