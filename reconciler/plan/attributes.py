@@ -37,7 +37,9 @@ tree manages attributes in the project. Trade-offs:
   the project carry the marker too; it is a valid label (``ownerId`` follows label rules) and
   changes nothing else;
 - the label is never removed, and is ignored by the Project kind's diff, as launch plans ignore
-  their owner annotation.
+  their owner annotation; a client that updates the project without it (flytekit's
+  ``update_project`` has no labels) only makes prune leave the project alone until the next
+  apply writes it again.
 """
 
 from __future__ import annotations
