@@ -71,7 +71,6 @@ from reconciler.plan.model import Action, Change, Operation, SecretInput
 from reconciler.plan.secrets import hide_text, secret_values
 from reconciler.read import Actual, AttributesKey, Needs, Unreadable
 
-MatchableResource = matchable_resource_pb2.MatchableResource
 Scope = tuple[str, str, str]  # project, domain, workflow; "" where the level has none
 OTHER_VALUE = "(another value in Admin)"
 

@@ -149,6 +149,15 @@ def _attributes(remote: FlyteRemote, resource: int) -> MatchingAttributes:
     return found.attributes.matching_attributes
 
 
+def _queue_behind_gits_back(remote: FlyteRemote) -> None:
+    """What someone does with flytekit: send the project-domain's runs to another queue."""
+    remote.client.update_project_domain_attributes(
+        PROJECT,
+        DOMAIN,
+        MatchingAttributes(execution_queue_attributes=ExecutionQueueAttributes(tags=["cpu"])),
+    )
+
+
 def _project(remote: FlyteRemote) -> project_pb2.Project:
     """GetProject, which flytekit's client lacks, through its own channel."""
     stub = admin_pb2_grpc.AdminServiceStub(remote.client._channel)
@@ -188,11 +197,7 @@ def test_a_change_behind_gits_back_is_drift_and_apply_puts_it_back(
 ) -> None:  # type: ignore[no-untyped-def]
     root = _tree(tmp_path / "m")
     _apply(run_cli, admin, root)
-    remote.client.update_project_domain_attributes(
-        PROJECT,
-        DOMAIN,
-        MatchingAttributes(execution_queue_attributes=ExecutionQueueAttributes(tags=["cpu"])),
-    )
+    _queue_behind_gits_back(remote)
     drift = _run(run_cli, admin, "drift", root, "-o", "json")
     assert drift.code == 2, drift.out + drift.err
     assert "Attributes/acme/development/acme-development" in drift.out
@@ -371,11 +376,7 @@ def test_a_saved_plan_is_refused_when_attributes_changed_since(
     _tree(root, queue="big")
     saved = tmp_path / "plan.json"
     assert _run(run_cli, admin, "plan", root, "--out", saved).code == 0
-    remote.client.update_project_domain_attributes(
-        PROJECT,
-        DOMAIN,
-        MatchingAttributes(execution_queue_attributes=ExecutionQueueAttributes(tags=["cpu"])),
-    )
+    _queue_behind_gits_back(remote)
     refused = _run(run_cli, admin, "apply", "--plan", saved, "--auto-approve")
     assert refused.code == 1
     assert "Attributes/acme/development/acme-development" in refused.out + refused.err
@@ -394,3 +395,36 @@ def test_attributes_in_a_project_admin_lacks_are_an_error_against_a_real_admin(
     result = _run(run_cli, admin, "plan", root)
     assert result.code == 1
     assert "nowhere" in result.err
+
+
+def test_values_from_the_environment_never_reach_a_plan(  # type: ignore[no-untyped-def]
+    run_cli, admin, remote, tmp_path, monkeypatch
+) -> None:
+    root = tmp_path / "m"
+    root.mkdir()
+    (root / "p.yaml").write_text(PROJECT_MANIFEST.format(description="x", state="active"))
+    (root / "a.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: Attributes\n"
+        "metadata: {name: acme-dev, project: acme, domain: development}\n"
+        'spec: {workflowExecutionConfig: {envs: {TOKEN: "${env:TOKEN}"}}}\n'
+    )
+    monkeypatch.setenv("TOKEN", "s3cr3t-value")
+    saved = tmp_path / "plan.json"
+    planned = _run(run_cli, admin, "plan", root, "--out", saved)
+    assert planned.code == 0, planned.err
+    assert "s3cr3t-value" not in planned.out + saved.read_text()
+    _run(run_cli, admin, "apply", "--plan", saved, "--auto-approve")
+    config = remote.client.get_project_domain_attributes(
+        PROJECT, DOMAIN, matchable_resource_pb2.MatchableResource.WORKFLOW_EXECUTION_CONFIG
+    ).attributes.matching_attributes.workflow_execution_config
+    assert [(e.key, e.value) for e in config.envs.values] == [("TOKEN", "s3cr3t-value")]
+    assert _run(run_cli, admin, "plan", root, "--detailed-exitcode").code == 0
+    monkeypatch.setenv("TOKEN", "rotated")
+    change = _plan(run_cli, admin, root)["Attributes/acme/development/acme-dev"]
+    assert change["diff"] == [
+        {
+            "path": "spec.workflowExecutionConfig.envs.TOKEN",
+            "before": "(another value in Admin)",
+            "after": "${env:TOKEN}",
+        }
+    ]
