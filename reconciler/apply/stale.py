@@ -15,8 +15,8 @@ from reconciler.admin.client import AdminClient
 from reconciler.kinds import kind_named
 from reconciler.kinds.base import Kind, union
 from reconciler.manifests.address import Address
-from reconciler.plan.actual import Needs, fetch_actual
 from reconciler.plan.model import Change, Plan
+from reconciler.read import Needs, fetch_actual
 
 
 def stale_addresses(plan: Plan, client: AdminClient, *, parallelism: int = 8) -> list[str]:

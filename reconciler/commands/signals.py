@@ -23,8 +23,8 @@ from reconciler.commands.status import held_in_admin
 from reconciler.kinds import KINDS
 from reconciler.kinds.execution import TERMINAL, Phase
 from reconciler.kinds.signal import KIND as SIGNAL
-from reconciler.plan.actual import EntityKey, Needs, fetch_actual
 from reconciler.plan.common import decoded
+from reconciler.read import EntityKey, Needs, fetch_actual
 from reconciler.render.redact import Redactor
 from reconciler.render.signals import SignalRow, SignalsReport, render_json, render_text
 

@@ -32,9 +32,9 @@ from reconciler.kinds.versions import version_to_run
 from reconciler.manifests.backfill import BackfillManifest
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
-from reconciler.plan.actual import Actual, EntityKey, Needs
 from reconciler.plan.common import COMMIT_KEY, OWNER_KEY, Context, digest
 from reconciler.plan.model import Action, Change, Operation
+from reconciler.read import Actual, EntityKey, Needs
 
 BACKFILL_KEY = "reconciler.flyte.org/backfill"
 MAX_RUNS = 50

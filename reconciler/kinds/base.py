@@ -36,9 +36,9 @@ from reconciler.manifests.base import ManifestBase
 from reconciler.manifests.manifest import Manifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.packages import DesiredRegistration
-from reconciler.plan.actual import Actual, EntityKey, Needs
 from reconciler.plan.common import Context, Problems
 from reconciler.plan.model import Change
+from reconciler.read import Actual, EntityKey, Needs
 
 M = TypeVar("M", bound=ManifestBase)
 A = TypeVar("A")  # what Admin has under a kind's key

@@ -31,10 +31,10 @@ from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.registration import RegistrationManifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.packages import DesiredRegistration, Entity, canonical
-from reconciler.plan.actual import Actual, Needs, RegisteredKey
 from reconciler.plan.common import Context, decoded, digest, normalized
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation
+from reconciler.read import Actual, Needs, RegisteredKey
 
 RESOURCE = {
     "task": identifier_pb2.TASK,

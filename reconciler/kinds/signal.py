@@ -23,10 +23,10 @@ from reconciler.kinds.execution import TERMINAL, Phase
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.manifests.signal import SignalManifest
-from reconciler.plan.actual import Actual, EntityKey, Needs
 from reconciler.plan.common import Context, Problems, decoded, digest, redact, secret_inputs
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, Operation
+from reconciler.read import Actual, EntityKey, Needs
 
 BOOLEAN = types_pb2.LiteralType(simple=types_pb2.SimpleType.BOOLEAN)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from reconciler.kinds.base import Desired, Planning
 from reconciler.packages import EntityKind
-from reconciler.plan.actual import EntityKey
+from reconciler.read import EntityKey
 
 
 def version_to_run(

@@ -13,9 +13,9 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import Desired, Planning, union
 from reconciler.manifests.resolve import Resolved
-from reconciler.plan.actual import Actual, Needs
 from reconciler.plan.common import Context
 from reconciler.plan.model import Change, Plan
+from reconciler.read import Actual, Needs
 
 __all__ = ["Desired", "followups", "make_plan", "needs"]
 
