@@ -6,7 +6,7 @@ one ``ListActiveLaunchPlans`` (to see what ``--prune`` may touch). Workflows (fo
 interfaces) are read one ``GetWorkflow`` per distinct id, concurrently. Projects are read one
 ``GetProject`` each, matchable attributes one ``Get*Attributes`` per level and type, or one
 ``ListMatchableAttributes`` per type where a level's own row is needed (see
-``reconciler.plan.attributes``). No per-manifest loop.
+``reconciler.kinds.attributes``). No per-manifest loop.
 """
 
 from __future__ import annotations
@@ -65,10 +65,9 @@ class Needs:
     attributes: frozenset[AttributesKey] = frozenset()  # matchable attributes to get
     attribute_lists: frozenset[str] = frozenset()
     """Resource types (``MatchableResource`` names) whose every row to list"""
-    all_projects: bool = False
-    """List every project (``--prune``: the projects whose attributes this tree owns)"""
     prune_everywhere: bool = False
-    """List every project/domain's active launch plans (``--prune``: this tree's owner marker
+    """List every project/domain's active launch plans, every project and every matchable
+    attributes row (``--prune``: this tree's owner marker
     may be in scopes that no manifest names any more)"""
     shard: Shard | None = None
     """With ``prune_everywhere``: only the project/domains this replica owns"""
@@ -174,11 +173,19 @@ def _jobs(client: AdminClient, needs: Needs) -> list[tuple[str, Any]]:
         jobs.append(("attr", key))
     for resource_type in sorted(needs.attribute_lists):
         jobs.append(("attr-list", resource_type))
-    if needs.all_projects:
-        jobs.append(("projects", None))
     if needs.prune_everywhere:
         listed = {scope for kind, scope in jobs if kind == "active"}
-        for project in client.list_projects():
+        projects = list(client.list_projects())
+        # the projects (whose labels say which hold this tree's attributes) and every
+        # matchable attributes row, for the Attributes kind's prune
+        jobs.append(("projects", projects))
+        lists = {args for kind, args in jobs if kind == "attr-list"}
+        jobs.extend(
+            ("attr-list", name)
+            for name, _ in matchable_resource_pb2.MatchableResource.items()
+            if name not in lists and name != "QUALITY_OF_SERVICE_SPECIFICATION"
+        )
+        for project in projects:
             for domain in project.domains:
                 owned = needs.shard is None or needs.shard.owns(project.id, domain.id)
                 if owned and (project.id, domain.id) not in listed:
@@ -224,7 +231,7 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
             )
             return kind, args, list(client.call("ListMatchableAttributes", request).configurations)
         if kind == "projects":
-            return kind, args, list(client.list_projects())
+            return kind, args, args  # listed while the jobs were made
         if kind == "upload":
             project, domain, code_digest, filename, md5 = args
             location = client.call(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flyteidl.admin import matchable_resource_pb2, project_domain_attributes_pb2
 
+from reconciler.kinds import attributes
 from reconciler.manifests.attributes import AttributesSpec
-from reconciler.plan import attributes
 from reconciler.read import Actual
 
 SPEC = AttributesSpec.model_validate(

@@ -4,7 +4,7 @@ The level is the metadata's: ``project`` alone is project level, ``project`` and
 project-domain level, and ``spec.workflow`` (which needs a domain, see ``manifests/checks.py``)
 workflow level. Each spec
 field is one of Admin's matchable resource types (``MatchableResource``); a type the spec leaves
-out is not managed, unless ``--prune`` removes it (see ``reconciler.plan.attributes``).
+out is not managed, unless ``--prune`` removes it (see ``reconciler.kinds.attributes``).
 
 ``domain`` is never filled from ``defaults.domain`` in reconciler.yaml: leaving it out is how a
 manifest says "project level", so a default would silently move it to another level.

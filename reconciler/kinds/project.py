@@ -3,7 +3,7 @@
 Admin has no delete for projects (ADMIN-SEMANTICS.md): archiving is ``state: archived``, an
 ``UpdateProject``, and a project removed from git is left alone. ``UpdateProject`` replaces
 every field, so the request carries the display name Admin has and the owner marker the project
-carries (``reconciler.flyte.org/owner``, see ``reconciler.plan.attributes``): the marker is not
+carries (``reconciler.flyte.org/owner``, see ``reconciler.kinds.attributes``): the marker is not
 part of the manifest's labels, is never removed, and is left out of the diff.
 """
 
@@ -14,8 +14,11 @@ from typing import Any
 
 from flyteidl.admin import project_pb2
 
+from reconciler.kinds.base import Desired, Kind, Pair, Planning
+from reconciler.manifests.attributes import AttributesManifest
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.project import ProjectManifest
+from reconciler.manifests.resolve import Resolved
 from reconciler.plan.common import OWNER_KEY, PROVENANCE_KEYS, Context, digest, normalized
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, Operation
@@ -32,14 +35,30 @@ _NAMES = {
 }
 
 
-def name_of(manifest: Manifest) -> str:
-    model = manifest.model
-    assert isinstance(model, ProjectManifest)
-    return model.metadata.name
+def name_of(manifest: Manifest[ProjectManifest]) -> str:
+    return manifest.model.metadata.name
 
 
-def needs(manifest: Manifest) -> Needs:
-    return Needs(projects=frozenset({name_of(manifest)}))
+def _needs(item: Resolved[ProjectManifest], desired: Desired, context: Context) -> Needs:
+    return Needs(projects=frozenset({name_of(item.manifest)}))
+
+
+def _pair(item: Resolved[ProjectManifest], planning: Planning) -> Pair[ProjectManifest, Any]:
+    """Keyed by the project id; Admin's side is the project GetProject returned."""
+    name = name_of(item.manifest)
+    return Pair(name, item, planning.actual.projects.get(name))
+
+
+def _plan(pair: Pair[ProjectManifest, Any], planning: Planning) -> Change:
+    assert pair.desired is not None  # projects are never pruned
+    claimed = {
+        item.manifest.model.metadata.project
+        for item in planning.desired.resolved
+        if isinstance(item.manifest.model, AttributesManifest)
+    }
+    return plan(
+        pair.desired.manifest, planning.actual, planning.context, claims=pair.key in claimed
+    )
 
 
 def view(project: project_pb2.Project) -> dict[str, Any]:
@@ -60,15 +79,23 @@ def observed(actual: Actual, name: str) -> dict[str, Any]:
     }
 
 
-def recheck(observed_: Mapping[str, Any]) -> Needs:
-    return Needs(projects=frozenset(observed_.get("projects", [])))
+def _recheck(observed_: Mapping[str, Any]) -> Needs | None:
+    if "projects" not in observed_:
+        return None
+    return Needs(projects=frozenset(observed_["projects"]))
 
 
-def plan(manifest: Manifest, actual: Actual, context: Context, *, claims: bool) -> Change:
+def _digests(actual: Actual, observed_: Mapping[str, Any]) -> tuple[str, ...]:
+    [name] = observed_["projects"]
+    return (str(observed(actual, name)["digest"]),)
+
+
+def plan(
+    manifest: Manifest[ProjectManifest], actual: Actual, context: Context, *, claims: bool
+) -> Change:
     """``claims``: this tree manages attributes in the project, so the project carries its
     owner marker."""
     model = manifest.model
-    assert isinstance(model, ProjectManifest)
     name = model.metadata.name
     spec = model.spec
     wanted = {"description": spec.description, "labels": dict(spec.labels), "state": spec.state}
@@ -124,3 +151,13 @@ def plan(manifest: Manifest, actual: Actual, context: Context, *, claims: bool) 
         operations=(Operation("UpdateProject", project.SerializeToString(deterministic=True)),),
         observed=seen,
     )
+
+
+KIND = Kind(
+    model=ProjectManifest,
+    needs=_needs,
+    pair=_pair,
+    plan=_plan,
+    recheck=_recheck,
+    digests=_digests,
+)

@@ -44,9 +44,9 @@ tree manages attributes in the project. Trade-offs:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from flyteidl.admin import (
     cluster_assignment_pb2,
@@ -61,9 +61,10 @@ from flyteidl.core import literals_pb2, security_pb2
 from google.protobuf import wrappers_pb2
 
 from reconciler.diagnostics import FieldPath
-from reconciler.manifests.attributes import AttributesManifest, AttributesSpec
+from reconciler.kinds.base import Desired, Kind, Pair, Planning
+from reconciler.manifests.attributes import AttributesManifest
 from reconciler.manifests.base import ALL_DOMAINS
-from reconciler.manifests.load import Manifest
+from reconciler.manifests.project import ProjectManifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.plan.common import OWNER_KEY, Context, Problems, digest, mask_values, redact
 from reconciler.plan.diff import diff
@@ -260,12 +261,6 @@ def _config_view(config: matchable_resource_pb2.WorkflowExecutionConfig) -> dict
 # --- reads --------------------------------------------------------------------------------------
 
 
-def scope_of(manifest: Manifest) -> Scope:
-    model = manifest.model
-    assert isinstance(model, AttributesManifest)
-    return model.scope
-
-
 def _key(scope: Scope, kind: Type) -> AttributesKey:
     return (*scope, kind.name)
 
@@ -276,32 +271,19 @@ def _listed(scope: Scope, kind: Type) -> bool:
     return kind is _WEC and not scope[1]
 
 
-def needs(items: Sequence[Resolved], context: Context) -> Needs:
-    """Every type at every level the manifests name (so that a create is told from an update,
-    and a type gone from git is seen), the projects they live in, and the lists that deletes
-    and ``--prune`` need."""
-    gets: set[AttributesKey] = set()
-    lists: set[str] = set()
-    projects: set[str] = set()
-    for item in items:
-        scope = scope_of(item.manifest)
-        projects.add(scope[0])
-        for kind in TYPES:
-            if _listed(scope, kind):
-                lists.add(kind.name)
-            else:
-                gets.add(_key(scope, kind))
-        spec = item.manifest.model.spec  # type: ignore[attr-defined]
-        assert isinstance(spec, AttributesSpec)
-        if spec.plugin_overrides is not None:
-            lists.add(_PLUGINS.name)  # dropping a task type takes a delete (module docstring)
-    if context.prune:
-        lists.update(t.name for t in TYPES)
+def _needs(item: Resolved[AttributesManifest], desired: Desired, context: Context) -> Needs:
+    """Every type at the manifest's level (so that a create is told from an update, and a type
+    gone from git is seen), its project, and the list a dropped plugin override needs.
+    ``--prune`` lists every row of every type (``Needs.prune_everywhere``)."""
+    scope = item.manifest.model.scope
+    gets = {_key(scope, kind) for kind in TYPES if not _listed(scope, kind)}
+    lists = {kind.name for kind in TYPES if _listed(scope, kind)}
+    if item.manifest.model.spec.plugin_overrides is not None:
+        lists.add(_PLUGINS.name)  # dropping a task type takes a delete (module docstring)
     return Needs(
-        projects=frozenset(projects),
+        projects=frozenset({scope[0]}),
         attributes=frozenset(gets),
         attribute_lists=frozenset(lists),
-        all_projects=context.prune,
     )
 
 
@@ -362,22 +344,25 @@ def observed(actual: Actual, scope: Scope) -> dict[str, Any]:
     }
 
 
-def recheck(observed_: Mapping[str, Any]) -> Needs:
+def _recheck(observed_: Mapping[str, Any]) -> Needs | None:
     """What ``apply --plan`` reads again for a change that :func:`observed` recorded."""
-    scopes = [tuple(s) for s in observed_.get("attributes", [])]
+    if "attributes" not in observed_:
+        return None
+    scopes: list[Scope] = [(str(p), str(d), str(w)) for p, d, w in observed_["attributes"]]
     lists = set(observed_.get("lists", []))
-    gets = {
-        (*scope, kind.name)
-        for scope in scopes
-        for kind in TYPES
-        if kind.name not in lists and not _listed(scope, kind)
-    }
+    lists |= {kind.name for scope in scopes for kind in TYPES if _listed(scope, kind)}
     return Needs(
         projects=frozenset(observed_.get("projects", [])),
-        attributes=frozenset(gets),
-        attribute_lists=frozenset(lists)
-        | frozenset(kind.name for scope in scopes for kind in TYPES if _listed(scope, kind)),
+        attributes=frozenset(
+            _key(scope, kind) for scope in scopes for kind in TYPES if kind.name not in lists
+        ),
+        attribute_lists=frozenset(lists),
     )
+
+
+def _digests(actual: Actual, observed_: Mapping[str, Any]) -> tuple[str, ...]:
+    [(project, domain, workflow)] = observed_["attributes"]
+    return (str(observed(actual, (project, domain, workflow))["digest"]),)
 
 
 # --- plan ---------------------------------------------------------------------------------------
@@ -405,32 +390,62 @@ def owned(actual: Actual, project: str, context: Context) -> bool:
     return found is not None and found.labels.values.get(OWNER_KEY) == context.owner_id
 
 
-def plan_all(
-    items: Sequence[Resolved],
-    actual: Actual,
-    context: Context,
-    problems: Problems,
-    declared_projects: frozenset[str],
-) -> list[Change]:
-    """A change per Attributes manifest, then (``--prune``) one per level of an owned project
-    that no manifest declares any more."""
-    registering = frozenset(p for p in declared_projects if p not in actual.projects)
+def _planned(planning: Planning) -> Planned:
+    """Which projects this plan registers, and which change writes each project's marker: the
+    project's Project change when the tree declares it, else its first Attributes change."""
+    declared = {
+        item.manifest.model.metadata.name
+        for item in planning.desired.resolved
+        if isinstance(item.manifest.model, ProjectManifest)
+    }
     marking: dict[str, str] = {}
-    for item in sorted(items, key=lambda i: i.manifest.address):
-        project = scope_of(item.manifest)[0]
-        if context.owner_id and project not in declared_projects:
-            marking.setdefault(project, item.manifest.address)
-    planned = Planned(registering, marking)
-    desired = {scope_of(i.manifest): i for i in items}
-    changes = [
-        change
-        for item in items
-        if (change := plan_one(item, desired, actual, context, problems, planned)) is not None
+    if planning.context.owner_id:
+        for item in sorted(_items(planning), key=lambda i: i.manifest.address):
+            project = item.manifest.model.metadata.project
+            if project not in declared:
+                marking.setdefault(project, item.manifest.address)
+    registering = frozenset(p for p in declared if p not in planning.actual.projects)
+    return Planned(registering, marking)
+
+
+def _items(planning: Planning) -> list[Resolved[AttributesManifest]]:
+    return [
+        cast(Resolved[AttributesManifest], item)
+        for item in planning.desired.resolved
+        if isinstance(item.manifest.model, AttributesManifest)
     ]
-    if context.prune:
-        taken = {c.address for c in changes}
-        changes.extend(_orphans(desired, actual, context, taken))
-    return changes
+
+
+def _declared(planning: Planning) -> dict[Scope, Resolved[AttributesManifest]]:
+    return {item.manifest.model.scope: item for item in _items(planning)}
+
+
+@dataclass(frozen=True)
+class _Orphan:
+    """Rows of one level that no manifest declares, by resource type, and the address their
+    change gets."""
+
+    address: str
+    rows: Mapping[str, Any]
+
+
+def _pair(item: Resolved[AttributesManifest], planning: Planning) -> Pair[AttributesManifest, Any]:
+    """Keyed by the level; Admin's side is read per type at that level (see :func:`stored`)."""
+    return Pair(item.manifest.model.scope, item, None)
+
+
+def _plan(pair: Pair[AttributesManifest, Any], planning: Planning) -> Change | None:
+    if pair.desired is None:
+        assert isinstance(pair.actual, _Orphan)
+        return _orphan_change(pair.key, pair.actual, planning)
+    return plan_one(
+        pair.desired,
+        _declared(planning),
+        planning.actual,
+        planning.context,
+        planning.problems,
+        _planned(planning),
+    )
 
 
 @dataclass
@@ -445,8 +460,8 @@ class _Sides:
 
 
 def plan_one(
-    item: Resolved,
-    desired: Mapping[Scope, Resolved],
+    item: Resolved[AttributesManifest],
+    desired: Mapping[Scope, Resolved[AttributesManifest]],
     actual: Actual,
     context: Context,
     problems: Problems,
@@ -454,7 +469,6 @@ def plan_one(
 ) -> Change | None:
     manifest = item.manifest
     model = manifest.model
-    assert isinstance(model, AttributesManifest)
     scope = model.scope
     project = scope[0]
     new_project = project in planned.registering
@@ -503,15 +517,14 @@ def plan_one(
 
 
 def _compare(
-    item: Resolved,
-    desired: Mapping[Scope, Resolved],
+    item: Resolved[AttributesManifest],
+    desired: Mapping[Scope, Resolved[AttributesManifest]],
     actual: Actual,
     context: Context,
     new_project: bool,
     values: Mapping[str, str],
 ) -> _Sides:
     model = item.manifest.model
-    assert isinstance(model, AttributesManifest)
     scope = model.scope
     sides = _Sides()
     for kind in TYPES:
@@ -669,7 +682,7 @@ def _delete(scope: Scope, kind: Type) -> Operation:
 def _restores(
     scope: Scope,
     kind: Type,
-    desired: Mapping[Scope, Resolved],
+    desired: Mapping[Scope, Resolved[AttributesManifest]],
     actual: Actual,
     context: Context,
 ) -> list[Operation]:
@@ -681,7 +694,7 @@ def _restores(
     for row in _below(actual, scope, kind):
         below: Scope = (row.project, row.domain, row.workflow)
         item = desired.get(below)
-        value = getattr(item.manifest.model.spec, kind.attr) if item is not None else None  # type: ignore[attr-defined]
+        value = getattr(item.manifest.model.spec, kind.attr) if item is not None else None
         if value is not None:
             assert item is not None
             values = secret_values(item.manifest.document.data, item.secrets)
@@ -713,10 +726,12 @@ def project_update(found: project_pb2.Project, labels: Mapping[str, str]) -> Ope
     return Operation("UpdateProject", project.SerializeToString(deterministic=True))
 
 
-def _orphans(
-    desired: Mapping[Scope, Resolved], actual: Actual, context: Context, taken: set[str]
-) -> list[Change]:
+def _orphans(planning: Planning) -> list[Pair[AttributesManifest, Any]]:
     """``--prune``: the levels of owned projects that hold attributes no manifest declares."""
+    context, actual = planning.context, planning.actual
+    if not context.prune:
+        return []
+    desired = _declared(planning)
     found: dict[Scope, dict[str, Any]] = {}
     for kind in TYPES:
         for row in actual.attribute_rows.get(kind.name, []):
@@ -729,34 +744,49 @@ def _orphans(
                 continue
             if owned(actual, row.project, context):
                 found.setdefault(scope, {})[kind.name] = row
-    changes = []
+    taken = {item.manifest.address for item in desired.values()}
+    pairs: list[Pair[AttributesManifest, Any]] = []
     for scope, rows in sorted(found.items()):
         project, domain, workflow = scope
         name = workflow or (f"{project}-{domain}" if domain else project)
         address = f"Attributes/{project}/{domain or ALL_DOMAINS}/{name}"
-        while address in taken:
+        while address in taken:  # a manifest at another level may have this name
             address += "~"
         taken.add(address)
-        before = {}
-        operations = []
-        for kind in TYPES:
-            row = rows.get(kind.name)
-            if row is None:
-                continue
-            before[kind.field] = view(kind, row.attributes)
-            operations.append(_delete(scope, kind))
-            operations.extend(_restores(scope, kind, desired, actual, context))
-        changes.append(
-            Change(
-                address,
-                Action.DELETE,
-                before,
-                None,
-                diff=diff({"spec": before}, {}),
-                reason=f"no manifest declares the attributes at {_level(scope)} and the project "
-                "carries this tree's owner marker (--prune)",
-                operations=tuple(operations),
-                observed=observed(actual, scope),
-            )
-        )
-    return changes
+        pairs.append(Pair(scope, None, _Orphan(address, rows)))
+    return pairs
+
+
+def _orphan_change(scope: Scope, orphan: _Orphan, planning: Planning) -> Change:
+    desired = _declared(planning)
+    before = {}
+    operations = []
+    for kind in TYPES:
+        row = orphan.rows.get(kind.name)
+        if row is None:
+            continue
+        before[kind.field] = view(kind, row.attributes)
+        operations.append(_delete(scope, kind))
+        operations.extend(_restores(scope, kind, desired, planning.actual, planning.context))
+    return Change(
+        orphan.address,
+        Action.DELETE,
+        before,
+        None,
+        diff=diff({"spec": before}, {}),
+        reason=f"no manifest declares the attributes at {_level(scope)} and the project "
+        "carries this tree's owner marker (--prune)",
+        operations=tuple(operations),
+        observed=observed(planning.actual, scope),
+    )
+
+
+KIND = Kind(
+    model=AttributesManifest,
+    needs=_needs,
+    pair=_pair,
+    plan=_plan,
+    recheck=_recheck,
+    digests=_digests,
+    orphans=_orphans,
+)
