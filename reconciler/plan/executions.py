@@ -24,7 +24,6 @@ from reconciler.diagnostics import FieldPath
 from reconciler.errors import LiteralError
 from reconciler.manifests.execution import ExecutionManifest, attempt_name
 from reconciler.manifests.load import Manifest
-from reconciler.plan.actual import Actual, EntityKey
 from reconciler.plan.common import (
     COMMIT_KEY,
     OWNER_KEY,
@@ -43,6 +42,7 @@ from reconciler.plan.diff import diff
 from reconciler.plan.launchplans import DesiredLaunchPlan
 from reconciler.plan.model import Action, Change, FieldDiff, Operation, SecretInput
 from reconciler.plan.secrets import hide_text, secret_values
+from reconciler.read import Actual, EntityKey
 
 Phase = core_execution.WorkflowExecution.Phase
 TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED, Phase.TIMED_OUT})
