@@ -23,7 +23,9 @@ from reconciler.admin.literals import to_literal_map
 from reconciler.diagnostics import FieldPath
 from reconciler.errors import LiteralError
 from reconciler.manifests.execution import ExecutionManifest, attempt_name
+from reconciler.manifests.files import LocalFile
 from reconciler.manifests.load import Manifest
+from reconciler.plan import files as local_files
 from reconciler.plan.actual import Actual, EntityKey
 from reconciler.plan.common import (
     COMMIT_KEY,
@@ -61,12 +63,15 @@ def _phase_name(phase: int) -> str:
     return found if found is not None else str(Phase.Name(phase))
 
 
-def spec_digest(manifest: Manifest) -> str:
+def spec_digest(manifest: Manifest, files: Mapping[str, LocalFile] | None = None) -> str:
     """Digest of the Execution manifest's spec as written (references unresolved), without the
-    fields that steer the reconciler rather than the run (``state``, ``onFailure``)."""
+    fields that steer the reconciler rather than the run (``state``, ``onFailure``); a local
+    file input counts with its content's digest (``files``, by input name)."""
     model = manifest.model
     assert isinstance(model, ExecutionManifest)
     spec = model.spec.model_dump(mode="json", by_alias=True, exclude={"state", "on_failure"})
+    if files:
+        spec = local_files.digest_view(spec, files)
     return digest(
         {
             "project": manifest.project,
@@ -102,6 +107,10 @@ class DesiredExecution:
     written: Mapping[FieldPath, str] = field(default_factory=dict)
     values: Mapping[str, str] = field(default_factory=dict)
     """Resolved secret values with the reference that gave each (never rendered)."""
+    files: Mapping[str, LocalFile] = field(default_factory=dict)
+    """The inputs given as local files, by input name."""
+    uploads: tuple[Operation, ...] = ()
+    """Their uploads, which a launch makes first."""
 
 
 @dataclass(frozen=True)
@@ -126,9 +135,11 @@ def build(
     *,
     registered_version: str | None = None,
     planned_task: Callable[[tuple[str, str, str, str]], Any] | None = None,
+    files: Mapping[str, LocalFile] | None = None,
 ) -> DesiredExecution | None:
     """``manifest`` has references resolved; ``written`` is the manifest as in git;
-    ``registered_version`` is what a Registration in the plan gives a workflow target."""
+    ``registered_version`` is what a Registration in the plan gives a workflow target;
+    ``files`` the local files its inputs name (``reconciler.manifests.files``)."""
     model = manifest.model
     assert isinstance(model, ExecutionManifest)
     spec = model.spec
@@ -148,8 +159,17 @@ def build(
             )
         )
     hidden = {str(p[2]) for p in secrets if p[:2] == ("spec", "inputs") and len(p) > 2}
+    given: dict[str, Any] = dict(spec.inputs)
+    used: dict[str, LocalFile] = {}
+    if files:
+        with_uris = local_files.with_remote_uris(
+            manifest, spec.inputs, interface, files, actual.upload_urls, problems
+        )
+        if with_uris is None:
+            return None
+        given, used = with_uris
     try:
-        inputs = to_literal_map(spec.inputs, interface, where="spec.inputs", redact=hidden)
+        inputs = to_literal_map(given, interface, where="spec.inputs", redact=hidden)
     except LiteralError as exc:
         for problem in exc.problems:
             where, _, message = problem.partition(": ")
@@ -157,7 +177,7 @@ def build(
         return None
     if overridden:
         return None
-    spec_hash = spec_digest(written)
+    spec_hash = spec_digest(written, files)
     labels = dict(spec.labels)
     labels[SPEC_KEY] = spec_hash
     if context.owner_id:
@@ -212,6 +232,7 @@ def build(
     values = secret_values(manifest.document.data, secrets)
     secret += hide_text(request, values)
     view = execution_view(execution_spec, inputs, interface)
+    local_files.show(view, used)
     redact(view, secrets, ("spec",))
     ref = spec.launch_plan or spec.workflow or spec.task
     return DesiredExecution(
@@ -227,6 +248,8 @@ def build(
         pinned=ref is not None and ref.version is not None,
         written=dict(secrets),
         values=values,
+        files=used,
+        uploads=local_files.uploads(manifest.project, manifest.domain, used),
     )
 
 
@@ -487,6 +510,8 @@ def _stored_inputs(desired: DesiredExecution, stored_inputs: Any) -> dict[str, A
         if name not in given and filled is not None and filled == literal:
             continue
         shown[name] = decoded(literal, target.interface.get(name) if target else None)
+        if name in desired.files:
+            shown[name] = local_files.shown_stored(shown[name], desired.files[name])
     for path, written in desired.written.items():
         if path[:2] == ("spec", "inputs") and len(path) == 3 and path[2] in shown:
             shown[str(path[2])] = written  # never compared by value: the digest has the reference
@@ -530,6 +555,7 @@ def plan(
             after,
             reason="not launched yet",
             operations=(
+                *desired.uploads,
                 Operation(
                     "CreateExecution",
                     desired.request.SerializeToString(deterministic=True),

@@ -16,11 +16,13 @@ from flyteidl.core import compiler_pb2, identifier_pb2
 from reconciler.diagnostics import Diagnostic
 from reconciler.manifests.backfill import BackfillManifest
 from reconciler.manifests.execution import ExecutionManifest
+from reconciler.manifests.files import LocalFile
 from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.manifests.signal import SignalManifest
 from reconciler.plan import backfill, executions, launchplans, registration, signals
+from reconciler.plan import files as local_files
 from reconciler.plan.actual import Actual, EntityKey, Needs
 from reconciler.plan.common import OWNER_KEY, SPEC_KEY, Context, Problems
 from reconciler.plan.model import Change, Plan
@@ -34,6 +36,8 @@ class Desired:
     written: Mapping[str, Manifest]
     registrations: Mapping[str, registration.DesiredRegistration] = field(default_factory=dict)
     """Registration manifests with their packages read, by address."""
+    files: Mapping[str, Mapping[str, LocalFile]] = field(default_factory=dict)
+    """The local files Execution manifests give as inputs, by address, then input name."""
 
     def registered_version(
         self, project: str, domain: str, name: str, kind: str = "workflow"
@@ -71,6 +75,8 @@ def needs(desired: Desired, context: Context) -> Needs:
         elif isinstance(model, ExecutionManifest):
             key = (manifest.project, manifest.domain, manifest.name)
             execution_keys.add(key)
+            files = desired.files.get(manifest.address, {})
+            uploads |= local_files.upload_needs(manifest.project, manifest.domain, files)
             execution_keys.update(
                 (manifest.project, manifest.domain, n) for n in executions.attempt_names(manifest)
             )
@@ -120,8 +126,9 @@ def followups(desired: Desired, actual: Actual) -> Needs:
         key = (item.manifest.project, item.manifest.domain, item.manifest.name)
         stored = actual.executions.get(key)
         written = desired.written[item.manifest.address]
+        files = desired.files.get(item.manifest.address)
         if stored is not None and stored.spec.labels.values.get(SPEC_KEY) != executions.spec_digest(
-            written
+            written, files
         ):
             inputs.add(key)
     return Needs(
@@ -180,6 +187,7 @@ def make_plan(desired: Desired, actual: Actual, context: Context) -> tuple[Plan,
                 else None
             ),
             planned_task=lambda key: registration.task_interface(desired.registrations, key),
+            files=desired.files.get(item.manifest.address),
         )
         if built_execution is not None:
             changes.append(
