@@ -14,6 +14,7 @@ Layout (data flows top to bottom)::
     signals.py     SignalService rules
     engine.py      simulated execution engine (what is and is not simulated is listed there)
     scheduler.py   launches active scheduled launch plans (``serve --scheduler``)
+    outputs.py     real files for the file and directory outputs the engine simulates
     dataproxy.py   signed-URL blob store and OAuth2 token endpoint on 127.0.0.1
     filters.py     Admin's filter grammar -> parameterized SQL; paging
     store.py       SQLite: protobuf bytes + indexed columns, WAL, schema version
