@@ -31,11 +31,11 @@ from reconciler.packages import (
     read_package,
     serialize_sources,
 )
-from reconciler.plan.actual import fetch_actual
 from reconciler.plan.common import Context
 from reconciler.plan.make import Desired, followups, make_plan, needs
 from reconciler.plan.model import Plan
 from reconciler.plan.registration import DesiredRegistration
+from reconciler.read import fetch_actual
 from reconciler.shard import Shard
 
 

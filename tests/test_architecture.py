@@ -9,8 +9,9 @@ included)::
                              types: the settings hold manifest field types, the loader reads them)
     2  admin                 the gRPC client, auth, literals; and admin/session, which may start
                              the local Admin
-    3  packages              pyflyte packages and serialized Python source
-    4  plan                  fetch actual state, pair, normalize, diff, the Plan
+    3  packages, read        pyflyte packages and serialized Python source; what Admin has for
+                             the resources the manifests name
+    4  plan                  pair, normalize, diff, the Plan
     5  pipeline              manifest paths -> a Plan (what the commands and the loop share)
     6  apply                 carry a plan out; follow launched runs
     7  render                the typed reports and their renderers, on a given stream
@@ -47,7 +48,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("", "errors", "diagnostics", "protos", "shard", "canonical"),
     ("manifests", "config"),
     ("admin",),
-    ("packages",),
+    ("packages", "read"),
     ("plan",),
     ("pipeline",),
     ("apply",),
@@ -210,7 +211,7 @@ def test_the_checks_catch_a_cycle_and_an_upward_import() -> None:
     assert _layering_violations(upward) == [
         "reconciler.manifests.load (layer 1) -> reconciler.plan.model (layer 4): an upward import"
     ]
-    into_local = {"reconciler.plan.actual": ["reconciler.localadmin"]}
+    into_local = {"reconciler.read": ["reconciler.localadmin"]}
     assert len(_layering_violations(into_local)) == 1
     internals = {"reconciler.admin.session": ["reconciler.localadmin.engine"]}
     assert len(_layering_violations(internals)) == 1

@@ -10,8 +10,8 @@ from flyteidl.core import identifier_pb2
 
 from reconciler.apply import stale
 from reconciler.plan import launchplans
-from reconciler.plan.actual import Actual
 from reconciler.plan.model import Action, Change, Plan
+from reconciler.read import Actual
 
 KEY = ("p", "d", "daily")
 ADDRESS = "LaunchPlan/p/d/daily"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from reconciler.admin.client import AdminClient
 from reconciler.plan import executions, launchplans, registration, signals
-from reconciler.plan.actual import Needs, fetch_actual
 from reconciler.plan.model import Plan
+from reconciler.read import Needs, fetch_actual
 
 
 def stale_addresses(plan: Plan, client: AdminClient, *, parallelism: int = 8) -> list[str]:

@@ -43,8 +43,8 @@ from reconciler.diagnostics import FieldPath
 from reconciler.errors import AdminError, ReconcilerError
 from reconciler.manifests.execution import ExecutionManifest
 from reconciler.plan import executions
-from reconciler.plan.actual import EntityKey, Needs, fetch_actual
 from reconciler.plan.common import decoded
+from reconciler.read import EntityKey, Needs, fetch_actual
 from reconciler.render.outputs import (
     Download,
     OutputsReport,

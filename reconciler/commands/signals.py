@@ -22,9 +22,9 @@ from reconciler.commands.reconcile_common import AdminOptions, connected, load_d
 from reconciler.commands.status import held_in_admin
 from reconciler.manifests.execution import ExecutionManifest
 from reconciler.manifests.signal import SignalManifest
-from reconciler.plan.actual import EntityKey, Needs, fetch_actual
 from reconciler.plan.common import decoded
 from reconciler.plan.executions import TERMINAL, Phase
+from reconciler.read import EntityKey, Needs, fetch_actual
 from reconciler.render.redact import Redactor
 from reconciler.render.signals import SignalRow, SignalsReport, render_json, render_text
 

@@ -29,8 +29,8 @@ from reconciler.manifests.execution import ExecutionManifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.manifests.signal import SignalManifest
 from reconciler.plan import backfill, executions
-from reconciler.plan.actual import Actual, EntityKey, Needs, fetch_actual
 from reconciler.plan.common import decoded, redact
+from reconciler.read import Actual, EntityKey, Needs, fetch_actual
 from reconciler.render.redact import Redactor, held_values
 from reconciler.render.status import RunStatus, StatusReport, render_json, render_text
 

@@ -27,11 +27,11 @@ from google.protobuf import timestamp_pb2
 
 from reconciler.manifests.backfill import BackfillManifest
 from reconciler.manifests.load import Manifest
-from reconciler.plan.actual import Actual, EntityKey
 from reconciler.plan.common import COMMIT_KEY, OWNER_KEY, Context, Problems, digest
 from reconciler.plan.executions import observed
 from reconciler.plan.launchplans import DesiredLaunchPlan
 from reconciler.plan.model import Action, Change, Operation
+from reconciler.read import Actual, EntityKey
 
 BACKFILL_KEY = "reconciler.flyte.org/backfill"
 MAX_RUNS = 50

@@ -26,7 +26,6 @@ from reconciler.manifests.execution import ExecutionManifest, attempt_name
 from reconciler.manifests.files import LocalFile
 from reconciler.manifests.load import Manifest
 from reconciler.plan import files as local_files
-from reconciler.plan.actual import Actual, EntityKey
 from reconciler.plan.common import (
     COMMIT_KEY,
     OWNER_KEY,
@@ -45,6 +44,7 @@ from reconciler.plan.diff import diff
 from reconciler.plan.launchplans import DesiredLaunchPlan
 from reconciler.plan.model import Action, Change, FieldDiff, Operation, SecretInput
 from reconciler.plan.secrets import hide_text, secret_values
+from reconciler.read import Actual, EntityKey
 
 Phase = core_execution.WorkflowExecution.Phase
 TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED, Phase.TIMED_OUT})

@@ -27,7 +27,6 @@ from reconciler.diagnostics import FieldPath, format_path
 from reconciler.errors import LiteralError
 from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.load import Manifest
-from reconciler.plan.actual import Actual, EntityKey
 from reconciler.plan.common import (
     OWNER_KEY,
     PROVENANCE_KEYS,
@@ -46,6 +45,7 @@ from reconciler.plan.common import (
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation, SecretInput
 from reconciler.plan.secrets import TEXT, hide_text, read_text, reveal_text, secret_values
+from reconciler.read import Actual, EntityKey
 
 AUTO = "auto"
 _RATE_UNITS = {"MINUTE": schedule_pb2.MINUTE, "HOUR": schedule_pb2.HOUR, "DAY": schedule_pb2.DAY}

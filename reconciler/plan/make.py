@@ -23,9 +23,9 @@ from reconciler.manifests.resolve import Resolved
 from reconciler.manifests.signal import SignalManifest
 from reconciler.plan import backfill, executions, launchplans, registration, signals
 from reconciler.plan import files as local_files
-from reconciler.plan.actual import Actual, EntityKey, Needs
 from reconciler.plan.common import OWNER_KEY, SPEC_KEY, Context, Problems
 from reconciler.plan.model import Change, Plan
+from reconciler.read import Actual, EntityKey, Needs
 
 
 @dataclass(frozen=True)

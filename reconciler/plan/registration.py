@@ -30,10 +30,10 @@ from flyteidl.service import dataproxy_pb2
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.registration import RegistrationManifest
 from reconciler.packages import Entity, Package, canonical, hydrate
-from reconciler.plan.actual import Actual
 from reconciler.plan.common import decoded, digest, normalized
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation
+from reconciler.read import Actual
 
 RESOURCE = {
     "task": identifier_pb2.TASK,

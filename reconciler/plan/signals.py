@@ -20,11 +20,11 @@ from reconciler.diagnostics import FieldPath
 from reconciler.errors import LiteralError
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.signal import SignalManifest
-from reconciler.plan.actual import Actual, EntityKey
 from reconciler.plan.common import Problems, decoded, digest, redact, secret_inputs
 from reconciler.plan.diff import diff
 from reconciler.plan.executions import TERMINAL, Phase
 from reconciler.plan.model import Action, Change, Operation
+from reconciler.read import Actual, EntityKey
 
 BOOLEAN = types_pb2.LiteralType(simple=types_pb2.SimpleType.BOOLEAN)
 
