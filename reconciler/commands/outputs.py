@@ -38,13 +38,13 @@ from google.protobuf import duration_pb2
 from reconciler.admin.client import AdminClient, fetch_all
 from reconciler.commands import Outcome
 from reconciler.commands.reconcile_common import AdminOptions, connected, load_desired, terminal
-from reconciler.commands.status import held_in_admin, secret_signals
+from reconciler.commands.status import held_in_admin, read_runs
 from reconciler.diagnostics import FieldPath
 from reconciler.errors import AdminError, ReconcilerError
 from reconciler.manifests.execution import ExecutionManifest
 from reconciler.plan import executions
 from reconciler.plan.common import decoded
-from reconciler.read import EntityKey, Needs, fetch_actual
+from reconciler.read import EntityKey
 from reconciler.render.outputs import (
     Download,
     OutputsReport,
@@ -79,15 +79,7 @@ def run_outputs(options: OutputsOptions, environ: Mapping[str, str], out: TextIO
             names = [manifest.name, *executions.attempt_names(manifest)]
             wanted.extend((manifest.address, (manifest.project, manifest.domain, n)) for n in names)
     with connected(settings, options.admin.flags, environ, terminal=person) as (client, _):
-        actual = fetch_actual(
-            client,
-            Needs(
-                executions=frozenset(key for _, key in wanted),
-                # a signal's value may come back as an output (a gate passes it on)
-                signals=frozenset(secret_signals(desired.resolved)),
-            ),
-            parallelism=settings.parallelism,
-        )
+        actual = read_runs(client, desired.resolved, wanted, settings.parallelism)
         found = [(a, actual.executions[key]) for a, key in wanted if key in actual.executions]
         runs = fetch_all(
             lambda pair: _run(client, pair[0], pair[1], options.download),
