@@ -41,8 +41,7 @@ from reconciler.commands.reconcile_common import AdminOptions, connected, load_d
 from reconciler.commands.status import held_in_admin, read_runs
 from reconciler.diagnostics import FieldPath
 from reconciler.errors import AdminError, ReconcilerError
-from reconciler.manifests.execution import ExecutionManifest
-from reconciler.plan import executions
+from reconciler.kinds import execution as execution_kind
 from reconciler.plan.common import decoded
 from reconciler.read import EntityKey
 from reconciler.render.outputs import (
@@ -72,12 +71,10 @@ def run_outputs(options: OutputsOptions, environ: Mapping[str, str], out: TextIO
     desired, settings = load_desired(options.admin, environ, terminal=person)
     wanted: list[tuple[str, EntityKey]] = []  # (manifest address, run key)
     secrets: dict[str, Mapping[FieldPath, str]] = {}  # by manifest address
-    for item in desired.resolved:
-        manifest = item.manifest
-        if isinstance(manifest.model, ExecutionManifest):
-            secrets[manifest.address] = item.secrets
-            names = [manifest.name, *executions.attempt_names(manifest)]
-            wanted.extend((manifest.address, (manifest.project, manifest.domain, n)) for n in names)
+    for item in execution_kind.KIND.of(desired.resolved):
+        address = item.manifest.address
+        secrets[address] = item.secrets
+        wanted.extend((address, key) for key in execution_kind.KIND.runs(item.manifest))
     with connected(settings, options.admin.flags, environ, terminal=person) as (client, _):
         actual = read_runs(client, desired.resolved, wanted, settings.parallelism)
         found = [(a, actual.executions[key]) for a, key in wanted if key in actual.executions]
@@ -102,12 +99,12 @@ def _run(
 ) -> tuple[RunOutputs, dict[str, Any]]:
     """One run's outputs (and downloads), or why there are none; and its inputs, which may
     hold values of secrets rotated since (for the redaction)."""
-    phase = executions.Phase.Name(execution.closure.phase)
+    phase = execution_kind.Phase.Name(execution.closure.phase)
     name = "/".join((execution.id.project, execution.id.domain, execution.id.name))
-    if execution.closure.phase != executions.Phase.SUCCEEDED:
+    if execution.closure.phase != execution_kind.Phase.SUCCEEDED:
         note = (
             f"not finished ({phase}): no outputs yet"
-            if execution.closure.phase not in executions.TERMINAL
+            if execution.closure.phase not in execution_kind.TERMINAL
             else f"ended {phase}: no outputs"
         )
         return RunOutputs(address, name, phase, None, note), {}

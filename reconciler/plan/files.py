@@ -64,7 +64,7 @@ def shape(literal_type: Any) -> str | None:
 
 
 def with_remote_uris(
-    manifest: Manifest,
+    manifest: Manifest[Any],
     inputs: Mapping[str, Any],
     interface: Mapping[str, Any],
     files: Mapping[str, LocalFile],
