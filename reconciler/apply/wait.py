@@ -10,7 +10,7 @@ from typing import Any
 from flyteidl.admin import execution_pb2
 
 from reconciler.admin.client import AdminClient, fetch_all
-from reconciler.plan.executions import TERMINAL, Phase
+from reconciler.kinds.execution import TERMINAL, Phase
 
 
 @dataclass(frozen=True)
