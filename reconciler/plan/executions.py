@@ -24,6 +24,7 @@ from reconciler.diagnostics import FieldPath
 from reconciler.errors import LiteralError
 from reconciler.manifests.execution import ExecutionManifest, attempt_name
 from reconciler.manifests.load import Manifest
+from reconciler.plan.calls import operation
 from reconciler.plan.common import (
     COMMIT_KEY,
     OWNER_KEY,
@@ -40,7 +41,7 @@ from reconciler.plan.common import (
 )
 from reconciler.plan.diff import diff
 from reconciler.plan.launchplans import DesiredLaunchPlan
-from reconciler.plan.model import Action, Change, FieldDiff, Operation, SecretInput
+from reconciler.plan.model import Action, Change, FieldDiff, SecretInput
 from reconciler.plan.secrets import hide_text, secret_values
 from reconciler.read import Actual, EntityKey
 
@@ -529,13 +530,7 @@ def plan(
             None,
             after,
             reason="not launched yet",
-            operations=(
-                Operation(
-                    "CreateExecution",
-                    desired.request.SerializeToString(deterministic=True),
-                    desired.secrets,
-                ),
-            ),
+            operations=(operation(desired.request, desired.secrets),),
             observed=seen,
         )
     phase = stored.closure.phase
@@ -578,9 +573,7 @@ def plan(
             before,
             {**before, "phase": "ABORTED"},
             reason=f"the manifest asks for it terminated; it is {_phase_name(phase)}",
-            operations=(
-                Operation("TerminateExecution", request.SerializeToString(deterministic=True)),
-            ),
+            operations=(operation(request),),
             observed=seen,
         )
     if desired.on_failure != "none":
@@ -641,10 +634,10 @@ def _retry(
     new_name = attempt_keys[made][2]
     if desired.on_failure == "recover":
         request: Any = execution_pb2.ExecutionRecoverRequest(id=latest.id, name=new_name)
-        call, action = "RecoverExecution", Action.RECOVER
+        action = Action.RECOVER
     else:
         request = execution_pb2.ExecutionRelaunchRequest(id=stored.id, name=new_name)
-        call, action = "RelaunchExecution", Action.RELAUNCH
+        action = Action.RELAUNCH
     return Change(
         address,
         action,
@@ -652,6 +645,6 @@ def _retry(
         {"attempt": made + 1, "name": new_name, "phase": "QUEUED"},
         reason=f"{latest.id.name} {_phase_name(latest.closure.phase)}; attempt {made + 1} of "
         f"{desired.max_attempts} runs as {new_name}",
-        operations=(Operation(call, request.SerializeToString(deterministic=True)),),
+        operations=(operation(request),),
         observed=seen,
     )

@@ -30,6 +30,7 @@ from flyteidl.service import dataproxy_pb2
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.registration import RegistrationManifest
 from reconciler.packages import Entity, Package, canonical, hydrate
+from reconciler.plan.calls import operation
 from reconciler.plan.common import decoded, digest, normalized
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation
@@ -148,13 +149,7 @@ def plan(desired: DesiredRegistration, actual: Actual) -> Change:
     request = desired.upload_request()
     if request is not None and any(e.kind == "task" for e, _ in to_create):
         assert desired.package.code is not None
-        operations.append(
-            Operation(
-                "UploadPackage",
-                request.SerializeToString(deterministic=True),
-                payload=desired.package.code.data,
-            )
-        )
+        operations.append(operation(request, payload=desired.package.code.data))
     for entity, spec in to_create:
         operations.append(_create(desired, entity, spec))
     operations.extend(activations)
@@ -196,14 +191,11 @@ def _create(desired: DesiredRegistration, entity: Entity, spec: Any) -> Operatio
     )
     if entity.kind == "task":
         request: Any = task_pb2.TaskCreateRequest(id=identifier, spec=spec)
-        call = "CreateTask"
     elif entity.kind == "workflow":
         request = workflow_pb2.WorkflowCreateRequest(id=identifier, spec=spec)
-        call = "CreateWorkflow"
     else:
         request = launch_plan_pb2.LaunchPlanCreateRequest(id=identifier, spec=spec.spec)
-        call = "CreateLaunchPlan"
-    return Operation(call, request.SerializeToString(deterministic=True))
+    return operation(request)
 
 
 def _activations(desired: DesiredRegistration, actual: Actual, activate: bool) -> list[Operation]:
@@ -226,9 +218,7 @@ def _activations(desired: DesiredRegistration, actual: Actual, activate: bool) -
             ),
             state=launch_plan_pb2.ACTIVE,
         )
-        operations.append(
-            Operation("UpdateLaunchPlan", request.SerializeToString(deterministic=True))
-        )
+        operations.append(operation(request))
     return operations
 
 
