@@ -8,13 +8,13 @@ refuses a stale plan): applying it could undo someone else's change.
 
 from __future__ import annotations
 
-from reconciler.admin.client import AdminClient
+from reconciler.admin.api import Admin
 from reconciler.plan import executions, launchplans, registration, signals
 from reconciler.plan.model import Plan
 from reconciler.read import Needs, fetch_actual
 
 
-def stale_addresses(plan: Plan, client: AdminClient, *, parallelism: int = 8) -> list[str]:
+def stale_addresses(plan: Plan, client: Admin, *, parallelism: int = 8) -> list[str]:
     writing = [c for c in plan.changes if c.action.writes]
     lp_keys = {tuple(k) for c in writing for k in c.observed.get("launch_plans", [])}
     ex_keys = {tuple(k) for c in writing for k in c.observed.get("executions", [])}
