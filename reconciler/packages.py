@@ -38,10 +38,13 @@ from typing import Any, Literal
 from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.core import identifier_pb2, tasks_pb2
 from flyteidl.core import workflow_pb2 as core_workflow_pb2
+from flyteidl.service import dataproxy_pb2
 from google.protobuf.message import Message
 
 from reconciler.canonical import digest, normalized
 from reconciler.errors import PackageError
+from reconciler.manifests.manifest import Manifest
+from reconciler.manifests.registration import RegistrationManifest
 from reconciler.protos import submessages
 
 EntityKind = Literal["task", "workflow", "launch_plan"]
@@ -419,3 +422,58 @@ def content_version(package: Package, project: str, domain: str) -> str:
         parts.append([entity.kind, entity.name, normalized(canonical(spec))])
     parts.append(package.code.digest if package.code else None)
     return digest(parts)
+
+
+@dataclass(frozen=True)
+class DesiredRegistration:
+    """A Registration manifest with its package read and its version decided."""
+
+    manifest: Manifest[RegistrationManifest]
+    package: Package
+    version: str
+
+    @property
+    def project(self) -> str:
+        return self.manifest.project
+
+    @property
+    def domain(self) -> str:
+        return self.manifest.domain
+
+    def key(self, entity: Entity) -> tuple[str, str, str, str, str]:
+        return (entity.kind, self.project, self.domain, entity.name, self.version)
+
+    def upload_key(self) -> tuple[str, str, str] | None:
+        code = self.package.code
+        return (self.project, self.domain, code.digest) if code else None
+
+    def upload_request(self) -> dataproxy_pb2.CreateUploadLocationRequest | None:
+        code = self.package.code
+        if code is None:
+            return None
+        return dataproxy_pb2.CreateUploadLocationRequest(
+            project=self.project,
+            domain=self.domain,
+            filename=code.filename,
+            filename_root=code.digest,
+            content_md5=code.md5,
+        )
+
+    def hydrated(self, entity: Entity, remote_package_path: str) -> Any:
+        return hydrate(
+            entity,
+            project=self.project,
+            domain=self.domain,
+            version=self.version,
+            remote_package_path=remote_package_path,
+            dest_dir=self.manifest.model.spec.destination_dir,
+        )
+
+    def workflows(self) -> dict[str, Any]:
+        """Workflow name -> WorkflowSpec, as this registration will register them."""
+        return {e.name: self.hydrated(e, "") for e in self.package.entities if e.kind == "workflow"}
+
+    def launch_plans(self) -> dict[str, Any]:
+        return {
+            e.name: self.hydrated(e, "") for e in self.package.entities if e.kind == "launch_plan"
+        }

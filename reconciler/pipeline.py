@@ -18,12 +18,14 @@ from reconciler.admin.session import open_admin
 from reconciler.config import Connection, ConnectionFlags, Settings, resolve_connection
 from reconciler.diagnostics import Diagnostic, has_errors
 from reconciler.errors import ConfigError, InvalidManifestsError, PackageError
+from reconciler.kinds.registration import KIND as REGISTRATION
 from reconciler.manifests.load import Manifest, load_tree
 from reconciler.manifests.registration import RegistrationManifest
 from reconciler.manifests.resolve import Resolved, resolve
 from reconciler.manifests.source import Snapshot, Source, manifests_at, working_tree_source
 from reconciler.manifests.targets import Selection, select
 from reconciler.packages import (
+    DesiredRegistration,
     Package,
     SourceCode,
     content_version,
@@ -33,7 +35,6 @@ from reconciler.packages import (
 from reconciler.plan.common import Context
 from reconciler.plan.make import Desired, followups, make_plan, needs
 from reconciler.plan.model import Plan
-from reconciler.plan.registration import DesiredRegistration
 from reconciler.read import fetch_actual
 from reconciler.shard import Shard
 
@@ -142,9 +143,7 @@ def _registrations(
 
     Each distinct source is serialized once per run, whatever number of Registrations share it,
     and distinct sources in parallel; ``say`` (``-v``) is told how long each one took."""
-    manifests = [
-        item.manifest for item in resolved if isinstance(item.manifest.model, RegistrationManifest)
-    ]
+    manifests = [item.manifest for item in REGISTRATION.of(resolved)]
     sources = {m.address: _source_of(m) for m in manifests}
     serialized = serialize_sources(s for s in sources.values() if s is not None)
     if say is not None:
@@ -152,9 +151,7 @@ def _registrations(
             say(done.describe())
     found: dict[str, DesiredRegistration] = {}
     for manifest in manifests:
-        model = manifest.model
-        assert isinstance(model, RegistrationManifest)
-        spec = model.spec
+        spec = manifest.model.spec
         source = sources[manifest.address]
         outcome: Package | PackageError
         if source is None:
@@ -184,10 +181,8 @@ def _registrations(
     return found
 
 
-def _source_of(manifest: Manifest) -> SourceCode | None:
-    model = manifest.model
-    assert isinstance(model, RegistrationManifest)
-    source = model.spec.source
+def _source_of(manifest: Manifest[RegistrationManifest]) -> SourceCode | None:
+    source = manifest.model.spec.source
     if source is None:
         return None
     return SourceCode.of(manifest.source.parent / source.path, source.module, source.copy_style)

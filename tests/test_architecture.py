@@ -11,7 +11,9 @@ included)::
                              the local Admin
     3  packages, read        pyflyte packages and serialized Python source; what Admin has for
                              the resources the manifests name
-    4  plan                  pair, normalize, diff, the Plan
+    4  plan, kinds           the plan's vocabulary (the Plan, diff) and the resource kinds that
+                             use it, one module each (``kinds.KINDS``); ``plan.make`` loops over
+                             that table, so the two share a layer
     5  pipeline              manifest paths -> a Plan (what the commands and the loop share)
     6  apply                 carry a plan out; follow launched runs
     7  render                the typed reports and their renderers, on a given stream
@@ -49,7 +51,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("manifests", "config"),
     ("admin",),
     ("packages", "read"),
-    ("plan",),
+    ("plan", "kinds"),
     ("pipeline",),
     ("apply",),
     ("render",),
@@ -92,7 +94,7 @@ def _imports(name: str, tree: ast.AST, modules: Iterable[str]) -> set[str]:
             if node.level:
                 anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
                 base = f"{anchor}.{base}" if base else anchor
-            # ``from reconciler.plan import backfill`` imports the module reconciler.plan.backfill
+            # ``from reconciler.kinds import backfill`` imports the module reconciler.kinds.backfill
             targets = [
                 f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
                 for alias in node.names
@@ -187,7 +189,7 @@ def test_the_import_graph_was_read() -> None:
     # a parser that found nothing would pass everything below
     assert len(GRAPH) > 50
     assert "reconciler.plan.model" in GRAPH["reconciler.plan.make"]
-    assert "reconciler.plan.backfill" in GRAPH["reconciler.commands.status"]  # from-package form
+    assert "reconciler.kinds.execution" in GRAPH["reconciler.commands.status"]  # from-package form
     assert LOCALADMIN in GRAPH["reconciler.admin.session"]  # an import inside a function
 
 

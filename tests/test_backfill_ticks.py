@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from flyteidl.admin import schedule_pb2
 
-from reconciler.plan.backfill import ticks
+from reconciler.kinds.backfill import ticks
 
 
 def _at(day: int, hour: int = 6, minute: int = 0) -> datetime:

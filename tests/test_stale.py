@@ -9,7 +9,7 @@ from flyteidl.admin import common_pb2, launch_plan_pb2
 from flyteidl.core import identifier_pb2
 
 from reconciler.apply import stale
-from reconciler.plan import launchplans
+from reconciler.kinds import launchplan as launchplans
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.read import Actual
 

@@ -1,9 +1,10 @@
 """Carry out a plan: the operations each change holds, in a safe order, with bounded
 parallelism, each one idempotent. Apply reads nothing but the plan (STYLE.md 2).
 
-Order: registrations, launch plans (created, then activated), executions, backfills, signals;
-within a step, changes run concurrently (``--parallelism``), and a change's operations run in
-sequence. Conflicts are refused and reported; everything else that can be applied is.
+Order: that of ``KINDS`` (``reconciler.kinds``): registrations, launch plans (created, then
+activated), executions, backfills, signals; within a step, changes run concurrently
+(``--parallelism``), and a change's operations run in sequence. Conflicts are refused and
+reported; everything else that can be applied is.
 
 Idempotence (DESIGN.md, Guarantees): a create that meets ALREADY_EXISTS succeeds only when what
 Admin stores is what we asked for (each call's rule is in the registry of calls,
@@ -31,12 +32,12 @@ from reconciler.admin.client import fetch_all
 from reconciler.admin.console import console_url
 from reconciler.admin.literals import to_literal
 from reconciler.errors import AlreadyExists, ConfigError, ReconcilerError
+from reconciler.kinds import KINDS
+from reconciler.manifests.address import Address
 from reconciler.manifests.envref import substitute
 from reconciler.plan.calls import Effect, call_of, registers_task
 from reconciler.plan.model import Action, Change, Operation, Plan
 from reconciler.plan.secrets import TEXT, reveal_text
-
-STEPS = ("Registration", "LaunchPlan", "Execution", "Backfill", "Signal")
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,8 @@ def apply_plan(
         result = Result(change, False, f"refused: {change.reason}")
         on_result(result)
         results.append(result)
-    for step in STEPS:
-        batch = [c for c in plan.changes if c.action.writes and c.address.split("/", 1)[0] == step]
+    for kind in KINDS:  # the table's order is the apply order
+        batch = [c for c in plan.changes if c.action.writes and _kind_of(c) == kind.name]
         if not batch:
             continue
 
@@ -96,6 +97,13 @@ def apply_plan(
         with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(batch)))) as pool:
             results.extend(pool.map(run, batch))
     return results
+
+
+def _kind_of(change: Change) -> str | None:
+    try:
+        return Address.parse(change.address).kind
+    except ValueError:
+        return None  # not an address: no step applies it
 
 
 def _apply_change(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from reconciler.admin.api import Admin, ExecutionId
 from reconciler.admin.client import fetch_all
-from reconciler.plan.executions import TERMINAL, Phase
+from reconciler.kinds.execution import TERMINAL, Phase
 
 
 @dataclass(frozen=True)

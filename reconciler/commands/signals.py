@@ -20,10 +20,10 @@ from reconciler.admin.literals import literal_type_name
 from reconciler.commands import Outcome
 from reconciler.commands.reconcile_common import AdminOptions, connected, load_desired, terminal
 from reconciler.commands.status import held_in_admin
-from reconciler.manifests.execution import ExecutionManifest
-from reconciler.manifests.signal import SignalManifest
+from reconciler.kinds import KINDS
+from reconciler.kinds.execution import TERMINAL, Phase
+from reconciler.kinds.signal import KIND as SIGNAL
 from reconciler.plan.common import decoded
-from reconciler.plan.executions import TERMINAL, Phase
 from reconciler.read import EntityKey, Needs, fetch_actual
 from reconciler.render.redact import Redactor
 from reconciler.render.signals import SignalRow, SignalsReport, render_json, render_text
@@ -43,15 +43,13 @@ def run_signals(options: SignalsOptions, environ: Mapping[str, str], out: TextIO
     redactor = Redactor.of(desired.resolved, environ)
     executions: set[EntityKey] = set()
     written: dict[tuple[EntityKey, str], str] = {}  # (execution, signal id): reference in git
-    for item in desired.resolved:
-        manifest = item.manifest
-        if isinstance(manifest.model, ExecutionManifest):
-            executions.add((manifest.project, manifest.domain, manifest.name))
-        elif isinstance(manifest.model, SignalManifest):
-            key = (manifest.project, manifest.domain, manifest.model.spec.execution)
-            executions.add(key)
-            if ("spec", "value") in item.secrets:
-                written[(key, manifest.model.spec.signal_id)] = item.secrets[("spec", "value")]
+    for kind in KINDS:
+        for item in kind.of(desired.resolved):
+            executions.update(kind.gates(item.manifest))
+    for item in SIGNAL.of(desired.resolved):
+        if ("spec", "value") in item.secrets:
+            key = (item.manifest.project, item.manifest.domain, item.manifest.model.spec.execution)
+            written[(key, item.manifest.model.spec.signal_id)] = item.secrets[("spec", "value")]
     with connected(settings, options.admin.flags, environ, terminal=person) as (client, _):
         # the runs too: a gate of a finished run is not waiting
         actual = fetch_actual(

@@ -25,11 +25,10 @@ from reconciler.commands import Outcome
 from reconciler.commands.reconcile_common import AdminOptions, connected, load_desired, terminal
 from reconciler.diagnostics import FieldPath
 from reconciler.errors import AdminError
-from reconciler.manifests.backfill import BackfillManifest
+from reconciler.kinds import KINDS, execution
 from reconciler.manifests.execution import ExecutionManifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.manifests.signal import SignalManifest
-from reconciler.plan import backfill, executions
 from reconciler.plan.common import decoded, redact
 from reconciler.read import Actual, EntityKey, Needs, fetch_actual
 from reconciler.render.redact import Redactor, held_values
@@ -55,14 +54,10 @@ def run_status(options: StatusOptions, environ: Mapping[str, str], out: TextIO) 
     wanted: list[tuple[str, EntityKey]] = []  # (manifest address, run key)
     for item in desired.resolved:
         secrets[item.manifest.address] = item.secrets
-        manifest = item.manifest
-        if isinstance(manifest.model, ExecutionManifest):
-            names = [manifest.name, *executions.attempt_names(manifest)]
-        elif isinstance(manifest.model, BackfillManifest):
-            names = backfill.run_names(manifest.name)
-        else:
-            continue
-        wanted.extend((manifest.address, (manifest.project, manifest.domain, n)) for n in names)
+    for kind in KINDS:
+        for item in kind.of(desired.resolved):
+            address = item.manifest.address
+            wanted.extend((address, key) for key in kind.runs(item.manifest))
     session = connected(settings, options.admin.flags, environ, terminal=person)
     with session as (client, connection):
         actual = fetch_actual(
@@ -117,7 +112,7 @@ def held_in_admin(resolved: Iterable[Resolved], actual: Actual) -> list[tuple[st
         if isinstance(model, ExecutionManifest):
             run = actual.executions.get((manifest.project, manifest.domain, manifest.name))
             if run is not None:
-                view = executions.execution_view(run.spec, None, {})
+                view = execution.execution_view(run.spec, None, {})
                 held.extend(held_values(view, item.secrets, ("spec",)))
         elif isinstance(model, SignalManifest):
             key = (manifest.project, manifest.domain, model.spec.execution)

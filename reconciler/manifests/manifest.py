@@ -9,18 +9,25 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic
+
+from typing_extensions import TypeVar
 
 from reconciler.diagnostics import Diagnostic, FieldPath, Location, Severity
 from reconciler.manifests.base import ManifestBase
 from reconciler.manifests.signal import SignalManifest
 from reconciler.manifests.yamlread import Document
 
+M = TypeVar("M", bound=ManifestBase, default=ManifestBase)
+"""The model a manifest holds; a bare ``Manifest`` may hold any kind's."""
+
 
 @dataclass(frozen=True)
-class Manifest:
-    """A validated manifest and the document it came from."""
+class Manifest(Generic[M]):
+    """A validated manifest and the document it came from; ``Manifest[LaunchPlanManifest]``
+    is one known to hold a launch plan (``reconciler.kinds`` narrows them, by kind)."""
 
-    model: ManifestBase
+    model: M
     document: Document
     source: Path
 

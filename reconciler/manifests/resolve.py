@@ -10,21 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic
 
 from reconciler.diagnostics import Diagnostic, FieldPath
 from reconciler.manifests.envref import holds_template, substitute
 from reconciler.manifests.load import Manifest
+from reconciler.manifests.manifest import M
 from reconciler.manifests.parse import parse_manifest
 from reconciler.manifests.yamlread import Document
 
 
 @dataclass(frozen=True)
-class Resolved:
+class Resolved(Generic[M]):
     """A manifest with its references replaced; ``secrets`` maps each path that held a
     reference to the text as written in git (``${env:TOKEN}``)."""
 
-    manifest: Manifest
+    manifest: Manifest[M]
     secrets: Mapping[FieldPath, str]
 
 

@@ -18,25 +18,29 @@ from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
 from reconciler.admin.literals import literal_type_name, to_literal
 from reconciler.diagnostics import FieldPath
 from reconciler.errors import LiteralError
+from reconciler.kinds.base import Desired, Kind, Pair, Planning
+from reconciler.kinds.execution import TERMINAL, Phase
 from reconciler.manifests.load import Manifest
+from reconciler.manifests.resolve import Resolved
 from reconciler.manifests.signal import SignalManifest
 from reconciler.plan.calls import operation
-from reconciler.plan.common import Problems, decoded, digest, redact, secret_inputs
+from reconciler.plan.common import Context, Problems, decoded, digest, redact, secret_inputs
 from reconciler.plan.diff import diff
-from reconciler.plan.executions import TERMINAL, Phase
 from reconciler.plan.model import Action, Change
-from reconciler.read import Actual, EntityKey
+from reconciler.read import Actual, EntityKey, Needs
 
 BOOLEAN = types_pb2.LiteralType(simple=types_pb2.SimpleType.BOOLEAN)
 
 
-def execution_key(manifest: Manifest) -> EntityKey:
-    model = manifest.model
-    assert isinstance(model, SignalManifest)
-    return (manifest.project, manifest.domain, model.spec.execution)
+def execution_key(manifest: Manifest[SignalManifest]) -> EntityKey:
+    return (manifest.project, manifest.domain, manifest.model.spec.execution)
 
 
 def observed(actual: Actual, key: EntityKey, signal_id: str) -> dict[str, Any]:
+    return {"signals": [[*key, signal_id]], "digest": _digest(actual, key, signal_id)}
+
+
+def _digest(actual: Actual, key: EntityKey, signal_id: str) -> str:
     found = actual.signal(key, signal_id)
     state = (
         [
@@ -46,17 +50,16 @@ def observed(actual: Actual, key: EntityKey, signal_id: str) -> dict[str, Any]:
         if found is not None
         else None
     )
-    return {"signals": [[*key, signal_id]], "digest": digest(state)}
+    return digest(state)
 
 
 def plan(
-    manifest: Manifest,
+    manifest: Manifest[SignalManifest],
     secrets: Mapping[FieldPath, str],
     actual: Actual,
     problems: Problems,
 ) -> Change | None:
     model = manifest.model
-    assert isinstance(model, SignalManifest)
     spec = model.spec
     key = execution_key(manifest)
     seen = observed(actual, key, spec.signal_id)
@@ -167,3 +170,46 @@ def _wanted_view(model: SignalManifest, secrets: Mapping[FieldPath, str]) -> dic
         redact(view, secrets, ("spec",))
         return view
     return {"value": bool(spec.approve), "as": "approve" if spec.approve else "reject"}
+
+
+def _needs(item: Resolved[SignalManifest], desired: Desired, context: Context) -> Needs:
+    # the run too: a finished run's gate waits for nothing
+    key = execution_key(item.manifest)
+    return Needs(signals=frozenset({key}), executions=frozenset({key}))
+
+
+def _gates(manifest: Manifest[SignalManifest]) -> tuple[EntityKey, ...]:
+    return (execution_key(manifest),)
+
+
+def _pair(item: Resolved[SignalManifest], planning: Planning) -> Pair[SignalManifest, Any]:
+    """Keyed by execution and signal id; Admin's side is the signal, once the run made it."""
+    key = (execution_key(item.manifest), item.manifest.model.spec.signal_id)
+    return Pair(key, item, planning.actual.signal(*key))
+
+
+def _plan(pair: Pair[SignalManifest, Any], planning: Planning) -> Change | None:
+    assert pair.desired is not None  # signals are never pruned
+    return plan(pair.desired.manifest, pair.desired.secrets, planning.actual, planning.problems)
+
+
+def _recheck(observed: Mapping[str, Any]) -> Needs | None:
+    if "signals" not in observed:
+        return None
+    return Needs(signals=frozenset((str(p), str(d), str(n)) for p, d, n, _ in observed["signals"]))
+
+
+def _digests(actual: Actual, observed: Mapping[str, Any]) -> tuple[str, ...]:
+    [(project, domain, name, signal_id)] = observed["signals"]
+    return (_digest(actual, (project, domain, name), signal_id),)
+
+
+KIND = Kind(
+    model=SignalManifest,
+    needs=_needs,
+    pair=_pair,
+    plan=_plan,
+    recheck=_recheck,
+    digests=_digests,
+    gates=_gates,
+)

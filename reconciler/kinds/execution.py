@@ -10,7 +10,7 @@ later (the digest names the version only when the manifest pins it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +22,12 @@ from google.protobuf import wrappers_pb2
 from reconciler.admin.literals import to_literal_map
 from reconciler.diagnostics import FieldPath
 from reconciler.errors import LiteralError
+from reconciler.kinds.base import Desired, Kind, Pair, Planning
+from reconciler.kinds.versions import registered_task, version_to_run
 from reconciler.manifests.execution import ExecutionManifest, attempt_name
 from reconciler.manifests.load import Manifest
+from reconciler.manifests.resolve import Resolved
+from reconciler.packages import EntityKind
 from reconciler.plan.calls import operation
 from reconciler.plan.common import (
     COMMIT_KEY,
@@ -31,7 +35,6 @@ from reconciler.plan.common import (
     PROVENANCE_KEYS,
     SPEC_KEY,
     Context,
-    Problems,
     decoded,
     digest,
     mask_values,
@@ -40,10 +43,9 @@ from reconciler.plan.common import (
     secret_inputs,
 )
 from reconciler.plan.diff import diff
-from reconciler.plan.launchplans import DesiredLaunchPlan
 from reconciler.plan.model import Action, Change, FieldDiff, SecretInput
 from reconciler.plan.secrets import hide_text, secret_values
-from reconciler.read import Actual, EntityKey
+from reconciler.read import Actual, EntityKey, Needs
 
 Phase = core_execution.WorkflowExecution.Phase
 TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED, Phase.TIMED_OUT})
@@ -62,12 +64,12 @@ def _phase_name(phase: int) -> str:
     return found if found is not None else str(Phase.Name(phase))
 
 
-def spec_digest(manifest: Manifest) -> str:
+def spec_digest(manifest: Manifest[ExecutionManifest]) -> str:
     """Digest of the Execution manifest's spec as written (references unresolved), without the
     fields that steer the reconciler rather than the run (``state``, ``onFailure``)."""
-    model = manifest.model
-    assert isinstance(model, ExecutionManifest)
-    spec = model.spec.model_dump(mode="json", by_alias=True, exclude={"state", "on_failure"})
+    spec = manifest.model.spec.model_dump(
+        mode="json", by_alias=True, exclude={"state", "on_failure"}
+    )
     return digest(
         {
             "project": manifest.project,
@@ -78,10 +80,8 @@ def spec_digest(manifest: Manifest) -> str:
     )
 
 
-def attempt_names(manifest: Manifest) -> list[str]:
-    model = manifest.model
-    assert isinstance(model, ExecutionManifest)
-    policy = model.spec.on_failure
+def attempt_names(manifest: Manifest[ExecutionManifest]) -> list[str]:
+    policy = manifest.model.spec.on_failure
     if policy.action == "none":
         return []
     return [attempt_name(manifest.name, i) for i in range(1, policy.max_attempts + 1)]
@@ -116,24 +116,14 @@ class Target:
     defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
-def build(
-    manifest: Manifest,
-    written: Manifest,
-    secrets: Mapping[FieldPath, str],
-    actual: Actual,
-    launch_plans: Mapping[EntityKey, DesiredLaunchPlan],
-    context: Context,
-    problems: Problems,
-    *,
-    registered_version: str | None = None,
-    planned_task: Callable[[tuple[str, str, str, str]], Any] | None = None,
-) -> DesiredExecution | None:
-    """``manifest`` has references resolved; ``written`` is the manifest as in git;
-    ``registered_version`` is what a Registration in the plan gives a workflow target."""
-    model = manifest.model
-    assert isinstance(model, ExecutionManifest)
-    spec = model.spec
-    target = _target(manifest, actual, launch_plans, problems, registered_version, planned_task)
+def build(item: Resolved[ExecutionManifest], planning: Planning) -> DesiredExecution | None:
+    """The run the manifest asks for (references resolved), labelled with the digest of its
+    spec as written in git."""
+    manifest, secrets = item.manifest, item.secrets
+    context, problems = planning.context, planning.problems
+    written = planning.desired.as_written(manifest)
+    spec = manifest.model.spec
+    target = _target(manifest, planning)
     if target is None:
         return None
     target_id, interface = target.id, target.interface
@@ -208,8 +198,8 @@ def build(
         spec=execution_spec,
         inputs=inputs,
     )
-    for item in secret:
-        del request.inputs.literals[item.name]  # apply fills it in from its environment
+    for hidden_input in secret:
+        del request.inputs.literals[hidden_input.name]  # apply fills it in from its environment
     values = secret_values(manifest.document.data, secrets)
     secret += hide_text(request, values)
     view = execution_view(execution_spec, inputs, interface)
@@ -231,56 +221,33 @@ def build(
     )
 
 
-def _target(
-    manifest: Manifest,
-    actual: Actual,
-    launch_plans: Mapping[EntityKey, DesiredLaunchPlan],
-    problems: Problems,
-    registered_version: str | None,
-    planned_task: Callable[[tuple[str, str, str, str]], Any] | None = None,
-) -> Target | None:
+def _target(manifest: Manifest[ExecutionManifest], planning: Planning) -> Target | None:
     """The launch plan (or task) to run."""
-    model = manifest.model
-    assert isinstance(model, ExecutionManifest)
-    spec = model.spec
+    actual, problems = planning.actual, planning.problems
+    spec = manifest.model.spec
     ref = spec.launch_plan or spec.workflow or spec.task
     assert ref is not None
     field = "launchPlan" if spec.launch_plan else "workflow" if spec.workflow else "task"
     key = (ref.project or manifest.project, ref.domain or manifest.domain, ref.name)
     if spec.task is not None:
-        return _task_target(
-            manifest, key, ref.version or registered_version, actual, problems, planned_task
-        )
+        return _task_target(manifest, key, planning)
     # A workflow runs through its default launch plan (same name and version, which flytekit
     # registers with it); its version may come from a Registration in the same plan.
-    version = ref.version
-    if spec.workflow is not None and version is None:
-        version = registered_version
-        if version is None:
-            problems.add(
-                manifest.diagnostic(
-                    ("spec", "workflow"),
-                    "a workflow target needs a version (or a Registration in this plan that "
-                    "registers it)",
-                )
-            )
-            return None
-    planned = launch_plans.get(key)
+    what: EntityKind = "workflow" if spec.workflow is not None else "launch_plan"
+    version = version_to_run(what, key, ref.version, planning.desired, planning)
     if version is None:
-        if planned is not None and planned.active:
-            version = planned.version
-        else:
-            active = actual.active_launch_plan(key)
-            if active is None:
-                problems.add(
-                    manifest.diagnostic(
-                        ("spec", field),
-                        f"launch plan {'/'.join(key)} has no active version; give a version or "
-                        "declare it active",
-                    )
-                )
-                return None
-            version = active.id.version
+        problems.add(
+            manifest.diagnostic(
+                ("spec", field),
+                "a workflow target needs a version (or a Registration in this plan that "
+                "registers it)"
+                if what == "workflow"
+                else f"launch plan {'/'.join(key)} has no active version; give a version or "
+                "declare it active",
+            )
+        )
+        return None
+    planned = planning.launch_plans.get(key)
     target_id = identifier_pb2.Identifier(
         resource_type=identifier_pb2.LAUNCH_PLAN,
         project=key[0],
@@ -323,15 +290,13 @@ def _target(
 
 
 def _task_target(
-    manifest: Manifest,
-    key: EntityKey,
-    version: str | None,
-    actual: Actual,
-    problems: Problems,
-    planned_task: Callable[[tuple[str, str, str, str]], Any] | None,
+    manifest: Manifest[ExecutionManifest], key: EntityKey, planning: Planning
 ) -> Target | None:
     """A task runs by itself: Admin takes the task id as the execution's launch plan and makes
     the single-task workflow (ADMIN-SEMANTICS.md; flytekit's execute of a task does this)."""
+    problems = planning.problems
+    written = manifest.model.spec.task.version if manifest.model.spec.task else None
+    version = version_to_run("task", key, written, planning.desired)
     if version is None:
         problems.add(
             manifest.diagnostic(
@@ -340,10 +305,10 @@ def _task_target(
             )
         )
         return None
-    stored = actual.registered.get(("task", *key, version))
+    stored = planning.actual.registered.get(("task", *key, version))
     template = stored.closure.compiled_task.template if stored is not None else None
-    if template is None and planned_task is not None:
-        planned = planned_task((*key, version))
+    if template is None:
+        planned = registered_task(planning.desired, key, version)
         template = planned.template if planned is not None else None
     if template is None:
         problems.add(
@@ -353,9 +318,7 @@ def _task_target(
         )
         return None
     variables = template.interface.inputs.variables
-    model = manifest.model
-    assert isinstance(model, ExecutionManifest)
-    missing = sorted(n for n in variables if n not in model.spec.inputs)
+    missing = sorted(n for n in variables if n not in manifest.model.spec.inputs)
     if missing:
         problems.add(
             manifest.diagnostic(
@@ -496,6 +459,12 @@ def _stored_inputs(desired: DesiredExecution, stored_inputs: Any) -> dict[str, A
 
 
 def observed(actual: Actual, keys: list[EntityKey]) -> dict[str, Any]:
+    """The runs a change was planned against (its own, its attempts; a backfill's runs): their
+    phase and spec digest, for the staleness check of saved plans."""
+    return {"executions": [list(k) for k in keys], "digest": _digest(actual, keys)}
+
+
+def _digest(actual: Actual, keys: list[EntityKey]) -> str:
     state = []
     for key in keys:
         found = actual.executions.get(key)
@@ -503,7 +472,22 @@ def observed(actual: Actual, keys: list[EntityKey]) -> dict[str, Any]:
             state.append(
                 [list(key), int(found.closure.phase), found.spec.labels.values.get(SPEC_KEY, "")]
             )
-    return {"executions": [list(k) for k in keys], "digest": digest(state)}
+    return digest(state)
+
+
+def recheck(observed: Mapping[str, Any]) -> Needs | None:
+    """What to read again for a change that recorded runs (executions and backfills)."""
+    if "executions" not in observed:
+        return None
+    return Needs(executions=frozenset(_keys(observed)))
+
+
+def digests(actual: Actual, observed: Mapping[str, Any]) -> tuple[str, ...]:
+    return (_digest(actual, _keys(observed)),)
+
+
+def _keys(observed: Mapping[str, Any]) -> list[EntityKey]:
+    return [(str(p), str(d), str(n)) for p, d, n in observed["executions"]]
 
 
 def plan(
@@ -648,3 +632,77 @@ def _retry(
         operations=(operation(request),),
         observed=seen,
     )
+
+
+def _needs(item: Resolved[ExecutionManifest], desired: Desired, context: Context) -> Needs:
+    manifest = item.manifest
+    spec = manifest.model.spec
+    registered: set[tuple[str, str, str, str, str]] = set()
+    launch_plans: set[EntityKey] = set()
+    if spec.task is not None:
+        key = (
+            spec.task.project or manifest.project,
+            spec.task.domain or manifest.domain,
+            spec.task.name,
+        )
+        version = version_to_run("task", key, spec.task.version, desired)
+        if version is not None:
+            registered.add(("task", *key, version))
+    ref = spec.launch_plan or spec.workflow
+    if ref is not None:
+        launch_plans.add((ref.project or manifest.project, ref.domain or manifest.domain, ref.name))
+    return Needs(
+        executions=frozenset(_runs(manifest)),
+        registered=frozenset(registered),
+        launch_plans=frozenset(launch_plans),
+    )
+
+
+def _followups(item: Resolved[ExecutionManifest], desired: Desired, actual: Actual) -> Needs:
+    """The inputs of a run launched from another spec: its conflict shows them."""
+    manifest = item.manifest
+    key = (manifest.project, manifest.domain, manifest.name)
+    stored = actual.executions.get(key)
+    written = desired.as_written(manifest)
+    if stored is None or stored.spec.labels.values.get(SPEC_KEY) == spec_digest(written):
+        return Needs()
+    return Needs(execution_inputs=frozenset({key}))
+
+
+def _runs(manifest: Manifest[ExecutionManifest]) -> tuple[EntityKey, ...]:
+    """The run and its recovery or relaunch attempts."""
+    names = [manifest.name, *attempt_names(manifest)]
+    return tuple((manifest.project, manifest.domain, n) for n in names)
+
+
+def _gates(manifest: Manifest[ExecutionManifest]) -> tuple[EntityKey, ...]:
+    return ((manifest.project, manifest.domain, manifest.name),)
+
+
+def _pair(item: Resolved[ExecutionManifest], planning: Planning) -> Pair[ExecutionManifest, Any]:
+    """Keyed by project, domain and name; Admin's side is the run of that name."""
+    manifest = item.manifest
+    key = (manifest.project, manifest.domain, manifest.name)
+    return Pair(key, item, planning.actual.executions.get(key))
+
+
+def _plan(pair: Pair[ExecutionManifest, Any], planning: Planning) -> Change | None:
+    assert pair.desired is not None  # executions are never pruned
+    built = build(pair.desired, planning)
+    if built is None:
+        return None
+    manifest = pair.desired.manifest
+    return plan(built, planning.actual, manifest.address, attempt_names(manifest))
+
+
+KIND = Kind(
+    model=ExecutionManifest,
+    needs=_needs,
+    followups=_followups,
+    pair=_pair,
+    plan=_plan,
+    recheck=recheck,
+    digests=digests,
+    runs=_runs,
+    gates=_gates,
+)

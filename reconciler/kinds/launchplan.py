@@ -25,8 +25,11 @@ from google.protobuf import wrappers_pb2
 from reconciler.admin.literals import to_literal_map
 from reconciler.diagnostics import FieldPath, format_path
 from reconciler.errors import LiteralError
+from reconciler.kinds.base import Declared, Desired, Kind, Pair, Planning
+from reconciler.kinds.versions import version_to_run
 from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.load import Manifest
+from reconciler.manifests.resolve import Resolved
 from reconciler.plan.calls import operation
 from reconciler.plan.common import (
     OWNER_KEY,
@@ -46,7 +49,7 @@ from reconciler.plan.common import (
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation, SecretInput
 from reconciler.plan.secrets import TEXT, hide_text, read_text, reveal_text, secret_values
-from reconciler.read import Actual, EntityKey
+from reconciler.read import Actual, EntityKey, Needs
 
 AUTO = "auto"
 _RATE_UNITS = {"MINUTE": schedule_pb2.MINUTE, "HOUR": schedule_pb2.HOUR, "DAY": schedule_pb2.DAY}
@@ -102,29 +105,20 @@ class DesiredLaunchPlan:
         return {n: p.var.type for n, p in self.spec.default_inputs.parameters.items()}
 
 
-def workflow_ref(manifest: Manifest) -> tuple[str, str, str, str | None]:
-    model = manifest.model
-    assert isinstance(model, LaunchPlanManifest)
-    ref = model.spec.workflow
-    return (ref.project or manifest.project, ref.domain or manifest.domain, ref.name, ref.version)
+def workflow_key(manifest: Manifest[LaunchPlanManifest]) -> EntityKey:
+    ref = manifest.model.spec.workflow
+    return (ref.project or manifest.project, ref.domain or manifest.domain, ref.name)
 
 
-def build(
-    manifest: Manifest,
-    secrets: Mapping[FieldPath, str],
-    actual: Actual,
-    context: Context,
-    problems: Problems,
-    *,
-    registered_version: str | None = None,
-) -> DesiredLaunchPlan | None:
-    """``registered_version``: the version a Registration in the same plan gives the workflow,
-    used when the manifest names none."""
+def build(item: Resolved[LaunchPlanManifest], planning: Planning) -> DesiredLaunchPlan | None:
+    manifest, secrets = item.manifest, item.secrets
+    actual, context, problems = planning.actual, planning.context, planning.problems
     model = manifest.model
-    assert isinstance(model, LaunchPlanManifest)
     spec = model.spec
-    project, domain, name, version = workflow_ref(manifest)
-    version = version or registered_version
+    project, domain, name = workflow_key(manifest)
+    version = version_to_run(
+        "workflow", (project, domain, name), spec.workflow.version, planning.desired
+    )
     if version is None:
         problems.add(
             manifest.diagnostic(
@@ -235,7 +229,7 @@ def build(
 
 
 def _desired(
-    manifest: Manifest,
+    manifest: Manifest[LaunchPlanManifest],
     launch_plan_spec: launch_plan_pb2.LaunchPlanSpec,
     secrets: Mapping[FieldPath, str],
     types: Mapping[str, Any],
@@ -243,9 +237,7 @@ def _desired(
 ) -> DesiredLaunchPlan:
     """The built spec with its secrets accounted for: left out of what the plan carries, and
     out of the content version."""
-    model = manifest.model
-    assert isinstance(model, LaunchPlanManifest)
-    spec = model.spec
+    spec = manifest.model.spec
     hidden = secret_inputs(
         secrets, ("spec", "defaultInputs"), "defaultInputs", types, problems, manifest
     )
@@ -407,12 +399,16 @@ def observed(actual: Actual, key: EntityKey, *, legacy: bool = False) -> dict[st
     the same bytes for a version nothing changed (and normalizing every stored version was the
     largest cost of planning many launch plans). ``legacy``: the normalized form, as plans
     saved by earlier builds have it (``apply --plan`` accepts either)."""
+    return {"launch_plans": [list(key)], "digest": observed_digest(actual, key, legacy=legacy)}
+
+
+def observed_digest(actual: Actual, key: EntityKey, *, legacy: bool = False) -> str:
     spec_digest = message_digest if legacy else _encoding_digest
     versions = sorted(
         (lp.id.version, int(lp.closure.state), spec_digest(lp.spec))
         for lp in actual.launch_plans.get(key, [])
     )
-    return {"launch_plans": [list(key)], "digest": digest(versions)}
+    return digest(versions)
 
 
 def _encoding_digest(spec: launch_plan_pb2.LaunchPlanSpec) -> str:
@@ -440,6 +436,7 @@ def settle(desired: DesiredLaunchPlan, actual: Actual) -> DesiredLaunchPlan:
 
 
 def plan(desired: DesiredLaunchPlan, actual: Actual, address: str) -> Change:
+    """The change for a built launch plan (settled) against every version Admin has of it."""
     seen = observed(actual, desired.key)
     version = desired.version
     stored = actual.launch_plan(desired.key, version)
@@ -660,3 +657,88 @@ def prune_change(stored: Any, address: str, actual: Actual) -> Change:
         operations=(operation(request),),
         observed=observed(actual, key),
     )
+
+
+def _needs(item: Resolved[LaunchPlanManifest], desired: Desired, context: Context) -> Needs:
+    manifest = item.manifest
+    workflow = workflow_key(manifest)
+    version = version_to_run("workflow", workflow, manifest.model.spec.workflow.version, desired)
+    return Needs(
+        # the workflow's default launch plan too: it carries the inputs' Python defaults
+        launch_plans=frozenset({(manifest.project, manifest.domain, manifest.name), workflow}),
+        workflows=frozenset({(*workflow, version)} if version is not None else ()),
+        prune_scopes=frozenset({(manifest.project, manifest.domain)} if context.prune else ()),
+    )
+
+
+def _pair(
+    item: Resolved[LaunchPlanManifest], planning: Planning
+) -> Pair[LaunchPlanManifest, list[Any]]:
+    """Keyed by project, domain and name; Admin's side is every version of that name."""
+    manifest = item.manifest
+    key = (manifest.project, manifest.domain, manifest.name)
+    return Pair(key, item, planning.actual.launch_plans.get(key))
+
+
+def _plan(pair: Pair[LaunchPlanManifest, list[Any]], planning: Planning) -> Change | None:
+    if pair.desired is None:
+        assert pair.actual  # an orphan is the active version no manifest declares
+        [stored] = pair.actual
+        address = f"LaunchPlan/{stored.id.project}/{stored.id.domain}/{stored.id.name}"
+        return prune_change(stored, address, planning.actual)
+    built = build(pair.desired, planning)
+    if built is None:
+        return None
+    built = settle(built, planning.actual)
+    planning.launch_plans[built.key] = Declared(built.id, built.spec, built.active)
+    return plan(built, planning.actual, pair.desired.manifest.address)
+
+
+def _orphans(planning: Planning) -> list[Pair[LaunchPlanManifest, list[Any]]]:
+    """With ``--prune``: owned, active launch plans in scope that no manifest declares.
+
+    Only launch plans that carry this repository's owner id are touched (DESIGN.md,
+    Guarantees); a launch plan whose manifest failed to plan is declared all the same, so it
+    is left alone."""
+    context = planning.context
+    if not context.prune:
+        return []
+    declared = set(planning.launch_plans) | {
+        (r.manifest.project, r.manifest.domain, r.manifest.name)
+        for r in planning.desired.resolved
+        if isinstance(r.manifest.model, LaunchPlanManifest)
+    }
+    found: list[Pair[LaunchPlanManifest, list[Any]]] = []
+    for (project, domain), active in sorted(planning.actual.active_in_scope.items()):
+        for stored in active:
+            key = (project, domain, stored.id.name)
+            owner = stored.spec.annotations.values.get(OWNER_KEY)
+            if key in declared or owner is None or owner != context.owner_id:
+                continue
+            found.append(Pair(key, None, [stored]))
+    return found
+
+
+def _recheck(observed: Mapping[str, Any]) -> Needs | None:
+    if "launch_plans" not in observed:
+        return None
+    return Needs(launch_plans=frozenset(tuple(k) for k in observed["launch_plans"]))
+
+
+def _digests(actual: Actual, observed: Mapping[str, Any]) -> tuple[str, ...]:
+    [key] = [(str(p), str(d), str(n)) for p, d, n in observed["launch_plans"]]
+    return (
+        observed_digest(actual, key),
+        observed_digest(actual, key, legacy=True),  # plans saved by earlier builds
+    )
+
+
+KIND = Kind(
+    model=LaunchPlanManifest,
+    needs=_needs,
+    pair=_pair,
+    plan=_plan,
+    recheck=_recheck,
+    digests=_digests,
+    orphans=_orphans,
+)

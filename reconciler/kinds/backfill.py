@@ -25,14 +25,17 @@ from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2
 from flyteidl.core import workflow_pb2 as core_workflow
 from google.protobuf import timestamp_pb2
 
+from reconciler.kinds import execution
+from reconciler.kinds.base import Desired, Kind, Pair, Planning
+from reconciler.kinds.execution import observed
+from reconciler.kinds.versions import version_to_run
 from reconciler.manifests.backfill import BackfillManifest
 from reconciler.manifests.load import Manifest
+from reconciler.manifests.resolve import Resolved
 from reconciler.plan.calls import operation
-from reconciler.plan.common import BACKFILL_KEY, COMMIT_KEY, OWNER_KEY, Context, Problems, digest
-from reconciler.plan.executions import observed
-from reconciler.plan.launchplans import DesiredLaunchPlan
+from reconciler.plan.common import BACKFILL_KEY, COMMIT_KEY, OWNER_KEY, Context, digest
 from reconciler.plan.model import Action, Change, Operation
-from reconciler.read import Actual, EntityKey
+from reconciler.read import Actual, EntityKey, Needs
 
 MAX_RUNS = 50
 MAX_TICKS = 10_000
@@ -48,10 +51,8 @@ def run_names(name: str) -> list[str]:
     return [name] + [f"{name}-{n}" for n in range(2, MAX_RUNS + 1)]
 
 
-def launch_plan_key(manifest: Manifest) -> EntityKey:
-    model = manifest.model
-    assert isinstance(model, BackfillManifest)
-    ref = model.spec.launch_plan
+def launch_plan_key(manifest: Manifest[BackfillManifest]) -> EntityKey:
+    ref = manifest.model.spec.launch_plan
     return (ref.project or manifest.project, ref.domain or manifest.domain, ref.name)
 
 
@@ -122,17 +123,10 @@ class BackfillTarget:
     spec: launch_plan_pb2.LaunchPlanSpec
 
 
-def plan(
-    manifest: Manifest,
-    actual: Actual,
-    planned: dict[EntityKey, DesiredLaunchPlan],
-    context: Context,
-    problems: Problems,
-) -> Change | None:
-    model = manifest.model
-    assert isinstance(model, BackfillManifest)
-    spec = model.spec
-    target = _target(manifest, actual, planned, problems)
+def plan(manifest: Manifest[BackfillManifest], planning: Planning) -> Change | None:
+    actual, context, problems = planning.actual, planning.context, planning.problems
+    spec = manifest.model.spec
+    target = _target(manifest, planning)
     if target is None:
         return None
     schedule = target.spec.entity_metadata.schedule
@@ -197,23 +191,17 @@ def plan(
     )
 
 
-def _target(
-    manifest: Manifest,
-    actual: Actual,
-    planned: dict[EntityKey, DesiredLaunchPlan],
-    problems: Problems,
-) -> BackfillTarget | None:
-    model = manifest.model
-    assert isinstance(model, BackfillManifest)
+def _target(manifest: Manifest[BackfillManifest], planning: Planning) -> BackfillTarget | None:
     key = launch_plan_key(manifest)
-    version = model.spec.launch_plan.version
-    declared = planned.get(key)
-    if declared is not None and (version is None or version == declared.version):
+    written = manifest.model.spec.launch_plan.version
+    version = version_to_run("launch_plan", key, written, planning.desired, planning)
+    declared = planning.launch_plans.get(key)
+    if declared is not None and version == declared.version:
         return BackfillTarget(declared.id, declared.spec)
-    stored = actual.launch_plan(key, version) if version else actual.active_launch_plan(key)
+    stored = planning.actual.launch_plan(key, version) if version else None
     if stored is None:
-        what = f"version {version}" if version else "active version"
-        problems.add(
+        what = f"version {written}" if written else "active version"
+        planning.problems.add(
             manifest.diagnostic(
                 ("spec", "launchPlan"), f"launch plan {'/'.join(key)} has no {what} in Admin"
             )
@@ -271,11 +259,13 @@ def backfill_workflow(
 
 
 def _operations(
-    manifest: Manifest, target: BackfillTarget, todo: list[datetime], run: str, context: Context
+    manifest: Manifest[BackfillManifest],
+    target: BackfillTarget,
+    todo: list[datetime],
+    run: str,
+    context: Context,
 ) -> tuple[Operation, ...]:
-    model = manifest.model
-    assert isinstance(model, BackfillManifest)
-    spec = model.spec
+    spec = manifest.model.spec
     version = digest(
         [
             [target.id.project, target.id.domain, target.id.name, target.id.version],
@@ -333,7 +323,9 @@ def _iso(tick: datetime) -> str:
     return tick.isoformat().replace("+00:00", "Z")
 
 
-def workflows_to_read(manifest: Manifest, actual: Actual) -> set[tuple[str, str, str, str]]:
+def workflows_to_read(
+    manifest: Manifest[BackfillManifest], actual: Actual
+) -> set[tuple[str, str, str, str]]:
     """The workflows of this backfill's runs, read after the runs themselves."""
     found = set()
     for run_name in run_names(manifest.name):
@@ -345,3 +337,44 @@ def workflows_to_read(manifest: Manifest, actual: Actual) -> set[tuple[str, str,
             lp = execution.spec.launch_plan
             found.add((lp.project, lp.domain, lp.name, lp.version))
     return found
+
+
+def _needs(item: Resolved[BackfillManifest], desired: Desired, context: Context) -> Needs:
+    return Needs(
+        launch_plans=frozenset({launch_plan_key(item.manifest)}),
+        executions=frozenset(_runs(item.manifest)),
+    )
+
+
+def _followups(item: Resolved[BackfillManifest], desired: Desired, actual: Actual) -> Needs:
+    """The workflows of the backfill's runs, which say the ticks they ran."""
+    return Needs(workflows=frozenset(workflows_to_read(item.manifest, actual)))
+
+
+def _runs(manifest: Manifest[BackfillManifest]) -> tuple[EntityKey, ...]:
+    return tuple((manifest.project, manifest.domain, n) for n in run_names(manifest.name))
+
+
+def _pair(item: Resolved[BackfillManifest], planning: Planning) -> Pair[BackfillManifest, Any]:
+    """Keyed by project, domain and name; Admin's side is the runs this backfill made."""
+    manifest = item.manifest
+    key = (manifest.project, manifest.domain, manifest.name)
+    runs = [planning.actual.executions.get(k) for k in _runs(manifest)]
+    return Pair(key, item, [r for r in runs if r is not None] or None)
+
+
+def _plan(pair: Pair[BackfillManifest, Any], planning: Planning) -> Change | None:
+    assert pair.desired is not None  # backfills are never pruned
+    return plan(pair.desired.manifest, planning)
+
+
+KIND = Kind(
+    model=BackfillManifest,
+    needs=_needs,
+    followups=_followups,
+    pair=_pair,
+    plan=_plan,
+    recheck=execution.recheck,
+    digests=execution.digests,
+    runs=_runs,
+)

@@ -19,22 +19,23 @@ auto`` digests: what pyflyte writes differently for the same code is never a con
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
-from flyteidl.core import identifier_pb2
-from flyteidl.service import dataproxy_pb2
+from flyteidl.core import compiler_pb2, identifier_pb2
 
-from reconciler.manifests.load import Manifest
+from reconciler.kinds.base import Desired, Kind, Pair, Planning
+from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.registration import RegistrationManifest
-from reconciler.packages import Entity, Package, canonical, hydrate
+from reconciler.manifests.resolve import Resolved
+from reconciler.packages import DesiredRegistration, Entity, canonical
 from reconciler.plan.calls import operation
-from reconciler.plan.common import decoded, digest, normalized
+from reconciler.plan.common import Context, decoded, digest, normalized
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation
-from reconciler.read import Actual
+from reconciler.read import Actual, Needs, RegisteredKey
 
 RESOURCE = {
     "task": identifier_pb2.TASK,
@@ -44,67 +45,9 @@ RESOURCE = {
 START_END = frozenset({"start-node", "end-node"})
 
 
-@dataclass(frozen=True)
-class DesiredRegistration:
-    """A Registration manifest with its package read and its version decided."""
-
-    manifest: Manifest
-    package: Package
-    version: str
-
-    @property
-    def project(self) -> str:
-        return self.manifest.project
-
-    @property
-    def domain(self) -> str:
-        return self.manifest.domain
-
-    def key(self, entity: Entity) -> tuple[str, str, str, str, str]:
-        return (entity.kind, self.project, self.domain, entity.name, self.version)
-
-    def upload_key(self) -> tuple[str, str, str] | None:
-        code = self.package.code
-        return (self.project, self.domain, code.digest) if code else None
-
-    def upload_request(self) -> dataproxy_pb2.CreateUploadLocationRequest | None:
-        code = self.package.code
-        if code is None:
-            return None
-        return dataproxy_pb2.CreateUploadLocationRequest(
-            project=self.project,
-            domain=self.domain,
-            filename=code.filename,
-            filename_root=code.digest,
-            content_md5=code.md5,
-        )
-
-    def hydrated(self, entity: Entity, remote_package_path: str) -> Any:
-        model = self.manifest.model
-        assert isinstance(model, RegistrationManifest)
-        return hydrate(
-            entity,
-            project=self.project,
-            domain=self.domain,
-            version=self.version,
-            remote_package_path=remote_package_path,
-            dest_dir=model.spec.destination_dir,
-        )
-
-    def workflows(self) -> dict[str, Any]:
-        """Workflow name -> WorkflowSpec, as this registration will register them."""
-        return {e.name: self.hydrated(e, "") for e in self.package.entities if e.kind == "workflow"}
-
-    def launch_plans(self) -> dict[str, Any]:
-        return {
-            e.name: self.hydrated(e, "") for e in self.package.entities if e.kind == "launch_plan"
-        }
-
-
 def plan(desired: DesiredRegistration, actual: Actual) -> Change:
     manifest = desired.manifest
     model = manifest.model
-    assert isinstance(model, RegistrationManifest)
     upload_key = desired.upload_key()
     remote = actual.upload_urls.get(upload_key, "") if upload_key else ""
     to_create: list[tuple[Entity, Any]] = []
@@ -175,10 +118,27 @@ def plan(desired: DesiredRegistration, actual: Actual) -> Change:
     )
 
 
-def observed(actual: Actual, keys: list[tuple[str, str, str, str, str]]) -> dict[str, Any]:
+def observed(actual: Actual, keys: list[RegisteredKey]) -> dict[str, Any]:
     """What exists of the entities, for the staleness check of saved plans."""
-    states = [[*key, key in actual.registered] for key in keys]
-    return {"registered": [list(k) for k in keys], "digest": digest(states)}
+    return {"registered": [list(k) for k in keys], "digest": _digest(actual, keys)}
+
+
+def _digest(actual: Actual, keys: list[RegisteredKey]) -> str:
+    return digest([[*key, key in actual.registered] for key in keys])
+
+
+def _recheck(observed: Mapping[str, Any]) -> Needs | None:
+    if "registered" not in observed:
+        return None
+    return Needs(registered=frozenset(_keys(observed)))
+
+
+def _digests(actual: Actual, observed: Mapping[str, Any]) -> tuple[str, ...]:
+    return (_digest(actual, _keys(observed)),)
+
+
+def _keys(observed: Mapping[str, Any]) -> list[RegisteredKey]:
+    return [(str(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in observed["registered"]]
 
 
 def _create(desired: DesiredRegistration, entity: Entity, spec: Any) -> Operation:
@@ -272,36 +232,96 @@ def workflow_shape(template: Any) -> dict[str, Any]:
     }
 
 
-def version_of(
-    registrations: Mapping[str, DesiredRegistration],
-    project: str,
-    domain: str,
-    name: str,
-    kind: str = "workflow",
-) -> str | None:
-    """The version a planned registration gives the workflow (or task) ``name``."""
-    for registration in registrations.values():
-        if (registration.project, registration.domain) != (project, domain):
+def with_registered(
+    actual: Actual, planned: DesiredRegistration, declared: set[tuple[str, str, str]]
+) -> Actual:
+    """``actual`` plus the workflows and (inactive) launch plans ``planned`` creates, for the
+    launch plans and executions of the same plan that use them; launch plans a LaunchPlan
+    manifest declares (``declared``) are left to it."""
+    merged = copy.copy(actual)
+    merged.workflows = dict(actual.workflows)
+    merged.launch_plans = {k: list(v) for k, v in actual.launch_plans.items()}
+    for name, spec in planned.workflows().items():
+        key = (planned.project, planned.domain, name, planned.version)
+        if key not in merged.workflows:
+            merged.workflows[key] = workflow_pb2.Workflow(
+                id=identifier_pb2.Identifier(
+                    resource_type=identifier_pb2.WORKFLOW,
+                    project=planned.project,
+                    domain=planned.domain,
+                    name=name,
+                    version=planned.version,
+                ),
+                closure=workflow_pb2.WorkflowClosure(
+                    compiled_workflow=compiler_pb2.CompiledWorkflowClosure(
+                        primary=compiler_pb2.CompiledWorkflow(template=spec.template)
+                    )
+                ),
+            )
+    for name, plan_spec in planned.launch_plans().items():
+        key3 = (planned.project, planned.domain, name)
+        if key3 in declared or merged.launch_plan(key3, planned.version) is not None:
             continue
-        if any(e.kind == kind and e.name == name for e in registration.package.entities):
-            return registration.version
-    return None
+        merged.launch_plans.setdefault(key3, []).append(
+            launch_plan_pb2.LaunchPlan(
+                id=plan_spec.id,
+                spec=plan_spec.spec,
+                closure=launch_plan_pb2.LaunchPlanClosure(
+                    state=launch_plan_pb2.INACTIVE,
+                    expected_inputs=plan_spec.spec.default_inputs,
+                ),
+            )
+        )
+    return merged
 
 
-def task_interface(
-    registrations: Mapping[str, DesiredRegistration], key: tuple[str, str, str, str]
-) -> Any | None:
-    """The TaskSpec a planned registration registers under ``key`` (project, domain, name,
-    version), for executions of a task in the same plan."""
-    project, domain, name, version = key
-    for registration in registrations.values():
-        if (registration.project, registration.domain, registration.version) != (
-            project,
-            domain,
-            version,
-        ):
-            continue
-        for entity in registration.package.entities:
-            if entity.kind == "task" and entity.name == name:
-                return entity.spec
-    return None
+def _needs(item: Resolved[RegistrationManifest], desired: Desired, context: Context) -> Needs:
+    planned = desired.registrations.get(item.manifest.address)
+    if planned is None:
+        return Needs()
+    code = planned.package.code
+    return Needs(
+        registered=frozenset(planned.key(e) for e in planned.package.entities),
+        uploads=frozenset(
+            {(planned.project, planned.domain, code.digest, code.filename, code.md5)}
+            if code is not None
+            else ()
+        ),
+    )
+
+
+def _pair(
+    item: Resolved[RegistrationManifest], planning: Planning
+) -> Pair[RegistrationManifest, dict[RegisteredKey, Any]]:
+    """Keyed by address: a Registration is its package's entities, each paired in ``plan``
+    with the version Admin has of it."""
+    planned = planning.desired.registrations[item.manifest.address]
+    keys = [planned.key(e) for e in planned.package.entities]
+    stored = {k: planning.actual.registered[k] for k in keys if k in planning.actual.registered}
+    return Pair(item.manifest.address, item, stored)
+
+
+def _plan(
+    pair: Pair[RegistrationManifest, dict[RegisteredKey, Any]], planning: Planning
+) -> Change | None:
+    assert pair.desired is not None  # a registration is never pruned
+    planned = planning.desired.registrations[pair.desired.manifest.address]
+    change = plan(planned, planning.actual)
+    # What it will register, visible to the launch plans and executions after it in KINDS.
+    declared = {
+        (r.manifest.project, r.manifest.domain, r.manifest.name)
+        for r in planning.desired.resolved
+        if isinstance(r.manifest.model, LaunchPlanManifest)
+    }
+    planning.actual = with_registered(planning.actual, planned, declared)
+    return change
+
+
+KIND = Kind(
+    model=RegistrationManifest,
+    needs=_needs,
+    pair=_pair,
+    plan=_plan,
+    recheck=_recheck,
+    digests=_digests,
+)
