@@ -3,7 +3,7 @@ and an answer from another level than the one asked for counts as nothing there.
 
 from __future__ import annotations
 
-from flyteidl.admin import matchable_resource_pb2, project_domain_attributes_pb2
+from flyteidl.admin import matchable_resource_pb2
 
 from reconciler.kinds import attributes
 from reconciler.manifests.attributes import AttributesSpec
@@ -68,12 +68,12 @@ def test_a_get_answered_from_the_project_row_is_nothing_at_project_domain_level(
     )
     actual = Actual()
     key = ("acme", "production", "", "EXECUTION_QUEUE")
-    actual.attributes[key] = project_domain_attributes_pb2.ProjectDomainAttributes(
-        project="acme", domain="", matching_attributes=matching
+    actual.attributes[key] = matchable_resource_pb2.MatchableAttributesConfiguration(
+        project="acme", domain="", attributes=matching
     )
     assert attributes.stored(actual, ("acme", "production", ""), queue) is None
-    actual.attributes[key] = project_domain_attributes_pb2.ProjectDomainAttributes(
-        project="acme", domain="production", matching_attributes=matching
+    actual.attributes[key] = matchable_resource_pb2.MatchableAttributesConfiguration(
+        project="acme", domain="production", attributes=matching
     )
     assert attributes.stored(actual, ("acme", "production", ""), queue) == matching
 

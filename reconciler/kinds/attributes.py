@@ -66,6 +66,7 @@ from reconciler.manifests.attributes import AttributesManifest
 from reconciler.manifests.base import ALL_DOMAINS
 from reconciler.manifests.project import ProjectManifest
 from reconciler.manifests.resolve import Resolved
+from reconciler.plan.calls import operation
 from reconciler.plan.common import OWNER_KEY, Context, Problems, digest, mask_values, redact
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, Operation, SecretInput
@@ -299,8 +300,8 @@ def stored(actual: Actual, scope: Scope, kind: Type) -> Any:
     if found is None or isinstance(found, Unreadable):
         return found
     # the level the answer came from: above the one asked for means none at this level
-    level = (found.project, getattr(found, "domain", ""), getattr(found, "workflow", ""))
-    return found.matching_attributes if level == scope else None
+    level = (found.project, found.domain, found.workflow)
+    return found.attributes if level == scope else None
 
 
 def _below(actual: Actual, scope: Scope, kind: Type) -> list[Any]:
@@ -634,49 +635,43 @@ def _update_with(
     project, domain, workflow = scope
     request: Any
     if workflow:
-        call = "UpdateWorkflowAttributes"
         request = workflow_attributes_pb2.WorkflowAttributesUpdateRequest(
             attributes=workflow_attributes_pb2.WorkflowAttributes(
                 project=project, domain=domain, workflow=workflow, matching_attributes=matching
             )
         )
     elif domain:
-        call = "UpdateProjectDomainAttributes"
         request = project_domain_attributes_pb2.ProjectDomainAttributesUpdateRequest(
             attributes=project_domain_attributes_pb2.ProjectDomainAttributes(
                 project=project, domain=domain, matching_attributes=matching
             )
         )
     else:
-        call = "UpdateProjectAttributes"
         request = project_attributes_pb2.ProjectAttributesUpdateRequest(
             attributes=project_attributes_pb2.ProjectAttributes(
                 project=project, matching_attributes=matching
             )
         )
     secrets: tuple[SecretInput, ...] = hide_text(request, values) if values else ()
-    return Operation(call, request.SerializeToString(deterministic=True), secrets)
+    return operation(request, secrets)
 
 
 def _delete(scope: Scope, kind: Type) -> Operation:
     project, domain, workflow = scope
     request: Any
     if workflow:
-        call = "DeleteWorkflowAttributes"
         request = workflow_attributes_pb2.WorkflowAttributesDeleteRequest(
             project=project, domain=domain, workflow=workflow, resource_type=kind.name
         )
     elif domain:
-        call = "DeleteProjectDomainAttributes"
         request = project_domain_attributes_pb2.ProjectDomainAttributesDeleteRequest(
             project=project, domain=domain, resource_type=kind.name
         )
     else:
-        call = "DeleteProjectAttributes"
         request = project_attributes_pb2.ProjectAttributesDeleteRequest(
             project=project, resource_type=kind.name
         )
-    return Operation(call, request.SerializeToString(deterministic=True))
+    return operation(request)
 
 
 def _restores(
@@ -723,7 +718,7 @@ def project_update(found: project_pb2.Project, labels: Mapping[str, str]) -> Ope
     project.CopyFrom(found)
     project.ClearField("domains")
     project.labels.values.update(labels)
-    return Operation("UpdateProject", project.SerializeToString(deterministic=True))
+    return operation(project)
 
 
 def _orphans(planning: Planning) -> list[Pair[AttributesManifest, Any]]:

@@ -25,9 +25,12 @@ from reconciler.errors import LiteralError
 from reconciler.kinds.base import Desired, Kind, Pair, Planning
 from reconciler.kinds.versions import registered_task, version_to_run
 from reconciler.manifests.execution import ExecutionManifest, attempt_name
+from reconciler.manifests.files import LocalFile
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.packages import EntityKind
+from reconciler.plan import files as local_files
+from reconciler.plan.calls import operation
 from reconciler.plan.common import (
     COMMIT_KEY,
     OWNER_KEY,
@@ -63,12 +66,17 @@ def _phase_name(phase: int) -> str:
     return found if found is not None else str(Phase.Name(phase))
 
 
-def spec_digest(manifest: Manifest[ExecutionManifest]) -> str:
+def spec_digest(
+    manifest: Manifest[ExecutionManifest], files: Mapping[str, LocalFile] | None = None
+) -> str:
     """Digest of the Execution manifest's spec as written (references unresolved), without the
-    fields that steer the reconciler rather than the run (``state``, ``onFailure``)."""
+    fields that steer the reconciler rather than the run (``state``, ``onFailure``); a local
+    file input counts with its content's digest (``files``, by input name)."""
     spec = manifest.model.spec.model_dump(
         mode="json", by_alias=True, exclude={"state", "on_failure"}
     )
+    if files:
+        spec = local_files.digest_view(spec, files)
     return digest(
         {
             "project": manifest.project,
@@ -102,6 +110,10 @@ class DesiredExecution:
     written: Mapping[FieldPath, str] = field(default_factory=dict)
     values: Mapping[str, str] = field(default_factory=dict)
     """Resolved secret values with the reference that gave each (never rendered)."""
+    files: Mapping[str, LocalFile] = field(default_factory=dict)
+    """The inputs given as local files, by input name."""
+    uploads: tuple[Operation, ...] = ()
+    """Their uploads, which a launch makes first."""
 
 
 @dataclass(frozen=True)
@@ -138,8 +150,15 @@ def build(item: Resolved[ExecutionManifest], planning: Planning) -> DesiredExecu
             )
         )
     hidden = {str(p[2]) for p in secrets if p[:2] == ("spec", "inputs") and len(p) > 2}
+    files = planning.desired.files.get(manifest.address, {})
+    with_uris = local_files.with_remote_uris(
+        manifest, spec.inputs, interface, files, planning.actual.upload_urls, problems
+    )
+    if with_uris is None:
+        return None
+    given, used = with_uris
     try:
-        inputs = to_literal_map(spec.inputs, interface, where="spec.inputs", redact=hidden)
+        inputs = to_literal_map(given, interface, where="spec.inputs", redact=hidden)
     except LiteralError as exc:
         for problem in exc.problems:
             where, _, message = problem.partition(": ")
@@ -147,7 +166,7 @@ def build(item: Resolved[ExecutionManifest], planning: Planning) -> DesiredExecu
         return None
     if overridden:
         return None
-    spec_hash = spec_digest(written)
+    spec_hash = spec_digest(written, files)
     labels = dict(spec.labels)
     labels[SPEC_KEY] = spec_hash
     if context.owner_id:
@@ -202,6 +221,7 @@ def build(item: Resolved[ExecutionManifest], planning: Planning) -> DesiredExecu
     values = secret_values(manifest.document.data, secrets)
     secret += hide_text(request, values)
     view = execution_view(execution_spec, inputs, interface)
+    local_files.show(view, used)
     redact(view, secrets, ("spec",))
     ref = spec.launch_plan or spec.workflow or spec.task
     return DesiredExecution(
@@ -217,6 +237,8 @@ def build(item: Resolved[ExecutionManifest], planning: Planning) -> DesiredExecu
         pinned=ref is not None and ref.version is not None,
         written=dict(secrets),
         values=values,
+        files=used,
+        uploads=local_files.uploads(manifest.project, manifest.domain, used),
     )
 
 
@@ -450,6 +472,8 @@ def _stored_inputs(desired: DesiredExecution, stored_inputs: Any) -> dict[str, A
         if name not in given and filled is not None and filled == literal:
             continue
         shown[name] = decoded(literal, target.interface.get(name) if target else None)
+        if name in desired.files:
+            shown[name] = local_files.shown_stored(shown[name], desired.files[name])
     for path, written in desired.written.items():
         if path[:2] == ("spec", "inputs") and len(path) == 3 and path[2] in shown:
             shown[str(path[2])] = written  # never compared by value: the digest has the reference
@@ -513,13 +537,7 @@ def plan(
             None,
             after,
             reason="not launched yet",
-            operations=(
-                Operation(
-                    "CreateExecution",
-                    desired.request.SerializeToString(deterministic=True),
-                    desired.secrets,
-                ),
-            ),
+            operations=(*desired.uploads, operation(desired.request, desired.secrets)),
             observed=seen,
         )
     phase = stored.closure.phase
@@ -562,9 +580,7 @@ def plan(
             before,
             {**before, "phase": "ABORTED"},
             reason=f"the manifest asks for it terminated; it is {_phase_name(phase)}",
-            operations=(
-                Operation("TerminateExecution", request.SerializeToString(deterministic=True)),
-            ),
+            operations=(operation(request),),
             observed=seen,
         )
     if desired.on_failure != "none":
@@ -625,10 +641,10 @@ def _retry(
     new_name = attempt_keys[made][2]
     if desired.on_failure == "recover":
         request: Any = execution_pb2.ExecutionRecoverRequest(id=latest.id, name=new_name)
-        call, action = "RecoverExecution", Action.RECOVER
+        action = Action.RECOVER
     else:
         request = execution_pb2.ExecutionRelaunchRequest(id=stored.id, name=new_name)
-        call, action = "RelaunchExecution", Action.RELAUNCH
+        action = Action.RELAUNCH
     return Change(
         address,
         action,
@@ -636,7 +652,7 @@ def _retry(
         {"attempt": made + 1, "name": new_name, "phase": "QUEUED"},
         reason=f"{latest.id.name} {_phase_name(latest.closure.phase)}; attempt {made + 1} of "
         f"{desired.max_attempts} runs as {new_name}",
-        operations=(Operation(call, request.SerializeToString(deterministic=True)),),
+        operations=(operation(request),),
         observed=seen,
     )
 
@@ -658,10 +674,12 @@ def _needs(item: Resolved[ExecutionManifest], desired: Desired, context: Context
     ref = spec.launch_plan or spec.workflow
     if ref is not None:
         launch_plans.add((ref.project or manifest.project, ref.domain or manifest.domain, ref.name))
+    files = desired.files.get(manifest.address, {})
     return Needs(
         executions=frozenset(_runs(manifest)),
         registered=frozenset(registered),
         launch_plans=frozenset(launch_plans),
+        uploads=frozenset(local_files.upload_needs(manifest.project, manifest.domain, files)),
     )
 
 
@@ -671,7 +689,8 @@ def _followups(item: Resolved[ExecutionManifest], desired: Desired, actual: Actu
     key = (manifest.project, manifest.domain, manifest.name)
     stored = actual.executions.get(key)
     written = desired.as_written(manifest)
-    if stored is None or stored.spec.labels.values.get(SPEC_KEY) == spec_digest(written):
+    files = desired.files.get(manifest.address)
+    if stored is None or stored.spec.labels.values.get(SPEC_KEY) == spec_digest(written, files):
         return Needs()
     return Needs(execution_inputs=frozenset({key}))
 

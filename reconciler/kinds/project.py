@@ -19,9 +19,10 @@ from reconciler.manifests.attributes import AttributesManifest
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.project import ProjectManifest
 from reconciler.manifests.resolve import Resolved
+from reconciler.plan.calls import operation
 from reconciler.plan.common import OWNER_KEY, PROVENANCE_KEYS, Context, digest, normalized
 from reconciler.plan.diff import diff
-from reconciler.plan.model import Action, Change, Operation
+from reconciler.plan.model import Action, Change
 from reconciler.read import Actual, Needs
 
 _STATES = {
@@ -117,9 +118,7 @@ def plan(
             None,
             wanted,
             reason=f"project {name} is not registered in Admin",
-            operations=(
-                Operation("RegisterProject", request.SerializeToString(deterministic=True)),
-            ),
+            operations=(operation(request),),
             observed=seen,
         )
     now = view(found)
@@ -148,7 +147,7 @@ def plan(
         wanted,
         diff=changed,
         reason=reason,
-        operations=(Operation("UpdateProject", project.SerializeToString(deterministic=True)),),
+        operations=(operation(project),),
         observed=seen,
     )
 
