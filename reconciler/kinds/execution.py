@@ -141,9 +141,7 @@ def build(item: Resolved[ExecutionManifest], planning: Planning) -> DesiredExecu
     try:
         inputs = to_literal_map(spec.inputs, interface, where="spec.inputs", redact=hidden)
     except LiteralError as exc:
-        for problem in exc.problems:
-            where, _, message = problem.partition(": ")
-            problems.add(manifest.diagnostic(tuple(where.split(".")), message))
+        problems.literals(manifest, exc)
         return None
     if overridden:
         return None

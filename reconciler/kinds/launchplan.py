@@ -155,9 +155,7 @@ def build(item: Resolved[LaunchPlanManifest], planning: Planning) -> DesiredLaun
         fixed = _literals(spec.fixed_inputs, variables, "spec.fixedInputs", secrets)
         defaults = _literals(spec.default_inputs, variables, "spec.defaultInputs", secrets)
     except LiteralError as exc:
-        for problem in exc.problems:
-            path = tuple(problem.split(":", 1)[0].split("."))
-            problems.add(manifest.diagnostic(path, problem.split(": ", 1)[-1]))
+        problems.literals(manifest, exc)
         return None
     parameters = {}
     for input_name, variable in variables.items():

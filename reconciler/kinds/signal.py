@@ -89,8 +89,7 @@ def plan(
     try:
         literal = _literal(model, literal_type, redact=("spec", "value") in secrets)
     except LiteralError as exc:
-        for problem in exc.problems:
-            problems.add(manifest.diagnostic(("spec", "value"), problem.split(": ", 1)[-1]))
+        problems.literals(manifest, exc)
         return None
     if literal is None:
         problems.add(

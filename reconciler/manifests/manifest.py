@@ -18,16 +18,17 @@ from reconciler.manifests.base import ManifestBase
 from reconciler.manifests.signal import SignalManifest
 from reconciler.manifests.yamlread import Document
 
-M = TypeVar("M", bound=ManifestBase, default=ManifestBase)
-"""The model a manifest holds; a bare ``Manifest`` may hold any kind's."""
+M_co = TypeVar("M_co", bound=ManifestBase, default=ManifestBase, covariant=True)
+"""The model a manifest holds; a bare ``Manifest`` may hold any kind's (covariant: a
+``Manifest[LaunchPlanManifest]`` is a ``Manifest``)."""
 
 
 @dataclass(frozen=True)
-class Manifest(Generic[M]):
+class Manifest(Generic[M_co]):
     """A validated manifest and the document it came from; ``Manifest[LaunchPlanManifest]``
     is one known to hold a launch plan (``reconciler.kinds`` narrows them, by kind)."""
 
-    model: M
+    model: M_co
     document: Document
     source: Path
 
