@@ -100,7 +100,7 @@ def plan(desired: DesiredRegistration, actual: Actual) -> Change:
         )
     for entity, spec in to_create:
         operations.append(_create(desired, entity, spec))
-    operations.extend(activations)
+    operations.extend(activations.values())
     counts = {kind: sum(1 for e, _ in to_create if e.kind == kind) for kind in RESOURCE}
     reason = (
         f"register {counts['task']} task(s), {counts['workflow']} workflow(s) and "
@@ -109,14 +109,22 @@ def plan(desired: DesiredRegistration, actual: Actual) -> Change:
         else f"activate the launch plans of version {desired.version}"
     )
     action = Action.CREATE if to_create else Action.UPDATE
+    created = {(e.kind, e.name) for e, _ in to_create}
     before = (
         None if len(to_create) == len(desired.package.entities) else {"version": desired.version}
+    )
+    # the launch plans Admin holds inactive that apply activates (those it creates are new)
+    stored_inactive = sorted(n for n in activations if ("launch_plan", n) not in created)
+    activated = diff(
+        {"launchPlans": {n: {"active": False} for n in stored_inactive}},
+        {"launchPlans": {n: {"active": True} for n in stored_inactive}},
     )
     return Change(
         manifest.address,
         action,
         before,
         after,
+        diff=activated,
         reason=reason,
         operations=tuple(operations),
         observed=seen,
@@ -166,10 +174,13 @@ def _create(desired: DesiredRegistration, entity: Entity, spec: Any) -> Operatio
     return Operation(call, request.SerializeToString(deterministic=True))
 
 
-def _activations(desired: DesiredRegistration, actual: Actual, activate: bool) -> list[Operation]:
+def _activations(
+    desired: DesiredRegistration, actual: Actual, activate: bool
+) -> dict[str, Operation]:
+    """By launch plan name: the activation of each launch plan of the package not active."""
     if not activate:
-        return []
-    operations = []
+        return {}
+    operations = {}
     for entity in desired.package.entities:
         if entity.kind != "launch_plan":
             continue
@@ -186,8 +197,8 @@ def _activations(desired: DesiredRegistration, actual: Actual, activate: bool) -
             ),
             state=launch_plan_pb2.ACTIVE,
         )
-        operations.append(
-            Operation("UpdateLaunchPlan", request.SerializeToString(deterministic=True))
+        operations[entity.name] = Operation(
+            "UpdateLaunchPlan", request.SerializeToString(deterministic=True)
         )
     return operations
 
