@@ -27,6 +27,7 @@ from reconciler.errors import LiteralError
 from reconciler.kinds.base import Declared, Desired, Kind, Pair, Planning
 from reconciler.kinds.run_options import envs_view, run_options_view, set_run_options
 from reconciler.kinds.versions import version_to_run
+from reconciler.manifests.address import Address
 from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
@@ -695,8 +696,8 @@ def _plan(pair: Pair[LaunchPlanManifest, list[Any]], planning: Planning) -> Chan
     if pair.desired is None:
         assert pair.actual  # an orphan is the active version no manifest declares
         [stored] = pair.actual
-        address = f"LaunchPlan/{stored.id.project}/{stored.id.domain}/{stored.id.name}"
-        return prune_change(stored, address, planning.actual)
+        address = Address(KIND.name, stored.id.project, stored.id.domain, stored.id.name)
+        return prune_change(stored, str(address), planning.actual)
     built = build(pair.desired, planning)
     if built is None:
         return None
