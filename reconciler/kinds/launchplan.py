@@ -6,6 +6,15 @@ A launch plan version is immutable in Admin; its state (ACTIVE/INACTIVE) is not.
 - version present with the same spec -> ``noop``, or ``update``/``deactivate`` for the state;
 - version present with another spec -> ``conflict`` with the diff (flytekit and flytectl
   would silently keep the old spec; ADMIN-SEMANTICS.md, Registration).
+
+One normalized form (``_compared``) decides "same spec" and gives the diff: the spec in
+manifest terms (``launch_plan_view``), plus whatever else Admin's spec holds that no manifest
+field says, under Admin's own field names, so that no difference is ever decided and not
+shown. Provenance: the owner annotation (``reconciler.flyte.org/owner``) says who manages a
+launch plan, not what it runs, and is deliberately left out of both the comparison and the
+views (a new ``ownerId`` does not make every explicit version a conflict). Secrets: compared
+by value, shown as the reference git writes (``_secret_diff`` names the ones whose value
+differs, never the values).
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from flyteidl.admin import launch_plan_pb2, schedule_pb2
 from flyteidl.core import execution_pb2 as core_execution
 from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2
 
-from reconciler.admin.literals import to_literal_map
+from reconciler.admin.literals import from_literal, to_literal_map
 from reconciler.diagnostics import FieldPath, format_path
 from reconciler.errors import LiteralError
 from reconciler.kinds.base import Declared, Desired, Kind, Pair, Planning
@@ -36,7 +45,6 @@ from reconciler.plan.common import (
     PROVENANCE_KEYS,
     Context,
     Problems,
-    decoded,
     digest,
     mask_values,
     message_digest,
@@ -363,12 +371,12 @@ def launch_plan_view(spec: launch_plan_pb2.LaunchPlanSpec, *, active: bool) -> d
         },
         "active": active,
         "defaultInputs": {
-            n: decoded(p.default, p.var.type)
+            n: _value(p.default, p.var.type)
             for n, p in sorted(parameters.items())
             if p.HasField("default")
         },
         "requiredInputs": sorted(n for n, p in parameters.items() if p.required),
-        "fixedInputs": {n: decoded(v, None) for n, v in sorted(spec.fixed_inputs.literals.items())},
+        "fixedInputs": {n: _value(v, None) for n, v in sorted(spec.fixed_inputs.literals.items())},
         "labels": dict(sorted(spec.labels.values.items())),
         "annotations": {
             k: v for k, v in sorted(spec.annotations.values.items()) if k not in PROVENANCE_KEYS
@@ -530,15 +538,68 @@ def _create(
     )
 
 
-def _comparable(spec: launch_plan_pb2.LaunchPlanSpec) -> dict[str, Any]:
-    """What decides "same spec": the normalized spec without the provenance annotations, which
-    say who manages a launch plan, not what it runs (deliberately ignored: a new ``ownerId``
-    does not make every explicit version a conflict)."""
+def _value(literal: literals_pb2.Literal, literal_type: Any) -> Any:
+    """A literal as the manifest writes it; one this tool cannot read as a value is shown (and
+    compared) as Admin's literal, so that two such literals never look alike."""
+    try:
+        return from_literal(literal, literal_type)
+    except LiteralError:
+        return {"literal": normalized(literal)}
+
+
+# Admin's fields that ``launch_plan_view`` shows in manifest terms (dotted, in ``normalized``
+# form; ``*`` is every input), and the provenance annotations neither side shows.
+_IN_VIEW = (
+    "workflow_id",
+    "entity_metadata.schedule.cron_schedule.schedule",
+    "entity_metadata.schedule.cron_expression",
+    "entity_metadata.schedule.rate",
+    "entity_metadata.schedule.kickoff_time_input_arg",
+    "entity_metadata.notifications",
+    "default_inputs.parameters.*.default",
+    "default_inputs.parameters.*.required",
+    "fixed_inputs",
+    "labels",
+    "annotations",
+    "envs",
+    "max_parallelism",
+    "raw_output_data_config.output_location_prefix",
+    "security_context.run_as.k8s_service_account",
+    "security_context.run_as.iam_role",
+    "security_context.run_as.execution_identity",
+    "overwrite_cache",
+    "interruptible",
+)
+
+
+def _rest(spec: launch_plan_pb2.LaunchPlanSpec) -> dict[str, Any]:
+    """What Admin's spec holds besides what the view shows (a variable's type, a schedule's
+    offset, fields only other tools set), under Admin's field names."""
     data = normalized(spec)
-    annotations = data.get("annotations", {}).get("values", {})
-    for key in PROVENANCE_KEYS:
-        annotations.pop(key, None)
+    for path in _IN_VIEW:
+        _drop(data, path.split("."))
     return pruned(data)
+
+
+def _drop(data: Any, path: list[str]) -> None:
+    if not isinstance(data, dict) or not path:
+        return
+    head, rest = path[0], path[1:]
+    targets = list(data) if head == "*" else [head]
+    for key in targets:
+        if not rest:
+            data.pop(key, None)
+        else:
+            _drop(data.get(key), rest)
+
+
+def _compared(spec: launch_plan_pb2.LaunchPlanSpec) -> dict[str, Any]:
+    """The one form "same spec" is decided on (the state aside: it is not part of a version),
+    and the diff is shown from: the view, then the rest under Admin's names (snake_case, so
+    never a view's key)."""
+    view = launch_plan_view(spec, active=False)
+    del view["active"]
+    return {**view, **_rest(spec)}
 
 
 def _same(
@@ -550,7 +611,7 @@ def _same(
     # an absent one (encodings do not) and costs far more.
     if _encoded(stored) == _encoded(mine):
         return True
-    return _comparable(stored) == _comparable(mine)
+    return not diff({"spec": _compared(stored)}, {"spec": _compared(mine)})
 
 
 def _encoded(spec: launch_plan_pb2.LaunchPlanSpec) -> bytes:
@@ -634,13 +695,14 @@ def _shown(
 def _conflict_diff(
     stored: launch_plan_pb2.LaunchPlanSpec, stored_view: dict[str, Any], desired: DesiredLaunchPlan
 ) -> tuple[FieldDiff, ...]:
-    """What differs, in manifest terms; the fields the manifest view does not show are named
-    as Admin's fields, so that a conflict never comes with an empty diff."""
-    found = list(diff({"spec": stored_view}, {"spec": desired.view}))
+    """What differs in the compared form (``_compared``), each secret shown as written: the
+    views (a change of state shows too), the rest of both specs (no secret is ever there:
+    references are only allowed in fields the view shows), and the secrets whose values
+    differ."""
+    theirs = {**stored_view, **mask_values(_rest(stored), desired.values)}
+    mine = {**desired.view, **_rest(desired.planned)}
+    found = list(diff({"spec": theirs}, {"spec": mine}))
     found += _secret_diff(stored, desired)
-    if not found:
-        masked = _comparable(_masked(stored, desired))
-        found = list(diff({"spec": masked}, {"spec": _comparable(desired.planned)}))
     return tuple(sorted(found, key=lambda d: d.path))
 
 

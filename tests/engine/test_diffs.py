@@ -3,6 +3,7 @@ and never empty for a conflict."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import grpc
 import pytest
 from flyteidl.admin import launch_plan_pb2
-from flyteidl.core import identifier_pb2
+from flyteidl.core import execution_pb2, identifier_pb2
 from flyteidl.service import admin_pb2_grpc
 
 from reconciler.kinds import KINDS
@@ -262,3 +263,26 @@ def test_a_conflict_or_an_update_of_every_kind_shows_what_differs(  # type: igno
         assert change["action"] == action, (scenario.__name__, change)
         assert change["diff"], (scenario.__name__, change)
         assert all(d["before"] != d["after"] for d in change["diff"]), change["diff"]
+
+
+def test_a_difference_no_manifest_field_says_is_a_conflict_that_names_admin_s_field(  # type: ignore[no-untyped-def]
+    run_cli, local_admin, stub, registered, tmp_path
+) -> None:
+    """Another tool registered the version with a setting no manifest field holds: it is
+    compared (the version is not what git asks for) and shown under Admin's field name."""
+    root = settings(tmp_path / "m")
+    _write(root)
+    planned = _plan(run_cli, local_admin, root)[LP]
+    [create, _activate] = planned["operations"]
+    request = launch_plan_pb2.LaunchPlanCreateRequest()
+    request.ParseFromString(base64.b64decode(create["request"]))
+    request.spec.quality_of_service.tier = execution_pb2.QualityOfService.HIGH
+    stub.CreateLaunchPlan(request)
+
+    change = _plan(run_cli, local_admin, root)[LP]
+    assert change["action"] == "conflict"
+    # (before this form, the diff showed only the state, the one thing the view had)
+    assert change["diff"] == [
+        {"path": "spec.active", "before": False, "after": True},
+        {"path": "spec.quality_of_service", "before": {"tier": "HIGH"}, "after": None},
+    ]
