@@ -6,6 +6,11 @@ written in git (``reconciler.flyte.org/spec``): comparing digests needs no extra
 rotated in the environment does not count as a change, and an execution launched from "the
 active version" of a launch plan does not become a conflict when another version is activated
 later (the digest names the version only when the manifest pins it).
+
+Provenance: the run's labels ``reconciler.flyte.org/spec`` (the digest above: what decides),
+``/owner`` and ``/commit`` (who launched it, from which commit: never compared) are left out
+of the views; a conflict's diff is the view of both runs on the fields the digest covers
+(``conflict_diff``), and the two digests themselves when no such field differs.
 """
 
 from __future__ import annotations

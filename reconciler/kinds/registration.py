@@ -15,6 +15,8 @@ returns only the compiled closure, to which its compiler adds nodes and edges. A
 shape does not see is still refused by Admin at apply ("different structure"), never lost.
 Both sides are compared in their canonical form (``packages.canonical``), the one ``version:
 auto`` digests: what pyflyte writes differently for the same code is never a conflict.
+The diff is of those same forms, so it shows what was compared. The entities carry no
+provenance (the reconciler adds no labels to them).
 """
 
 from __future__ import annotations
