@@ -43,8 +43,8 @@ from flyteidl.admin import (
 
 from reconciler.localadmin.clock import Clock
 from reconciler.localadmin.errors import invalid, not_found
+from reconciler.localadmin.projects import Projects
 from reconciler.localadmin.protos import missing, parse
-from reconciler.localadmin.registry import Registry
 from reconciler.localadmin.store import Row, Store
 
 MatchableResource = matchable_resource_pb2.MatchableResource
@@ -94,12 +94,12 @@ class Attributes:
         self,
         store: Store,
         clock: Clock,
-        registry: Registry,
+        projects: Projects,
         defaults: matchable_resource_pb2.WorkflowExecutionConfig,
     ) -> None:
         self.store = store
         self.clock = clock
-        self.registry = registry
+        self.projects = projects
         self.defaults = defaults
 
     # -- project -----------------------------------------------------------------------------
@@ -146,7 +146,7 @@ class Attributes:
     ) -> None:
         if attributes is None:
             raise invalid("missing attributes")
-        self.registry.check_project_domain(attributes.project, attributes.domain)
+        self.projects.check_project_domain(attributes.project, attributes.domain)
         kind = _kind(attributes, f"{attributes.project}-{attributes.domain}")
         key = _Key(attributes.project, attributes.domain, resource_type=kind)
         self._put(key, PROJECT_DOMAIN_LEVEL, attributes)
@@ -154,14 +154,14 @@ class Attributes:
     def get_project_domain(
         self, project: str, domain: str, resource_type: int
     ) -> project_domain_attributes_pb2.ProjectDomainAttributes:
-        self.registry.check_project_domain(project, domain)
+        self.projects.check_project_domain(project, domain)
         row = self._most_specific(_Key(project, domain, resource_type=_type_name(resource_type)))
         return project_domain_attributes_pb2.ProjectDomainAttributes(
             project=row["project"], domain=row["domain"], matching_attributes=_attributes(row)
         )
 
     def delete_project_domain(self, project: str, domain: str, resource_type: int) -> None:
-        self.registry.check_project_domain(project, domain)
+        self.projects.check_project_domain(project, domain)
         self._delete(_Key(project, domain, resource_type=_type_name(resource_type)))
 
     # -- workflow ----------------------------------------------------------------------------
@@ -171,7 +171,7 @@ class Attributes:
     ) -> None:
         if attributes is None:
             raise invalid("missing attributes")
-        self.registry.check_project_domain(attributes.project, attributes.domain)
+        self.projects.check_project_domain(attributes.project, attributes.domain)
         if not attributes.workflow:
             raise invalid("missing name")
         kind = _kind(attributes, f"{attributes.project}-{attributes.domain}-{attributes.workflow}")
@@ -181,7 +181,7 @@ class Attributes:
     def get_workflow(
         self, project: str, domain: str, workflow: str, resource_type: int
     ) -> workflow_attributes_pb2.WorkflowAttributes:
-        self.registry.check_project_domain(project, domain)
+        self.projects.check_project_domain(project, domain)
         if not workflow:
             raise invalid("missing name")
         row = self._most_specific(
@@ -195,7 +195,7 @@ class Attributes:
         )
 
     def delete_workflow(self, project: str, domain: str, workflow: str, resource_type: int) -> None:
-        self.registry.check_project_domain(project, domain)
+        self.projects.check_project_domain(project, domain)
         if not workflow:
             raise invalid("missing name")
         self._delete(_Key(project, domain, workflow, resource_type=_type_name(resource_type)))

@@ -15,50 +15,18 @@ What is simulated, and how:
 * node executions are recorded for every node of the workflow when its upstream nodes (declared
   ones and those its bindings read) have succeeded, plus ``start-node`` (outputs: the workflow
   inputs) and ``end-node`` (inputs: the workflow outputs) as propeller reports them; inputs are
-  resolved from bindings;
-* task nodes finish ``task_seconds`` after they start, with one task execution (attempt 0). Their
-  outputs are **simulated**: the zero value of each declared output type (``0``, ``0.0``, ``""``,
-  ``False``, the epoch, empty list/map, ``None`` for optionals, the first enum value, an empty
-  file or directory under the data dir for blobs) - see :func:`literals.default_literal`;
-* gate nodes: an approve gate creates a boolean signal and waits: ``True`` passes its input
-  through, ``False`` fails the node ("rejected"); a ``wait_for_input`` gate creates a signal of
-  its type and outputs the value set; a sleep gate waits for its duration on the clock; a gate
-  whose node ``timeout`` passes fails as TIMED_OUT;
-* launch-plan nodes create a child execution (mode ``CHILD_WORKFLOW``, ``metadata.parent_node_
-  execution`` and ``workflow_node_metadata.executionId`` recorded, name ``f`` + 19 hex digits of
-  a hash of parent and node) and finish with it, taking its outputs;
-* sub-workflow nodes run their template's nodes as children (``is_parent_node``; child ids
-  ``<parent>-0-<node>``, ``spec_node_id`` the inner id, listed with ``unique_parent_id``), with
-  the same rules as the top level, and take the sub-workflow's outputs;
-* branch and array (map task) nodes run as one unit for ``task_seconds`` with zero-value outputs
-  (a map task gives one zero value per mapped item); their inner nodes are not recorded. Branch
-  conditions **are** evaluated on the branch node's inputs (:mod:`branches`): the outputs are
-  those of the selected case, no match fails the node;
-* recovery: in a ``RECOVERED`` execution a node that succeeded in the reference execution is
-  recorded ``RECOVERED`` with the reference's outputs instead of running again.
+  resolved from bindings. What each kind of node does once started (tasks, gates, launch-plan
+  and sub-workflow nodes, branches, map tasks, recovery) is :mod:`nodes`' part, with the two
+  ways to steer a run: an output override and failure injection.
 
 The engine reads labels and annotations from the execution's resolved spec
 (``Executions.resolved_spec``), as propeller sees them on the workflow CRD: the request's, else
-the launch plan's, else the matchable or server defaults', with the project's labels added. So
-the two settings below can also come from a launch plan or a matchable
-``WORKFLOW_EXECUTION_CONFIG`` although the spec GetExecution returns does not show them.
+the launch plan's, else the matchable or server defaults', with the project's labels added.
 
-Output override (to give a run meaningful outputs): an execution annotation
-``localadmin/outputs`` holding a JSON object ``{"<node id or name>": {"<output>": <value>}}``
-replaces the zero values of those outputs of task and compound nodes. JSON values are converted
-by the declared type (numbers, strings, booleans, ISO 8601 datetimes, durations in seconds,
-lists, maps, null for optionals); a value that does not fit fails the run with a SYSTEM error.
-
-Failure injection (to exercise recover / relaunch): an execution label
-``localadmin/fail-node: <node>`` makes the node with that id or that ``metadata.name`` (flytekit
-puts the task function's name there) fail with a USER error when its work is done; the label
-``localadmin/fail-attempts: N`` (default 1) limits this to the first N executions of a relaunch
-chain (the original counts as 1, each relaunch or recovery of it adds one), so that a recovery or
-relaunch of a failed run succeeds, like a transient failure that went away. For an execution of a
-single task the node id (and name) is the task name with everything but letters, digits and ``-``
-removed, or, when that is longer than 20 characters, ``f`` + a hash of it (Admin hashes too,
-differently): read it from ``ListNodeExecutions``. Only task and compound nodes can be made to
-fail this way; gates and launch-plan nodes fail through their signals and child executions.
+The engine (with :mod:`nodes`) writes no table itself: executions go through
+:class:`~reconciler.localadmin.executions.Executions`, node and task executions through
+:class:`~reconciler.localadmin.node_executions.NodeExecutions`, signals through
+:class:`~reconciler.localadmin.signals.Signals`.
 
 Not simulated: retries, caching, timeouts of task nodes, dynamic workflows, attribute access on
 promises, offloaded literals, events, logs, decks, resource quotas, cluster assignment, and the
@@ -68,102 +36,43 @@ promises, offloaded literals, events, logs, decks, resource quotas, cluster assi
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from flyteidl.admin import execution_pb2, node_execution_pb2, task_execution_pb2, workflow_pb2
-from flyteidl.core import compiler_pb2, identifier_pb2, literals_pb2, types_pb2
+from flyteidl.admin import execution_pb2, node_execution_pb2, workflow_pb2
+from flyteidl.core import compiler_pb2, literals_pb2
 from flyteidl.core import execution_pb2 as core_exec_pb2
 from flyteidl.core import workflow_pb2 as core_wf_pb2
 
-from reconciler.localadmin import branches, literals
 from reconciler.localadmin.clock import Clock
+from reconciler.localadmin.entities import END_NODE, START_NODE, SYSTEM_NODES, upstream_of
 from reconciler.localadmin.errors import AdminError
-from reconciler.localadmin.executions import (
-    TERMINAL,
-    Caller,
-    Executions,
-    Mode,
+from reconciler.localadmin.executions import Caller, Executions, Phase
+from reconciler.localadmin.node_executions import (
+    NODE_DONE_OK,
+    NODE_TERMINAL,
+    NodeExecutions,
     NodePhase,
-    Phase,
-    TaskPhase,
-    execution_key,
+)
+from reconciler.localadmin.nodes import (
+    Nodes,
+    Outcome,
+    Run,
+    Scope,
+    SimulationError,
+    execution_error,
 )
 from reconciler.localadmin.protos import duration, parse, timestamp
-from reconciler.localadmin.registry import (
-    END_NODE,
-    START_NODE,
-    SYSTEM_NODES,
-    Registry,
-    upstream_of,
-)
 from reconciler.localadmin.signals import Signals
 from reconciler.localadmin.store import Row, Store
 
 log = logging.getLogger(__name__)
 
-FAIL_NODE_LABEL = "localadmin/fail-node"
-FAIL_ATTEMPTS_LABEL = "localadmin/fail-attempts"
-OUTPUTS_ANNOTATION = "localadmin/outputs"
-
-NODE_DONE_OK = {NodePhase.SUCCEEDED, NodePhase.SKIPPED, NodePhase.RECOVERED}
-NODE_TERMINAL = NODE_DONE_OK | {NodePhase.FAILED, NodePhase.ABORTED, NodePhase.TIMED_OUT}
-_TASK_PHASE = {
-    NodePhase.SUCCEEDED: TaskPhase.SUCCEEDED,
-    NodePhase.FAILED: TaskPhase.FAILED,
-    NodePhase.ABORTED: TaskPhase.ABORTED,
-    NodePhase.TIMED_OUT: TaskPhase.FAILED,
-}
 _FAIL_AFTER_EXECUTABLE = core_wf_pb2.WorkflowMetadata.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
 _MAX_ROUNDS = 100
 _ACTIVE = [Phase.Name(p) for p in (Phase.UNDEFINED, Phase.QUEUED, Phase.RUNNING, Phase.ABORTING)]
-
-
-class SimulationError(Exception):
-    """The engine cannot run this workflow (an unresolvable binding); the run fails SYSTEM."""
-
-
-@dataclass
-class _Run:
-    """One execution being stepped: its record, its workflow and its nodes so far."""
-
-    row: Row
-    execution: execution_pb2.Execution
-    closure: compiler_pb2.CompiledWorkflowClosure
-    nodes: dict[str, node_execution_pb2.NodeExecution] = field(default_factory=dict)
-    outputs: dict[str, literals_pb2.LiteralMap] = field(default_factory=dict)
-    changed: bool = False
-    # the resolved spec (Executions.resolved_spec): the labels and annotations the workflow CRD
-    # carries, which include launch plan, matchable and project ones the stored spec lacks
-    settings: execution_pb2.ExecutionSpec = field(default_factory=execution_pb2.ExecutionSpec)
-
-
-@dataclass(frozen=True)
-class _Scope:
-    """The nodes of one workflow template inside a run: the top level or a sub-workflow.
-
-    Node execution ids are ``prefix + node id``; a sub-workflow's children get the prefix
-    ``<parent id>-0-`` as propeller names them, and record the parent node's id.
-    """
-
-    template: core_wf_pb2.WorkflowTemplate
-    inputs: literals_pb2.LiteralMap
-    prefix: str = ""
-    parent: str = ""
-
-    def full(self, node_id: str) -> str:
-        return self.prefix + node_id
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    error: core_exec_pb2.ExecutionError | None = None
-    outputs: literals_pb2.LiteralMap | None = None
 
 
 class Engine:
@@ -171,8 +80,8 @@ class Engine:
         self,
         store: Store,
         clock: Clock,
-        registry: Registry,
         executions: Executions,
+        node_executions: NodeExecutions,
         signals: Signals,
         *,
         data_dir: Path,
@@ -181,13 +90,20 @@ class Engine:
     ) -> None:
         self.store = store
         self.clock = clock
-        self.registry = registry
         self.executions = executions
-        self.signals = signals
-        self.data_dir = data_dir
-        self.task_seconds = task_seconds
+        self.node_executions = node_executions
         self.queue_seconds = queue_seconds
         self._next_due: float | None = None
+        self.nodes = Nodes(
+            store,
+            executions,
+            node_executions,
+            signals,
+            data_dir=data_dir,
+            task_seconds=task_seconds,
+            wake_at=self._wake_at,
+            advance_scope=self._advance_scope,
+        )
         # Set when the local Admin stops: a tick ends after the step it is in, before the store
         # closes under it (a tick over thousands of waiting runs outlasts any join timeout).
         self.stopping = threading.Event()
@@ -263,17 +179,13 @@ class Engine:
         if workflow_row is None:  # cannot happen through the API: workflows are never deleted
             raise RuntimeError(f"workflow of execution {execution.id.name} is missing")
         workflow = parse(workflow_pb2.Workflow, workflow_row["data"])
-        run = _Run(
+        run = Run(
             row,
             execution,
             workflow.closure.compiled_workflow,
             settings=self.executions.resolved_from_row(row),
         )
-        for node_row in self.store.select(
-            "node_executions",
-            ["project = ?", "domain = ?", "execution_name = ?"],
-            [execution.id.project, execution.id.domain, execution.id.name],
-        ):
+        for node_row in self.node_executions.rows_of(execution.id):
             node = parse(node_execution_pb2.NodeExecution, node_row["data"])
             run.nodes[node.id.node_id] = node
             if node_row["outputs"] is not None:
@@ -282,19 +194,22 @@ class Engine:
             self._advance(run, now)
         except SimulationError as exc:
             self._finish(
-                run, now, Phase.FAILED, error=_error("SimulationError", str(exc), system=True)
+                run,
+                now,
+                Phase.FAILED,
+                error=execution_error("SimulationError", str(exc), system=True),
             )
             return True
         return run.changed
 
     # -- workflow progress -------------------------------------------------------------------
 
-    def _advance(self, run: _Run, now: float) -> None:
+    def _advance(self, run: Run, now: float) -> None:
         template = run.closure.primary.template
-        top = _Scope(template, parse(literals_pb2.LiteralMap, run.row["inputs"]))
+        top = Scope(template, parse(literals_pb2.LiteralMap, run.row["inputs"]))
         if START_NODE not in run.nodes:
             # propeller reports start-node first; its outputs are the workflow's inputs
-            self._record(
+            self.nodes.record(
                 run,
                 top,
                 START_NODE,
@@ -303,7 +218,7 @@ class Engine:
                 phase=NodePhase.SUCCEEDED,
             )
             run.outputs[START_NODE] = top.inputs
-            self._save_node(run, START_NODE, now, top.inputs)
+            self.nodes.save_node(run, START_NODE, now, top.inputs)
         outcome = self._advance_scope(run, top, now)
         if outcome is None:
             return
@@ -312,19 +227,19 @@ class Engine:
             return
         outputs = outcome.outputs or literals_pb2.LiteralMap()
         # end-node holds the workflow's outputs as its inputs
-        self._record(run, top, END_NODE, now, inputs=outputs, phase=NodePhase.SUCCEEDED)
+        self.nodes.record(run, top, END_NODE, now, inputs=outputs, phase=NodePhase.SUCCEEDED)
         self._finish(run, now, Phase.SUCCEEDED, outputs=outputs)
 
-    def _advance_scope(self, run: _Run, scope: _Scope, now: float) -> _Outcome | None:
+    def _advance_scope(self, run: Run, scope: Scope, now: float) -> Outcome | None:
         """Step the nodes of one template; the outcome once they are all done, else None."""
         user_nodes = _user_nodes(scope.template)
         for node in user_nodes:
             current = run.nodes.get(scope.full(node.id))
             if current is None:
                 if self._ready(run, scope, node):
-                    self._start(run, scope, node, now)
+                    self.nodes.start(run, scope, node, now)
             elif current.closure.phase not in NODE_TERMINAL:
-                self._poll(run, scope, node, current, now)
+                self.nodes.poll(run, scope, node, current, now)
         phases = {
             n.id: run.nodes[scope.full(n.id)].closure.phase
             for n in user_nodes
@@ -338,445 +253,29 @@ class Engine:
             if keep_going and (running or any(self._ready(run, scope, n) for n in pending)):
                 return None
             for node_id in running:
-                self._set_node(run, scope.full(node_id), NodePhase.ABORTED, now)
-            return _Outcome(error=run.nodes[scope.full(failed[0])].closure.error)
+                self.nodes.set_node(run, scope.full(node_id), NodePhase.ABORTED, now)
+            return Outcome(error=run.nodes[scope.full(failed[0])].closure.error)
         if len(phases) == len(user_nodes) and not running:
             outputs = literals_pb2.LiteralMap()
             for binding in scope.template.outputs:
-                outputs.literals[binding.var].CopyFrom(self._resolve(run, scope, binding.binding))
-            return _Outcome(outputs=outputs)
+                outputs.literals[binding.var].CopyFrom(
+                    self.nodes.resolve(run, scope, binding.binding)
+                )
+            return Outcome(outputs=outputs)
         return None
 
-    def _ready(self, run: _Run, scope: _Scope, node: core_wf_pb2.Node) -> bool:
+    def _ready(self, run: Run, scope: Scope, node: core_wf_pb2.Node) -> bool:
         for upstream in upstream_of(node):
             found = run.nodes.get(scope.full(upstream))
             if found is None or found.closure.phase not in NODE_DONE_OK:
                 return False
         return True
 
-    def _record(
-        self,
-        run: _Run,
-        scope: _Scope,
-        spec_node_id: str,
-        now: float,
-        *,
-        inputs: literals_pb2.LiteralMap,
-        phase: core_exec_pb2.NodeExecution.Phase,
-        is_array: bool = False,
-        is_parent: bool = False,
-    ) -> node_execution_pb2.NodeExecution:
-        node_id = scope.full(spec_node_id)
-        record = node_execution_pb2.NodeExecution(
-            id=identifier_pb2.NodeExecutionIdentifier(
-                node_id=node_id, execution_id=run.execution.id
-            ),
-            closure=node_execution_pb2.NodeExecutionClosure(
-                phase=phase,
-                started_at=timestamp(now),
-                created_at=timestamp(now),
-                updated_at=timestamp(now),
-            ),
-            metadata=node_execution_pb2.NodeExecutionMetaData(
-                spec_node_id=spec_node_id,
-                is_array=is_array,
-                is_parent_node=is_parent,
-                retry_group="0" if scope.parent else "",
-            ),
-        )
-        run.nodes[node_id] = record
-        run.changed = True
-        self.store.insert(
-            "node_executions",
-            {
-                "project": run.execution.id.project,
-                "domain": run.execution.id.domain,
-                "execution_name": run.execution.id.name,
-                "node_id": node_id,
-                "parent_node_id": scope.parent,
-                "phase": NodePhase.Name(phase),
-                "created_at": now,
-                "updated_at": now,
-                "started_at": now,
-                "duration": 0.0,
-                "data": record.SerializeToString(),
-                "inputs": inputs.SerializeToString(),
-                "outputs": None,
-            },
-        )
-        return record
-
-    def _start(self, run: _Run, scope: _Scope, node: core_wf_pb2.Node, now: float) -> None:
-        full = scope.full(node.id)
-        inputs = literals_pb2.LiteralMap()
-        for binding in node.inputs:
-            inputs.literals[binding.var].CopyFrom(self._resolve(run, scope, binding.binding))
-        recovered = self._recovered_outputs(run, full)
-        sub_workflow = self._sub_workflow(run, node)
-        record = self._record(
-            run,
-            scope,
-            node.id,
-            now,
-            inputs=inputs,
-            phase=NodePhase.RUNNING,
-            is_array=node.HasField("array_node"),
-            is_parent=sub_workflow is not None and recovered is None,
-        )
-        if recovered is not None:
-            self._set_node(run, full, NodePhase.RECOVERED, now, outputs=recovered)
-            return
-        if node.HasField("task_node"):
-            self._start_task(run, node, full, inputs, now)
-        elif node.HasField("workflow_node") and node.workflow_node.HasField("launchplan_ref"):
-            child = self.executions.create_child(
-                run.execution,
-                full,
-                node.workflow_node.launchplan_ref,
-                inputs,
-                _child_name(run.execution.id, full),
-            )
-            record.closure.workflow_node_metadata.CopyFrom(
-                node_execution_pb2.WorkflowNodeMetadata(executionId=child)
-            )
-            self._save_node(run, full, now)
-        elif node.HasField("gate_node"):
-            self._start_gate(run, node)
-
-    def _sub_workflow(
-        self, run: _Run, node: core_wf_pb2.Node
-    ) -> core_wf_pb2.WorkflowTemplate | None:
-        if not node.HasField("workflow_node") or not node.workflow_node.HasField(
-            "sub_workflow_ref"
-        ):
-            return None
-        for sub in run.closure.sub_workflows:
-            if sub.template.id == node.workflow_node.sub_workflow_ref:
-                return cast(core_wf_pb2.WorkflowTemplate, sub.template)
-        raise SimulationError(f"sub-workflow of node {node.id} is not in the compiled closure")
-
-    def _start_task(
-        self,
-        run: _Run,
-        node: core_wf_pb2.Node,
-        full: str,
-        inputs: literals_pb2.LiteralMap,
-        now: float,
-    ) -> None:
-        task_id = node.task_node.reference_id
-        record = task_execution_pb2.TaskExecution(
-            id=identifier_pb2.TaskExecutionIdentifier(
-                task_id=task_id,
-                node_execution_id=run.nodes[full].id,
-                retry_attempt=0,
-            ),
-            closure=task_execution_pb2.TaskExecutionClosure(
-                phase=TaskPhase.RUNNING,
-                started_at=timestamp(now),
-                created_at=timestamp(now),
-                updated_at=timestamp(now),
-                task_type=self._task_template(run, task_id).type,
-                reason="simulated by the local Admin: user code does not run",
-            ),
-        )
-        self.store.insert(
-            "task_executions",
-            {
-                "project": run.execution.id.project,
-                "domain": run.execution.id.domain,
-                "execution_name": run.execution.id.name,
-                "node_id": full,
-                "retry_attempt": 0,
-                "task_project": task_id.project,
-                "task_domain": task_id.domain,
-                "task_name": task_id.name,
-                "task_version": task_id.version,
-                "phase": TaskPhase.Name(TaskPhase.RUNNING),
-                "created_at": now,
-                "updated_at": now,
-                "started_at": now,
-                "duration": 0.0,
-                "data": record.SerializeToString(),
-                "inputs": inputs.SerializeToString(),
-                "outputs": None,
-            },
-        )
-
-    def _start_gate(self, run: _Run, node: core_wf_pb2.Node) -> None:
-        gate = node.gate_node
-        signal_id = identifier_pb2.SignalIdentifier(execution_id=run.execution.id)
-        if gate.HasField("approve"):
-            signal_id.signal_id = gate.approve.signal_id
-            self.signals.get_or_create(signal_id, literals.BOOLEAN_TYPE)
-        elif gate.HasField("signal"):
-            signal_id.signal_id = gate.signal.signal_id
-            self.signals.get_or_create(signal_id, gate.signal.type)
-
-    def _poll(
-        self,
-        run: _Run,
-        scope: _Scope,
-        node: core_wf_pb2.Node,
-        current: node_execution_pb2.NodeExecution,
-        now: float,
-    ) -> None:
-        started = current.closure.started_at.ToNanoseconds() / 1e9
-        full = scope.full(node.id)
-        if node.HasField("gate_node"):
-            self._poll_gate(run, node, full, started, now)
-            return
-        sub_workflow = self._sub_workflow(run, node)
-        if sub_workflow is not None:
-            self._poll_sub_workflow(run, sub_workflow, full, now)
-        elif node.HasField("workflow_node") and node.workflow_node.HasField("launchplan_ref"):
-            self._poll_child_execution(run, current, full, now)
-        elif now < started + self.task_seconds:
-            self._wake_at(started + self.task_seconds)
-        else:
-            self._complete_unit(run, node, full, now)
-
-    def _poll_sub_workflow(
-        self, run: _Run, template: core_wf_pb2.WorkflowTemplate, full: str, now: float
-    ) -> None:
-        # a sub-workflow runs its own nodes as children of this one (is_parent_node)
-        scope = _Scope(template, self._node_inputs(run, full), f"{full}-0-", full)
-        outcome = self._advance_scope(run, scope, now)
-        if outcome is not None and outcome.error is not None:
-            self._set_node(run, full, NodePhase.FAILED, now, error=outcome.error)
-        elif outcome is not None:
-            self._set_node(run, full, NodePhase.SUCCEEDED, now, outputs=outcome.outputs)
-
-    def _poll_child_execution(
-        self, run: _Run, current: node_execution_pb2.NodeExecution, full: str, now: float
-    ) -> None:
-        child_id = current.closure.workflow_node_metadata.executionId
-        child = self.store.get("executions", execution_key(child_id))
-        if child is None or Phase.Value(child["phase"]) not in TERMINAL:
-            return
-        if child["phase"] == Phase.Name(Phase.SUCCEEDED):
-            outputs = parse(literals_pb2.LiteralMap, child["outputs"] or b"")
-            self._set_node(run, full, NodePhase.SUCCEEDED, now, outputs=outputs)
-            return
-        child_exec = parse(execution_pb2.Execution, child["data"])
-        error = (
-            child_exec.closure.error
-            if child_exec.closure.HasField("error")
-            else _error(
-                "ChildExecutionFailed", f"child execution {child_id.name} ended {child['phase']}"
-            )
-        )
-        self._set_node(run, full, NodePhase.FAILED, now, error=error)
-
-    def _complete_unit(self, run: _Run, node: core_wf_pb2.Node, full: str, now: float) -> None:
-        """A task or compound node whose simulated work is done: fail it or give it outputs."""
-        if self._injected_failure(run, node, full):
-            error = _error(
-                "SimulatedFailure",
-                f"node {full} failed because of the {FAIL_NODE_LABEL} label",
-            )
-            self._set_node(run, full, NodePhase.FAILED, now, error=error)
-            return
-        outputs = literals_pb2.LiteralMap()
-        declared: dict[str, types_pb2.LiteralType] = {}
-        base = self.data_dir / "outputs" / run.execution.id.project / run.execution.id.domain
-        base = base / run.execution.id.name / full
-        node_id = full
-        override = self._output_override(run, node, full)
-        if node.HasField("branch_node"):
-            try:
-                # the branch node yields the outputs of the case its inputs select
-                node = branches.choose(node, self._node_inputs(run, node_id))
-            except branches.BranchError as exc:
-                error = _error("BranchNodeError", str(exc))
-                self._set_node(run, node_id, NodePhase.FAILED, now, error=error)
-                return
-        if node.HasField("array_node") and node.array_node.node.HasField("task_node"):
-            # a map task yields one (zero) value per mapped item
-            inner = self._task_template(run, node.array_node.node.task_node.reference_id)
-            size = self._mapped_size(run, node_id)
-            for name, variable in inner.interface.outputs.variables.items():
-                # flytekit's map tasks declare list outputs already; older ones the item type
-                item_type = variable.type
-                if item_type.HasField("collection_type"):
-                    item_type = item_type.collection_type
-                items = [
-                    literals.default_literal(item_type, base / name / str(index))
-                    for index in range(size)
-                ]
-                outputs.literals[name].collection.literals.extend(items)
-                declared[name] = variable.type
-        else:
-            for name, variable in self._output_variables(run, node).items():
-                outputs.literals[name].CopyFrom(
-                    literals.default_literal(variable.type, base / name)
-                )
-                declared[name] = variable.type
-        for name, value in override.items():
-            if name not in declared:
-                raise SimulationError(f"{OUTPUTS_ANNOTATION} names no output {name} of {node_id}")
-            try:
-                outputs.literals[name].CopyFrom(literals.from_json(value, declared[name]))
-            except ValueError as exc:
-                raise SimulationError(
-                    f"{OUTPUTS_ANNOTATION}: output {name} of {node_id}: {exc}"
-                ) from exc
-        self._set_node(run, node_id, NodePhase.SUCCEEDED, now, outputs=outputs)
-
-    def _output_override(self, run: _Run, node: core_wf_pb2.Node, full: str) -> dict[str, Any]:
-        text = run.settings.annotations.values.get(OUTPUTS_ANNOTATION)
-        if not text:
-            return {}
-        try:
-            table = json.loads(text)
-        except ValueError as exc:
-            raise SimulationError(f"{OUTPUTS_ANNOTATION} is not JSON: {exc}") from exc
-        if not isinstance(table, dict):
-            raise SimulationError(f"{OUTPUTS_ANNOTATION} must be a JSON object")
-        keys = [full, node.id] + ([node.metadata.name] if node.metadata.name else [])
-        found: object = next((table[k] for k in keys if k in table), {})
-        if not isinstance(found, dict):
-            raise SimulationError(f"{OUTPUTS_ANNOTATION}: {full} must map outputs to values")
-        return found
-
-    def _node_inputs(self, run: _Run, node_id: str) -> literals_pb2.LiteralMap:
-        row = self.store.get(
-            "node_executions",
-            {
-                "project": run.execution.id.project,
-                "domain": run.execution.id.domain,
-                "execution_name": run.execution.id.name,
-                "node_id": node_id,
-            },
-        )
-        return parse(literals_pb2.LiteralMap, row["inputs"]) if row else literals_pb2.LiteralMap()
-
-    def _mapped_size(self, run: _Run, node_id: str) -> int:
-        inputs = self._node_inputs(run, node_id)
-        sizes = [
-            len(v.collection.literals) for v in inputs.literals.values() if v.HasField("collection")
-        ]
-        return max(sizes, default=0)
-
-    def _poll_gate(
-        self, run: _Run, node: core_wf_pb2.Node, full: str, started: float, now: float
-    ) -> None:
-        gate = node.gate_node
-        if gate.HasField("sleep"):
-            wake = started + gate.sleep.duration.ToNanoseconds() / 1e9
-            if now >= wake:
-                self._set_node(
-                    run, full, NodePhase.SUCCEEDED, now, outputs=literals_pb2.LiteralMap()
-                )
-            else:
-                self._wake_at(wake)
-            return
-        signal_name = gate.approve.signal_id if gate.HasField("approve") else gate.signal.signal_id
-        signal = self.signals.get(
-            identifier_pb2.SignalIdentifier(signal_id=signal_name, execution_id=run.execution.id)
-        )
-        if signal is not None and signal.HasField("value"):
-            if gate.HasField("approve"):
-                if literals.boolean_value(signal.value):
-                    # an approve gate passes its input through
-                    inputs = self._node_inputs(run, full)
-                    self._set_node(run, full, NodePhase.SUCCEEDED, now, outputs=inputs)
-                else:
-                    error = _error("UserRejected", f"gate {signal_name} was rejected")
-                    self._set_node(run, full, NodePhase.FAILED, now, error=error)
-            else:
-                outputs = literals_pb2.LiteralMap()
-                outputs.literals[gate.signal.output_variable_name].CopyFrom(signal.value)
-                self._set_node(run, full, NodePhase.SUCCEEDED, now, outputs=outputs)
-            return
-        timeout = node.metadata.timeout.ToNanoseconds() / 1e9
-        if timeout and now >= started + timeout:
-            error = _error("GateTimedOut", f"gate {signal_name} timed out waiting for its signal")
-            self._set_node(run, full, NodePhase.TIMED_OUT, now, error=error)
-        elif timeout:
-            self._wake_at(started + timeout)
-
-    # -- bookkeeping -------------------------------------------------------------------------
-
-    def _set_node(
-        self,
-        run: _Run,
-        node_id: str,
-        phase: core_exec_pb2.NodeExecution.Phase,
-        now: float,
-        *,
-        outputs: literals_pb2.LiteralMap | None = None,
-        error: core_exec_pb2.ExecutionError | None = None,
-    ) -> None:
-        record = run.nodes[node_id]
-        record.closure.phase = phase
-        if error is not None:
-            record.closure.error.CopyFrom(error)
-        if outputs is not None:
-            run.outputs[node_id] = outputs
-        self._save_node(run, node_id, now, outputs)
-        task_phase = _TASK_PHASE.get(phase)
-        if task_phase is None:
-            return
-        key = {
-            "project": run.execution.id.project,
-            "domain": run.execution.id.domain,
-            "execution_name": run.execution.id.name,
-            "node_id": node_id,
-            "retry_attempt": 0,
-        }
-        task_row = self.store.get("task_executions", key)
-        if task_row is None:
-            return
-        task = parse(task_execution_pb2.TaskExecution, task_row["data"])
-        task.closure.phase = task_phase
-        started = task.closure.started_at.ToNanoseconds() / 1e9
-        task.closure.duration.CopyFrom(duration(now - started))
-        task.closure.updated_at.CopyFrom(timestamp(now))
-        if error is not None:
-            task.closure.error.CopyFrom(error)
-        self.store.update(
-            "task_executions",
-            key,
-            {
-                "phase": TaskPhase.Name(task_phase),
-                "updated_at": now,
-                "duration": now - started,
-                "data": task.SerializeToString(),
-                "outputs": outputs.SerializeToString() if outputs is not None else None,
-            },
-        )
-
-    def _save_node(
-        self, run: _Run, node_id: str, now: float, outputs: literals_pb2.LiteralMap | None = None
-    ) -> None:
-        record = run.nodes[node_id]
-        started = record.closure.started_at.ToNanoseconds() / 1e9
-        record.closure.updated_at.CopyFrom(timestamp(now))
-        if record.closure.phase in NODE_TERMINAL:
-            record.closure.duration.CopyFrom(duration(now - started))
-        values: dict[str, Any] = {
-            "phase": NodePhase.Name(record.closure.phase),
-            "updated_at": now,
-            "duration": now - started,
-            "data": record.SerializeToString(),
-        }
-        if outputs is not None:
-            values["outputs"] = outputs.SerializeToString()
-        self.store.update(
-            "node_executions",
-            {
-                "project": run.execution.id.project,
-                "domain": run.execution.id.domain,
-                "execution_name": run.execution.id.name,
-                "node_id": node_id,
-            },
-            values,
-        )
-        run.changed = True
+    # -- the end of a run --------------------------------------------------------------------
 
     def _finish(
         self,
-        run: _Run,
+        run: Run,
         now: float,
         phase: core_exec_pb2.WorkflowExecution.Phase,
         outputs: literals_pb2.LiteralMap | None = None,
@@ -800,140 +299,24 @@ class Engine:
         run.changed = True
 
     def _abort(self, execution: execution_pb2.Execution, row: Row, now: float) -> None:
-        for node_row in self.store.select(
-            "node_executions",
-            ["project = ?", "domain = ?", "execution_name = ?"],
-            [execution.id.project, execution.id.domain, execution.id.name],
-        ):
+        for node_row in self.node_executions.rows_of(execution.id):
             node = parse(node_execution_pb2.NodeExecution, node_row["data"])
             if node.closure.phase in NODE_TERMINAL:
                 continue
-            run = _Run(
+            run = Run(
                 row, execution, compiler_pb2.CompiledWorkflowClosure(), {node.id.node_id: node}
             )
-            self._set_node(run, node.id.node_id, NodePhase.ABORTED, now)
+            self.nodes.set_node(run, node.id.node_id, NodePhase.ABORTED, now)
             child_id = node.closure.workflow_node_metadata.executionId
             if child_id.name:
                 with contextlib.suppress(AdminError):  # the child may have finished already
                     self.executions.terminate(child_id, "parent execution aborted", _system())
-        run = _Run(row, execution, compiler_pb2.CompiledWorkflowClosure())
+        run = Run(row, execution, compiler_pb2.CompiledWorkflowClosure())
         self._finish(run, now, Phase.ABORTED)
-
-    # -- inputs and outputs ------------------------------------------------------------------
-
-    def _resolve(
-        self, run: _Run, scope: _Scope, data: literals_pb2.BindingData
-    ) -> literals_pb2.Literal:
-        kind = data.WhichOneof("value")
-        if kind == "scalar":
-            return literals_pb2.Literal(scalar=data.scalar)
-        if kind == "collection":
-            return literals_pb2.Literal(
-                collection=literals_pb2.LiteralCollection(
-                    literals=[self._resolve(run, scope, b) for b in data.collection.bindings]
-                )
-            )
-        if kind == "map":
-            result = literals_pb2.Literal(map=literals_pb2.LiteralMap())
-            for key, value in data.map.bindings.items():
-                result.map.literals[key].CopyFrom(self._resolve(run, scope, value))
-            return result
-        if kind == "promise":
-            promise = data.promise
-            if promise.node_id in ("", START_NODE):
-                source = scope.inputs
-            else:
-                source = run.outputs.get(scope.full(promise.node_id), literals_pb2.LiteralMap())
-            if promise.var not in source.literals:
-                raise SimulationError(
-                    f"cannot resolve {promise.node_id or 'start-node'}.{promise.var}"
-                )
-            if promise.attr_path:
-                raise SimulationError("attribute access on promises is not simulated")
-            return cast(literals_pb2.Literal, source.literals[promise.var])
-        if kind == "offloaded_metadata":
-            raise SimulationError("offloaded literals are not simulated")
-        return literals_pb2.Literal(scalar=literals_pb2.Scalar(none_type=literals_pb2.Void()))
-
-    def _task_template(self, run: _Run, task_id: identifier_pb2.Identifier) -> Any:
-        for task in run.closure.tasks:
-            t = task.template.id
-            if (t.project, t.domain, t.name, t.version) == (
-                task_id.project,
-                task_id.domain,
-                task_id.name,
-                task_id.version,
-            ):
-                return task.template
-        raise SimulationError(f"task {task_id.name} is not part of the compiled workflow")
-
-    def _output_variables(self, run: _Run, node: core_wf_pb2.Node) -> Any:
-        if node.HasField("task_node"):
-            return self._task_template(run, node.task_node.reference_id).interface.outputs.variables
-        if node.HasField("workflow_node"):
-            ref = node.workflow_node.sub_workflow_ref
-            for sub in run.closure.sub_workflows:
-                if sub.template.id == ref:
-                    return sub.template.interface.outputs.variables
-        return {}
-
-    def _injected_failure(self, run: _Run, node: core_wf_pb2.Node, full: str) -> bool:
-        labels = run.settings.labels.values
-        if labels.get(FAIL_NODE_LABEL) not in (full, node.id, node.metadata.name or node.id):
-            return False
-        try:
-            allowed = int(labels.get(FAIL_ATTEMPTS_LABEL, "1"))
-        except ValueError:
-            allowed = 1
-        return self._attempt(run.execution) <= allowed
-
-    def _attempt(self, execution: execution_pb2.Execution) -> int:
-        attempt = 1
-        current = execution
-        while current.spec.metadata.HasField("reference_execution") and attempt < 1000:
-            row = self.store.get(
-                "executions", execution_key(current.spec.metadata.reference_execution)
-            )
-            if row is None:
-                break
-            current = parse(execution_pb2.Execution, row["data"])
-            attempt += 1
-        return attempt
-
-    def _recovered_outputs(self, run: _Run, node_id: str) -> literals_pb2.LiteralMap | None:
-        metadata = run.execution.spec.metadata
-        if metadata.mode != Mode.RECOVERED or not metadata.HasField("reference_execution"):
-            return None
-        reference = metadata.reference_execution
-        row = self.store.get(
-            "node_executions",
-            {
-                "project": reference.project,
-                "domain": reference.domain,
-                "execution_name": reference.name,
-                "node_id": node_id,
-            },
-        )
-        if row is None or NodePhase.Value(row["phase"]) not in (
-            NodePhase.SUCCEEDED,
-            NodePhase.RECOVERED,
-        ):
-            return None
-        return parse(literals_pb2.LiteralMap, row["outputs"] or b"")
 
 
 def _user_nodes(template: core_wf_pb2.WorkflowTemplate) -> list[core_wf_pb2.Node]:
     return [n for n in template.nodes if n.id not in SYSTEM_NODES]
-
-
-def _child_name(parent: identifier_pb2.WorkflowExecutionIdentifier, node_id: str) -> str:
-    digest = hashlib.sha256(f"{parent.project}/{parent.domain}/{parent.name}/{node_id}".encode())
-    return "f" + digest.hexdigest()[:19]
-
-
-def _error(code: str, message: str, system: bool = False) -> core_exec_pb2.ExecutionError:
-    kind = core_exec_pb2.ExecutionError.SYSTEM if system else core_exec_pb2.ExecutionError.USER
-    return core_exec_pb2.ExecutionError(code=code, message=message, kind=kind)
 
 
 def _system() -> Caller:

@@ -1,6 +1,6 @@
 """The one exception the local Admin's logic raises: an Admin error with a gRPC status code.
 
-The logic modules (registry, executions, signals, ...) know nothing about gRPC servicer
+The logic modules (projects, executions, signals, ...) know nothing about gRPC servicer
 contexts; they raise :class:`AdminError` and the servicers in ``service.py`` turn it into
 ``context.abort(code, message)`` in one place, the way FlyteAdmin's ``FlyteAdminError`` carries a
 code to its transformer (``flyteadmin/pkg/errors/errors.go``).

@@ -72,9 +72,6 @@ from flyteidl.admin import (
     execution_pb2,
     launch_plan_pb2,
     matchable_resource_pb2,
-    node_execution_pb2,
-    project_pb2,
-    task_execution_pb2,
 )
 from flyteidl.core import execution_pb2 as core_exec_pb2
 from flyteidl.core import identifier_pb2, literals_pb2
@@ -82,6 +79,7 @@ from flyteidl.core import identifier_pb2, literals_pb2
 from reconciler.localadmin import filters, literals
 from reconciler.localadmin.attributes import Attributes, merge_exec_config
 from reconciler.localadmin.clock import Clock
+from reconciler.localadmin.entities import Entities, ResourceType
 from reconciler.localadmin.errors import (
     AdminError,
     already_exists,
@@ -89,13 +87,13 @@ from reconciler.localadmin.errors import (
     invalid,
     not_found,
 )
+from reconciler.localadmin.launch_plans import LaunchPlans
+from reconciler.localadmin.node_executions import NodeExecutions
+from reconciler.localadmin.projects import Projects, check_labels
 from reconciler.localadmin.protos import execution_text, missing, parse, timestamp
-from reconciler.localadmin.registry import Registry, ResourceType, check_labels
 from reconciler.localadmin.store import Row, Store
 
 Phase = core_exec_pb2.WorkflowExecution.Phase
-NodePhase = core_exec_pb2.NodeExecution.Phase
-TaskPhase = core_exec_pb2.TaskExecution.Phase
 Mode = execution_pb2.ExecutionMetadata.ExecutionMode
 ExecutionState = execution_pb2.ExecutionState
 
@@ -129,29 +127,25 @@ def execution_key(identifier: identifier_pb2.WorkflowExecutionIdentifier) -> dic
     return {"project": identifier.project, "domain": identifier.domain, "name": identifier.name}
 
 
-def node_key(identifier: identifier_pb2.NodeExecutionIdentifier) -> dict[str, str]:
-    execution = identifier.execution_id
-    return {
-        "project": execution.project,
-        "domain": execution.domain,
-        "execution_name": execution.name,
-        "node_id": identifier.node_id,
-    }
-
-
 class Executions:
     def __init__(
         self,
         store: Store,
         clock: Clock,
-        registry: Registry,
+        projects: Projects,
+        entities: Entities,
+        launch_plans: LaunchPlans,
         attributes: Attributes,
+        node_executions: NodeExecutions,
         cluster: str = "localadmin",
     ) -> None:
         self.store = store
         self.clock = clock
-        self.registry = registry
+        self.projects = projects
+        self.entities = entities
+        self.launch_plans = launch_plans
         self.attributes = attributes
+        self.node_executions = node_executions
         self.cluster = cluster
 
     # -- create ------------------------------------------------------------------------------
@@ -174,7 +168,7 @@ class Executions:
             check_name(name)
         else:
             name = generate_name()
-        self.registry.check_project_domain(project, domain)
+        self.projects.check_project_domain(project, domain)
         if not spec.HasField("launch_plan"):
             raise invalid("missing id")
         reference = spec.launch_plan
@@ -224,7 +218,7 @@ class Executions:
                 execution_cluster=self.cluster, namespace=f"{project}-{domain}"
             )
         )
-        resolved = _resolved_spec(stored, config, self._project_labels(project))
+        resolved = _resolved_spec(stored, config, self.projects.labels(project))
         with self.store.transaction():
             if self.store.get("executions", execution_key(identifier)) is not None:
                 # Admin: a duplicate name in a project/domain is ALREADY_EXISTS
@@ -249,19 +243,13 @@ class Executions:
         if not spec.metadata.HasField("parent_node_execution"):
             return
         parent_node = spec.metadata.parent_node_execution
-        self._node_row(parent_node)
+        self.node_executions.row(parent_node)
         source_row = self._row(parent_node.execution_id)
         source = parse(execution_pb2.Execution, source_row["data"]).spec
         spec.metadata.principal = source_row["user"]
         spec.metadata.nesting = source.metadata.nesting + 1
         if source.HasField("execution_cluster_label"):
             spec.execution_cluster_label.CopyFrom(source.execution_cluster_label)
-
-    def _project_labels(self, project: str) -> dict[str, str]:
-        row = self.store.get("projects", {"identifier": project})
-        if row is None:
-            return {}
-        return dict(parse(project_pb2.Project, row["data"]).labels.values)
 
     def _check_concurrency(self, launch_plan: launch_plan_pb2.LaunchPlan) -> None:
         """execution_manager.go checkLaunchPlanConcurrency: QUEUED and RUNNING executions of any
@@ -296,8 +284,8 @@ class Executions:
 
     def _launch_plan_for(self, reference: identifier_pb2.Identifier) -> launch_plan_pb2.LaunchPlan:
         if reference.resource_type == ResourceType.TASK:
-            return self.registry.ensure_task_workflow(self.registry.get_task(reference))
-        return self.registry.get_launch_plan(reference)
+            return self.launch_plans.ensure_task_workflow(self.entities.get_task(reference))
+        return self.launch_plans.get_launch_plan(reference)
 
     def _insert(
         self,
@@ -571,110 +559,6 @@ class Executions:
                 execution_key(identifier),
                 {"state": state, "data": execution.SerializeToString()},
             )
-
-    # -- node and task executions ------------------------------------------------------------
-
-    def list_nodes(
-        self, request: node_execution_pb2.NodeExecutionListRequest
-    ) -> tuple[list[node_execution_pb2.NodeExecution], str]:
-        # node_execution_manager.go: no existence check of the execution (an unknown one lists
-        # nothing), but an unknown unique_parent_id is NOT_FOUND
-        execution = request.workflow_execution_id
-        for field_name in ("project", "domain", "name"):
-            if not getattr(execution, field_name):
-                raise invalid(f"missing {field_name}")
-        offset = filters.page(request.limit, request.token)
-        if request.unique_parent_id:
-            self._node_row(
-                identifier_pb2.NodeExecutionIdentifier(
-                    node_id=request.unique_parent_id, execution_id=execution
-                )
-            )
-        where = filters.Where()
-        where.add("project = ?", execution.project)
-        where.add("domain = ?", execution.domain)
-        where.add("execution_name = ?", execution.name)
-        # the top level unless asked for the children of one parent node
-        where.add("parent_node_id = ?", request.unique_parent_id)
-        filters.parse_filters("node_execution", request.filters, where)
-        rows, token = filters.select_page(
-            self.store, "node_executions", "node_execution", where, request, offset
-        )
-        return [parse(node_execution_pb2.NodeExecution, r["data"]) for r in rows], token
-
-    def _node_row(self, identifier: identifier_pb2.NodeExecutionIdentifier) -> Row:
-        row = self.store.get("node_executions", node_key(identifier))
-        if row is None:
-            raise not_found(
-                missing(
-                    "node execution",
-                    f"{execution_text(identifier.execution_id)}/{identifier.node_id}",
-                )
-            )
-        return row
-
-    def get_node(
-        self, identifier: identifier_pb2.NodeExecutionIdentifier
-    ) -> node_execution_pb2.NodeExecution:
-        return parse(node_execution_pb2.NodeExecution, self._node_row(identifier)["data"])
-
-    def get_node_data(
-        self, identifier: identifier_pb2.NodeExecutionIdentifier
-    ) -> node_execution_pb2.NodeExecutionGetDataResponse:
-        row = self._node_row(identifier)
-        response = node_execution_pb2.NodeExecutionGetDataResponse(
-            full_inputs=parse(literals_pb2.LiteralMap, row["inputs"])
-        )
-        if row["outputs"] is not None:
-            response.full_outputs.CopyFrom(parse(literals_pb2.LiteralMap, row["outputs"]))
-        return response
-
-    def list_tasks(
-        self, request: task_execution_pb2.TaskExecutionListRequest
-    ) -> tuple[list[task_execution_pb2.TaskExecution], str]:
-        if not request.node_execution_id.node_id:
-            raise invalid("missing node_id")
-        offset = filters.page(request.limit, request.token)
-        where = filters.Where()
-        for column, value in node_key(request.node_execution_id).items():
-            where.add(f"{column} = ?", value)
-        filters.parse_filters("task_execution", request.filters, where)
-        rows, token = filters.select_page(
-            self.store, "task_executions", "task_execution", where, request, offset
-        )
-        return [parse(task_execution_pb2.TaskExecution, r["data"]) for r in rows], token
-
-    def _task_row(self, identifier: identifier_pb2.TaskExecutionIdentifier) -> Row:
-        row = self.store.get(
-            "task_executions",
-            {**node_key(identifier.node_execution_id), "retry_attempt": identifier.retry_attempt},
-        )
-        if row is None:
-            node = identifier.node_execution_id
-            raise not_found(
-                missing(
-                    "task execution",
-                    f"{execution_text(node.execution_id)}/{node.node_id}/"
-                    f"{identifier.retry_attempt}",
-                )
-            )
-        return row
-
-    def get_task(
-        self, identifier: identifier_pb2.TaskExecutionIdentifier
-    ) -> task_execution_pb2.TaskExecution:
-        return parse(task_execution_pb2.TaskExecution, self._task_row(identifier)["data"])
-
-    def get_task_data(
-        self, identifier: identifier_pb2.TaskExecutionIdentifier
-    ) -> task_execution_pb2.TaskExecutionGetDataResponse:
-        row = self._task_row(identifier)
-        response = task_execution_pb2.TaskExecutionGetDataResponse(
-            full_inputs=parse(literals_pb2.LiteralMap, row["inputs"])
-        )
-        if row["outputs"] is not None:
-            response.full_outputs.CopyFrom(parse(literals_pb2.LiteralMap, row["outputs"]))
-        return response
 
 
 def _tag_key(identifier: identifier_pb2.WorkflowExecutionIdentifier) -> dict[str, str]:

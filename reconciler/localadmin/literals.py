@@ -7,7 +7,7 @@ collections, maps, unions, enums, blobs, structured datasets, structs/binary). K
 model (schema, offloaded literals) are accepted rather than rejected falsely.
 
 ``default_literal`` builds the zero value of a type; the simulated engine uses it for task
-outputs because user code never runs (see ``engine.py``).
+outputs because user code never runs (see ``nodes.py``).
 """
 
 from __future__ import annotations

@@ -36,9 +36,10 @@ from flyteidl.core import compiler_pb2, identifier_pb2, metrics_pb2
 from flyteidl.core import workflow_pb2 as core_wf_pb2
 from google.protobuf import timestamp_pb2
 
+from reconciler.localadmin.entities import END_NODE, START_NODE, Entities
 from reconciler.localadmin.errors import AdminError
 from reconciler.localadmin.executions import Executions
-from reconciler.localadmin.registry import END_NODE, START_NODE, Registry
+from reconciler.localadmin.node_executions import NodeExecutions
 
 # metrics_manager.go RequestLimit: the page size of its node and task execution listings
 REQUEST_LIMIT = 50
@@ -56,8 +57,11 @@ WORKFLOW_TEARDOWN = "WORKFLOW_TEARDOWN"
 
 
 class Metrics:
-    def __init__(self, registry: Registry, executions: Executions) -> None:
-        self.registry = registry
+    def __init__(
+        self, entities: Entities, executions: Executions, node_executions: NodeExecutions
+    ) -> None:
+        self.entities = entities
+        self.node_executions = node_executions
         self.executions = executions
 
     def execution_metrics(
@@ -74,7 +78,7 @@ class Metrics:
         closure = execution.closure
         spans: list[metrics_pb2.Span] = []
         if depth != 0:
-            workflow = self.registry.get_workflow(closure.workflow_id)
+            workflow = self.entities.get_workflow(closure.workflow_id)
             compiled = workflow.closure.compiled_workflow
             nodes = self._nodes(execution.id, "")
             start = nodes.get(START_NODE)
@@ -103,7 +107,7 @@ class Metrics:
         found: dict[str, node_execution_pb2.NodeExecution] = {}
         token = ""
         while True:
-            page, token = self.executions.list_nodes(
+            page, token = self.node_executions.list_nodes(
                 node_execution_pb2.NodeExecutionListRequest(
                     workflow_execution_id=execution_id,
                     limit=REQUEST_LIMIT,
@@ -191,7 +195,7 @@ class Metrics:
         found: list[task_execution_pb2.TaskExecution] = []
         token = ""
         while True:
-            page, token = self.executions.list_tasks(
+            page, token = self.node_executions.list_tasks(
                 task_execution_pb2.TaskExecutionListRequest(
                     node_execution_id=record.id, limit=REQUEST_LIMIT, token=token
                 )
@@ -230,7 +234,7 @@ class Metrics:
             _operation(closure.created_at, start.closure.updated_at if start else None, NODE_SETUP)
         )
         # Admin reads the sub-workflow as a registered workflow of its own (GetWorkflow)
-        compiled = self.registry.get_workflow(workflow_id).closure.compiled_workflow
+        compiled = self.entities.get_workflow(workflow_id).closure.compiled_workflow
         spans.extend(self._node_spans(children, compiled, depth))
         last = _latest_upstream(END_NODE, compiled, children)
         if last is not None and not _before(closure.updated_at, last.closure.updated_at):

@@ -21,8 +21,8 @@ from flyteidl.core import literals_pb2
 from reconciler.localadmin.clock import Clock
 from reconciler.localadmin.errors import AdminError
 from reconciler.localadmin.executions import Caller, Executions, Mode
+from reconciler.localadmin.launch_plans import LaunchPlans
 from reconciler.localadmin.protos import timestamp
-from reconciler.localadmin.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,8 @@ _MAX_CATCH_UP = 1000
 
 
 class Scheduler:
-    def __init__(self, registry: Registry, executions: Executions, clock: Clock) -> None:
-        self.registry = registry
+    def __init__(self, launch_plans: LaunchPlans, executions: Executions, clock: Clock) -> None:
+        self.launch_plans = launch_plans
         self.executions = executions
         self.clock = clock
 
@@ -44,7 +44,7 @@ class Scheduler:
         """Launch every due tick; returns how many executions were created."""
         now = datetime.fromtimestamp(self.clock.now(), tz=timezone.utc)
         launched = 0
-        for launch_plan in self.registry.active_scheduled_launch_plans():
+        for launch_plan in self.launch_plans.active_scheduled_launch_plans():
             for when in _ticks(launch_plan, now):
                 launched += self._launch(launch_plan, when)
         return launched

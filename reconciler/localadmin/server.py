@@ -1,7 +1,8 @@
 """``LocalAdmin``: the local FlyteAdmin put together and served on 127.0.0.1.
 
-One object owns the SQLite store, the logic (registry, executions, signals), the simulated
-engine, the blob/token HTTP server and the gRPC server (a thread pool; message limits 64 MiB).
+One object owns the SQLite store, the logic modules (projects, entities, launch plans,
+executions, ...; made by ``_build_logic``), the simulated engine, the blob/token HTTP server and
+the gRPC server (a thread pool; message limits 64 MiB).
 With a real clock a background ticker drives the engine; with a :class:`ManualClock` (tests)
 nothing moves until :meth:`LocalAdmin.advance` is called. ``execution_defaults`` stands for
 Admin's application configuration, the last layer of an execution's settings (by default Admin's
@@ -20,6 +21,7 @@ proxy that can reset their connections, and :attr:`LocalAdmin.endpoint` is the p
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 import time
@@ -42,11 +44,14 @@ from reconciler.localadmin.attributes import Attributes, default_execution_confi
 from reconciler.localadmin.clock import Clock, ManualClock, SystemClock
 from reconciler.localadmin.dataproxy import BlobServer, TokenIssuer
 from reconciler.localadmin.engine import Engine, Ticker
+from reconciler.localadmin.entities import Entities
 from reconciler.localadmin.executions import Executions
 from reconciler.localadmin.faults import FaultInjector, Faults, ResetProxy
+from reconciler.localadmin.launch_plans import LaunchPlans
 from reconciler.localadmin.metrics import Metrics
 from reconciler.localadmin.named_entities import NamedEntities
-from reconciler.localadmin.registry import DEFAULT_PROJECT, Registry
+from reconciler.localadmin.node_executions import NodeExecutions
+from reconciler.localadmin.projects import DEFAULT_PROJECT, Projects
 from reconciler.localadmin.scheduler import Scheduler
 from reconciler.localadmin.service import (
     AdminService,
@@ -61,6 +66,16 @@ from reconciler.localadmin.signals import Signals
 from reconciler.localadmin.store import Store
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+_SERVER_OPTIONS = [
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    # flytekit's channel sends keepalive pings; tolerate them instead of GOAWAY
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 1000),
+    ("grpc.http2.max_ping_strikes", 0),
+    # without this a second server could bind the same port and split the traffic
+    ("grpc.so_reuseport", 0),
+]
 
 
 class LocalAdmin:
@@ -84,109 +99,111 @@ class LocalAdmin:
         self._own_data_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="localadmin-"))
         self.store = Store(db if db is not None else ":memory:")
-        self.registry = Registry(self.store, self.clock)
-        self.registry.ensure_project(DEFAULT_PROJECT)
-        self.attributes = Attributes(
-            self.store,
-            self.clock,
-            self.registry,
-            execution_defaults if execution_defaults is not None else default_execution_config(),
+        self._build_logic(
+            execution_defaults if execution_defaults is not None else default_execution_config()
         )
-        self.executions = Executions(self.store, self.clock, self.registry, self.attributes)
-        self.named_entities = NamedEntities(self.store)
-        self.metrics = Metrics(self.registry, self.executions)
-        self.signals = Signals(self.store, self.clock)
         self.engine = Engine(
             self.store,
             self.clock,
-            self.registry,
             self.executions,
+            self.node_executions,
             self.signals,
             data_dir=self.data_dir,
             task_seconds=task_seconds,
         )
         self.scheduler = (
-            Scheduler(self.registry, self.executions, self.clock) if scheduler else None
+            Scheduler(self.launch_plans, self.executions, self.clock) if scheduler else None
         )
-
-        base_auth = auth or AuthSettings()
-        issuer = (
-            TokenIssuer(base_auth.clients, base_auth.client_tokens) if base_auth.clients else None
-        )
-        self.blobs = BlobServer(self.data_dir, self.clock, issuer)
-        if base_auth.clients and not base_auth.token_endpoint:
-            base_auth = AuthSettings(
-                tokens=base_auth.tokens,
-                clients=base_auth.clients,
-                client_tokens=base_auth.client_tokens,
-                token_endpoint=f"{self.blobs.base_url}/oauth2/token",
-                client_id=base_auth.client_id,
-                scopes=base_auth.scopes,
-                audience=base_auth.audience,
-            )
-        self.auth = base_auth
-
-        options = [
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            # flytekit's channel sends keepalive pings; tolerate them instead of GOAWAY
-            ("grpc.keepalive_permit_without_calls", 1),
-            ("grpc.http2.min_ping_interval_without_data_ms", 1000),
-            ("grpc.http2.max_ping_strikes", 0),
-            # without this a second server could bind the same port and split the traffic
-            ("grpc.so_reuseport", 0),
-        ]
+        self.blobs, self.auth = _blobs_and_auth(auth or AuthSettings(), self.data_dir, self.clock)
         self.proxy, self.fault_injector = _fault_injection(faults)
-        injected = [self.fault_injector] if self.fault_injector is not None else []
-        self._server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="localadmin-grpc"),
-            # faults outermost (they stand for the network); then the extra interceptors, where
-            # benchmarks inject latency and count calls; auth last
-            interceptors=[*injected, *interceptors, AuthInterceptor(self.auth)],
-            options=options,
-        )
-        admin_pb2_grpc.add_AdminServiceServicer_to_server(
-            AdminService(
-                self.registry,
-                self.executions,
-                self.auth,
-                attributes=self.attributes,
-                named_entities=self.named_entities,
-                metrics=self.metrics,
-            ),
-            self._server,
-        )
-        signal_pb2_grpc.add_SignalServiceServicer_to_server(
-            SignalService(self.signals, self.auth), self._server
-        )
-        dataproxy_pb2_grpc.add_DataProxyServiceServicer_to_server(
-            DataProxyService(self.blobs, self.auth), self._server
-        )
-        auth_pb2_grpc.add_AuthMetadataServiceServicer_to_server(
-            AuthMetadataService(self.auth), self._server
-        )
-        identity_pb2_grpc.add_IdentityServiceServicer_to_server(
-            IdentityService(self.auth), self._server
-        )
-        try:
-            self.port = self._server.add_insecure_port(f"127.0.0.1:{port}")
-            if self.port == 0:
-                raise OSError(f"cannot listen on 127.0.0.1:{port}")
-            if self.proxy is not None:
-                self.proxy.upstream = ("127.0.0.1", self.port)
-        except BaseException:
-            if self.proxy is not None:
-                self.proxy.stop()
-            self.blobs.close()  # nothing started yet: release the socket, the db, the temp dir
-            self.store.close()
-            if self._own_data_dir:
-                shutil.rmtree(self.data_dir, ignore_errors=True)
-            raise
+        self._server = self._grpc_server(workers, interceptors)
+        self.port = self._listen(port)
         self._ticker: Ticker | None = None
         if not isinstance(self.clock, ManualClock):
             extra = self.scheduler.tick if self.scheduler is not None else None
             self._ticker = Ticker(self.engine, tick_interval, extra)
         self._started = False
+
+    def _build_logic(
+        self, execution_defaults: matchable_resource_pb2.WorkflowExecutionConfig
+    ) -> None:
+        """The logic modules over the one store, each made after those it uses."""
+        self.projects = Projects(self.store, self.clock)
+        self.projects.ensure_project(DEFAULT_PROJECT)
+        self.entities = Entities(self.store, self.clock, self.projects)
+        self.launch_plans = LaunchPlans(self.store, self.clock, self.projects, self.entities)
+        self.attributes = Attributes(self.store, self.clock, self.projects, execution_defaults)
+        self.node_executions = NodeExecutions(self.store)
+        self.executions = Executions(
+            self.store,
+            self.clock,
+            self.projects,
+            self.entities,
+            self.launch_plans,
+            self.attributes,
+            self.node_executions,
+        )
+        self.named_entities = NamedEntities(self.store)
+        self.metrics = Metrics(self.entities, self.executions, self.node_executions)
+        self.signals = Signals(self.store, self.clock)
+
+    def _grpc_server(
+        self, workers: int, interceptors: Sequence[grpc.ServerInterceptor]
+    ) -> grpc.Server:
+        """The gRPC server with every servicer added; not listening yet."""
+        injected = [self.fault_injector] if self.fault_injector is not None else []
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="localadmin-grpc"),
+            # faults outermost (they stand for the network); then the extra interceptors, where
+            # benchmarks inject latency and count calls; auth last
+            interceptors=[*injected, *interceptors, AuthInterceptor(self.auth)],
+            options=_SERVER_OPTIONS,
+        )
+        admin_pb2_grpc.add_AdminServiceServicer_to_server(
+            AdminService(
+                self.auth,
+                projects=self.projects,
+                entities=self.entities,
+                launch_plans=self.launch_plans,
+                executions=self.executions,
+                node_executions=self.node_executions,
+                attributes=self.attributes,
+                named_entities=self.named_entities,
+                metrics=self.metrics,
+            ),
+            server,
+        )
+        signal_pb2_grpc.add_SignalServiceServicer_to_server(
+            SignalService(self.signals, self.auth), server
+        )
+        dataproxy_pb2_grpc.add_DataProxyServiceServicer_to_server(
+            DataProxyService(self.blobs, self.auth), server
+        )
+        auth_pb2_grpc.add_AuthMetadataServiceServicer_to_server(
+            AuthMetadataService(self.auth), server
+        )
+        identity_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityService(self.auth), server)
+        return server
+
+    def _listen(self, port: int) -> int:
+        """Bind the gRPC server to 127.0.0.1:``port`` (0: any free port) and return the port.
+        When that fails, release what was taken so far (nothing is started yet): the blob
+        server's socket, the database, the temporary data directory."""
+        try:
+            bound: int = self._server.add_insecure_port(f"127.0.0.1:{port}")
+            if bound == 0:
+                raise OSError(f"cannot listen on 127.0.0.1:{port}")
+            if self.proxy is not None:
+                self.proxy.upstream = ("127.0.0.1", bound)
+        except BaseException:
+            if self.proxy is not None:
+                self.proxy.stop()
+            self.blobs.close()
+            self.store.close()
+            if self._own_data_dir:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+            raise
+        return bound
 
     @property
     def endpoint(self) -> str:
@@ -244,7 +261,7 @@ class LocalAdmin:
         """Create each named project that does not exist yet. A real Admin's projects are made
         by its operators; a sandbox (``--endpoint local``) makes the ones the manifests name."""
         for name in sorted(set(names)):
-            self.registry.ensure_project(name)
+            self.projects.ensure_project(name)
 
     def settle(self, within: float) -> None:
         """Do now what is due, and wait for the simulated work that falls due within
@@ -275,6 +292,18 @@ class LocalAdmin:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _blobs_and_auth(
+    auth: AuthSettings, data_dir: Path, clock: Clock
+) -> tuple[BlobServer, AuthSettings]:
+    """The blob/token HTTP server, and ``auth`` with its token endpoint pointing there when
+    OAuth2 clients are configured and no endpoint is given."""
+    issuer = TokenIssuer(auth.clients, auth.client_tokens) if auth.clients else None
+    blobs = BlobServer(data_dir, clock, issuer)
+    if auth.clients and not auth.token_endpoint:
+        auth = dataclasses.replace(auth, token_endpoint=f"{blobs.base_url}/oauth2/token")
+    return blobs, auth
 
 
 def _fault_injection(faults: Faults | None) -> tuple[ResetProxy | None, FaultInjector | None]:

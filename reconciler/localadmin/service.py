@@ -1,8 +1,8 @@
 """gRPC servicers of the local Admin, on flyteidl's generated base classes.
 
-Servicers are thin: unpack the request, call the logic (``registry``, ``executions``,
-``attributes``, ``named_entities``, ``metrics``, ``signals``, the blob store), pack the
-response. :func:`_admin_call` is the one place where an
+Servicers are thin: unpack the request, call the logic (``projects``, ``entities``,
+``launch_plans``, ``executions``, ``attributes``, ``named_entities``, ``metrics``, ``signals``,
+the blob store), pack the response. :func:`_admin_call` is the one place where an
 :class:`~reconciler.localadmin.errors.AdminError` becomes a gRPC status via ``context.abort``
 (with a ``grpc-status-details-bin`` trailer when Admin attaches details such as
 ``CreateWorkflowFailureReason``), and where an unexpected exception becomes ``INTERNAL``.
@@ -53,12 +53,15 @@ from google.rpc import status_pb2
 
 from reconciler.localadmin.attributes import Attributes
 from reconciler.localadmin.dataproxy import BlobServer
+from reconciler.localadmin.entities import Entities
 from reconciler.localadmin.errors import AdminError, invalid
 from reconciler.localadmin.executions import Caller, Executions
+from reconciler.localadmin.launch_plans import LaunchPlans
 from reconciler.localadmin.metrics import Metrics
 from reconciler.localadmin.named_entities import NamedEntities
+from reconciler.localadmin.node_executions import NodeExecutions
+from reconciler.localadmin.projects import Projects
 from reconciler.localadmin.protos import timestamp
-from reconciler.localadmin.registry import Registry
 from reconciler.localadmin.signals import Signals
 
 log = logging.getLogger(__name__)
@@ -141,17 +144,23 @@ class _Base:
 class AdminService(_Base, admin_pb2_grpc.AdminServiceServicer):
     def __init__(
         self,
-        registry: Registry,
-        executions: Executions,
         auth: AuthSettings,
         *,
+        projects: Projects,
+        entities: Entities,
+        launch_plans: LaunchPlans,
+        executions: Executions,
+        node_executions: NodeExecutions,
         attributes: Attributes,
         named_entities: NamedEntities,
         metrics: Metrics,
     ) -> None:
         super().__init__(auth)
-        self.registry = registry
+        self.projects = projects
+        self.entities = entities
+        self.launch_plans = launch_plans
         self.executions = executions
+        self.node_executions = node_executions
         self.attributes = attributes
         self.named_entities = named_entities
         self.metrics = metrics
@@ -160,21 +169,21 @@ class AdminService(_Base, admin_pb2_grpc.AdminServiceServicer):
 
     @_admin_call
     def RegisterProject(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self.registry.register_project(request.project)
+        self.projects.register_project(request.project)
         return project_pb2.ProjectRegisterResponse()
 
     @_admin_call
     def GetProject(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self.registry.get_project(request.id)
+        return self.projects.get_project(request.id)
 
     @_admin_call
     def UpdateProject(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self.registry.update_project(request)
+        self.projects.update_project(request)
         return project_pb2.ProjectUpdateResponse()
 
     @_admin_call
     def ListProjects(self, request: Any, context: grpc.ServicerContext) -> Any:
-        projects, token = self.registry.list_projects(
+        projects, token = self.projects.list_projects(
             request.limit, request.token, request.filters, _sort(request)
         )
         return project_pb2.Projects(projects=projects, token=token)
@@ -182,7 +191,7 @@ class AdminService(_Base, admin_pb2_grpc.AdminServiceServicer):
     @_admin_call
     def GetDomains(self, request: Any, context: grpc.ServicerContext) -> Any:
         return project_pb2.GetDomainsResponse(
-            domains=[project_pb2.Domain(id=d, name=d) for d in self.registry.domains]
+            domains=[project_pb2.Domain(id=d, name=d) for d in self.projects.domains]
         )
 
     @_admin_call
@@ -195,38 +204,38 @@ class AdminService(_Base, admin_pb2_grpc.AdminServiceServicer):
 
     @_admin_call
     def CreateTask(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self.registry.create_task(request.id, request.spec)
+        self.entities.create_task(request.id, request.spec)
         return task_pb2.TaskCreateResponse()
 
     @_admin_call
     def GetTask(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self.registry.get_task(request.id)
+        return self.entities.get_task(request.id)
 
     @_admin_call
     def ListTasks(self, request: Any, context: grpc.ServicerContext) -> Any:
-        rows, token = self.registry.list_entities("tasks", request)
+        rows, token = self.entities.list_entities("tasks", request)
         tasks = [task_pb2.Task.FromString(r["data"]) for r in rows]
         return task_pb2.TaskList(tasks=tasks, token=token)
 
     @_admin_call
     def ListTaskIds(self, request: Any, context: grpc.ServicerContext) -> Any:
-        ids, token = self.registry.list_ids("tasks", request)
+        ids, token = self.entities.list_ids("tasks", request)
         return common_pb2.NamedEntityIdentifierList(entities=ids, token=token)
 
     # -- workflows ---------------------------------------------------------------------------
 
     @_admin_call
     def CreateWorkflow(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self.registry.create_workflow(request.id, request.spec)
+        self.entities.create_workflow(request.id, request.spec)
         return workflow_pb2.WorkflowCreateResponse()
 
     @_admin_call
     def GetWorkflow(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self.registry.get_workflow(request.id)
+        return self.entities.get_workflow(request.id)
 
     @_admin_call
     def ListWorkflows(self, request: Any, context: grpc.ServicerContext) -> Any:
-        rows, token = self.registry.list_entities("workflows", request)
+        rows, token = self.entities.list_entities("workflows", request)
         workflows = []
         for row in rows:
             workflow = workflow_pb2.Workflow.FromString(row["data"])
@@ -237,43 +246,43 @@ class AdminService(_Base, admin_pb2_grpc.AdminServiceServicer):
 
     @_admin_call
     def ListWorkflowIds(self, request: Any, context: grpc.ServicerContext) -> Any:
-        ids, token = self.registry.list_ids("workflows", request)
+        ids, token = self.entities.list_ids("workflows", request)
         return common_pb2.NamedEntityIdentifierList(entities=ids, token=token)
 
     # -- launch plans ------------------------------------------------------------------------
 
     @_admin_call
     def CreateLaunchPlan(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self.registry.create_launch_plan(request.id, request.spec)
+        self.launch_plans.create_launch_plan(request.id, request.spec)
         return launch_plan_pb2.LaunchPlanCreateResponse()
 
     @_admin_call
     def GetLaunchPlan(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self.registry.get_launch_plan(request.id)
+        return self.launch_plans.get_launch_plan(request.id)
 
     @_admin_call
     def GetActiveLaunchPlan(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self.registry.get_active_launch_plan(request.id)
+        return self.launch_plans.get_active_launch_plan(request.id)
 
     @_admin_call
     def ListActiveLaunchPlans(self, request: Any, context: grpc.ServicerContext) -> Any:
-        plans, token = self.registry.list_active_launch_plans(request)
+        plans, token = self.launch_plans.list_active_launch_plans(request)
         return launch_plan_pb2.LaunchPlanList(launch_plans=plans, token=token)
 
     @_admin_call
     def ListLaunchPlans(self, request: Any, context: grpc.ServicerContext) -> Any:
-        rows, token = self.registry.list_entities("launch_plans", request)
+        rows, token = self.entities.list_entities("launch_plans", request)
         plans = [launch_plan_pb2.LaunchPlan.FromString(r["data"]) for r in rows]
         return launch_plan_pb2.LaunchPlanList(launch_plans=plans, token=token)
 
     @_admin_call
     def ListLaunchPlanIds(self, request: Any, context: grpc.ServicerContext) -> Any:
-        ids, token = self.registry.list_ids("launch_plans", request)
+        ids, token = self.entities.list_ids("launch_plans", request)
         return common_pb2.NamedEntityIdentifierList(entities=ids, token=token)
 
     @_admin_call
     def UpdateLaunchPlan(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self.registry.update_launch_plan(request.id, request.state)
+        self.launch_plans.update_launch_plan(request.id, request.state)
         return launch_plan_pb2.LaunchPlanUpdateResponse()
 
     # -- executions --------------------------------------------------------------------------
@@ -335,29 +344,29 @@ class AdminService(_Base, admin_pb2_grpc.AdminServiceServicer):
 
     @_admin_call
     def GetNodeExecution(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self.executions.get_node(request.id)
+        return self.node_executions.get_node(request.id)
 
     @_admin_call
     def ListNodeExecutions(self, request: Any, context: grpc.ServicerContext) -> Any:
-        nodes, token = self.executions.list_nodes(request)
+        nodes, token = self.node_executions.list_nodes(request)
         return node_execution_pb2.NodeExecutionList(node_executions=nodes, token=token)
 
     @_admin_call
     def GetNodeExecutionData(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self.executions.get_node_data(request.id)
+        return self.node_executions.get_node_data(request.id)
 
     @_admin_call
     def ListTaskExecutions(self, request: Any, context: grpc.ServicerContext) -> Any:
-        tasks, token = self.executions.list_tasks(request)
+        tasks, token = self.node_executions.list_tasks(request)
         return task_execution_pb2.TaskExecutionList(task_executions=tasks, token=token)
 
     @_admin_call
     def GetTaskExecution(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self.executions.get_task(request.id)
+        return self.node_executions.get_task(request.id)
 
     @_admin_call
     def GetTaskExecutionData(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self.executions.get_task_data(request.id)
+        return self.node_executions.get_task_data(request.id)
 
     @_admin_call
     def GetExecutionMetrics(self, request: Any, context: grpc.ServicerContext) -> Any:

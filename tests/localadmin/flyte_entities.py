@@ -1,6 +1,6 @@
 """flytekit tasks and workflows the conformance tests register with the local Admin.
 
-Their bodies never run there: the local Admin simulates execution (see engine.py).
+Their bodies never run there: the local Admin simulates execution (see nodes.py).
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ from flyteidl.core import workflow_pb2 as core_wf_pb2
 from flyteidl.service import admin_pb2_grpc
 
 from reconciler.localadmin import LocalAdmin
-from reconciler.localadmin.engine import FAIL_ATTEMPTS_LABEL, FAIL_NODE_LABEL
 from reconciler.localadmin.executions import Caller
+from reconciler.localadmin.nodes import FAIL_ATTEMPTS_LABEL, FAIL_NODE_LABEL
 from tests.localadmin import builders as b
 from tests.localadmin.conftest import (
     execution_id,
@@ -635,7 +635,7 @@ def test_outputs_annotation_gives_a_run_chosen_outputs(
 ) -> None:
     from flyteidl.admin import common_pb2
 
-    from reconciler.localadmin.engine import OUTPUTS_ANNOTATION
+    from reconciler.localadmin.nodes import OUTPUTS_ANNOTATION
 
     register_basics(stub)
     request = b.execution_request("chosen")
@@ -655,7 +655,7 @@ def test_an_outputs_annotation_that_does_not_fit_fails_the_run_as_system_error(
 ) -> None:
     from flyteidl.admin import common_pb2
 
-    from reconciler.localadmin.engine import OUTPUTS_ANNOTATION
+    from reconciler.localadmin.nodes import OUTPUTS_ANNOTATION
 
     register_basics(stub)
     request = b.execution_request("unfit")
@@ -677,7 +677,7 @@ def test_an_unexpected_server_error_is_internal_never_unknown(
     def broken(identifier: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(admin.registry, "get_task", broken)
+    monkeypatch.setattr(admin.entities, "get_task", broken)
     from flyteidl.admin import common_pb2
 
     error = rpc_error(lambda: stub.GetTask(common_pb2.ObjectGetRequest(id=b.task_id())))

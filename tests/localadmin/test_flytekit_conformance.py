@@ -1,6 +1,6 @@
 """Fidelity of the local Admin, measured with flytekit's unmodified ``FlyteRemote`` as client.
 
-Outputs are the engine's simulated values (zero values of the declared types, see engine.py):
+Outputs are the engine's simulated values (zero values of the declared types, see nodes.py):
 these tests check that flytekit can register, launch, wait, read and steer executions, not what
 user code would compute.
 """
@@ -42,7 +42,7 @@ from flytekit.models.named_entity import (
 from flytekit.remote import FlyteRemote
 
 from reconciler.localadmin import LocalAdmin, ManualClock
-from reconciler.localadmin.engine import OUTPUTS_ANNOTATION as OUTPUTS
+from reconciler.localadmin.nodes import OUTPUTS_ANNOTATION as OUTPUTS
 from tests.localadmin import flyte_entities as fe
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -343,7 +343,7 @@ def test_failed_run_recovers_through_flytekit(
     from flytekit.core.options import Options
     from flytekit.models.common import Labels
 
-    from reconciler.localadmin.engine import FAIL_NODE_LABEL
+    from reconciler.localadmin.nodes import FAIL_NODE_LABEL
 
     workflow = remote.register_workflow(fe.pipeline, settings, version="v1")
     launch_plan = remote.fetch_launch_plan(name=workflow.id.name, version="v1")
@@ -379,7 +379,7 @@ def test_outputs_annotation_flows_to_flytekit(
     from flytekit.core.options import Options
     from flytekit.models.common import Annotations
 
-    from reconciler.localadmin.engine import OUTPUTS_ANNOTATION
+    from reconciler.localadmin.nodes import OUTPUTS_ANNOTATION
 
     workflow = remote.register_workflow(fe.pipeline, settings, version="v1")
     launch_plan = remote.fetch_launch_plan(name=workflow.id.name, version="v1")

@@ -225,7 +225,7 @@ def test_a_version_2_execution_runs_with_its_stored_spec_as_the_resolved_one(
 ) -> None:
     import sqlite3
 
-    from reconciler.localadmin.engine import FAIL_NODE_LABEL
+    from reconciler.localadmin.nodes import FAIL_NODE_LABEL
     from tests.localadmin.conftest import execution_id, get_execution
 
     db = tmp_path / "admin.db"

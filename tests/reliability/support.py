@@ -168,7 +168,7 @@ def serve(
     )
     with admin:
         for project in PROJECTS:
-            admin.registry.ensure_project(project)
+            admin.projects.ensure_project(project)
         yield admin
 
 
