@@ -379,6 +379,38 @@ _report_command(
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_connection_options
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--download",
+    metavar="DIR",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Fetch file and directory outputs through DataProxy into DIR/<execution>/<output>.",
+)
+@_verbose_option
+def outputs(
+    paths: tuple[Path, ...],
+    endpoint: str | None,
+    insecure: bool | None,
+    config_file: Path | None,
+    environment: str | None,
+    output: str,
+    download: Path | None,
+    verbose: int,
+) -> None:
+    """The outputs of the runs behind Execution manifests, as YAML values (runs not finished
+    say so)."""
+    from reconciler.commands.outputs import OutputsOptions, run_outputs
+
+    admin = _admin_options(paths, endpoint, insecure, config_file, environment, verbose)
+    options = OutputsOptions(admin, output, download)  # type: ignore[arg-type]
+    _finish(run_outputs(options, dict(os.environ), sys.stdout))
+
+
+@cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_connection_options
 @click.option(

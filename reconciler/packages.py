@@ -443,9 +443,9 @@ class DesiredRegistration:
     def key(self, entity: Entity) -> tuple[str, str, str, str, str]:
         return (entity.kind, self.project, self.domain, entity.name, self.version)
 
-    def upload_key(self) -> tuple[str, str, str] | None:
+    def upload_key(self) -> tuple[str, str, str, str] | None:
         code = self.package.code
-        return (self.project, self.domain, code.digest) if code else None
+        return (self.project, self.domain, code.digest, code.filename) if code else None
 
     def upload_request(self) -> dataproxy_pb2.CreateUploadLocationRequest | None:
         code = self.package.code

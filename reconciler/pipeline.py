@@ -19,6 +19,7 @@ from reconciler.config import Connection, ConnectionFlags, Settings, resolve_con
 from reconciler.diagnostics import Diagnostic, has_errors
 from reconciler.errors import ConfigError, InvalidManifestsError, PackageError
 from reconciler.kinds.registration import KIND as REGISTRATION
+from reconciler.manifests.files import read_local_files
 from reconciler.manifests.load import Manifest, load_tree
 from reconciler.manifests.registration import RegistrationManifest
 from reconciler.manifests.resolve import Resolved, resolve
@@ -86,9 +87,10 @@ def load_desired(
     snapshot: Snapshot | None = None,
     terminal: Terminal = QUIET,
 ) -> tuple[Desired, Settings]:
-    """The manifests to act on, resolved; with ``packages``, Registration packages read too
-    (planning needs them; reports such as ``status`` do not, and serializing source is slow).
-    ``snapshot`` reads them from a git revision instead of ``options.paths``."""
+    """The manifests to act on, resolved; with ``packages``, Registration packages and the
+    local files Execution inputs name read too (planning needs them; reports such as
+    ``status`` do not, and serializing source is slow). ``snapshot`` reads them from a git
+    revision instead of ``options.paths``."""
     if snapshot is None:
         tree = load_tree(options.paths, options.environment)
     else:
@@ -133,7 +135,11 @@ def load_desired(
         ]
     kept = {r.manifest.address for r in resolved}
     written = {m.address: m for m in selection.manifests if m.address in kept}
-    return Desired(resolved, written, registrations), tree.settings
+    files = {}
+    if packages:
+        read = ((r.manifest.address, read_local_files(r.manifest)) for r in resolved)
+        files = {address: found for address, found in read if found}
+    return Desired(resolved, written, registrations, files), tree.settings
 
 
 def _registrations(
@@ -210,11 +216,14 @@ def context_for(settings: Settings, options: AdminOptions, source: Source | None
 
 def manifest_source(options: AdminOptions, desired: Desired) -> Source | None:
     """Where the manifests of the working tree come from. Besides the PATHs, the files
-    Registration manifests read count for ``dirty`` when they are inside the repository: a
-    run must not claim a commit for code the commit does not hold."""
+    Registration manifests read, and local files given as inputs, count for ``dirty`` when
+    they are inside the repository: a run must not claim a commit for code or data the commit
+    does not hold."""
     read: list[Path] = []
     for item in desired.resolved:
         model = item.manifest.model
+        for local in desired.files.get(item.manifest.address, {}).values():
+            read.append(item.manifest.source.parent / local.written)
         if isinstance(model, RegistrationManifest):
             base = item.manifest.source.parent
             spec = model.spec

@@ -44,7 +44,8 @@ class Needs:
     signals: frozenset[EntityKey] = frozenset()  # executions whose signals to list
     registered: frozenset[RegisteredKey] = frozenset()  # tasks, workflows, launch plans to get
     uploads: frozenset[tuple[str, str, str, str, bytes]] = frozenset()
-    """(project, domain, digest, filename, md5) of code tarballs whose upload location to ask"""
+    """(project, domain, filename_root, filename, md5) of uploads whose location to ask: code
+    tarballs (root: their digest) and local files given as inputs (root: their MD5)"""
     execution_inputs: frozenset[EntityKey] = frozenset()
     """Executions whose inputs to read (those a plan shows as conflicts, to show the diff)"""
     prune_everywhere: bool = False
@@ -68,7 +69,8 @@ class Actual:
     active_in_scope: dict[ProjectDomain, list[Any]] = field(default_factory=dict)
     signals: dict[EntityKey, list[Any]] = field(default_factory=dict)  # by execution
     registered: dict[RegisteredKey, Any] = field(default_factory=dict)
-    upload_urls: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    upload_urls: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
+    """Native URLs of the ``Needs.uploads`` by (project, domain, filename_root, filename)"""
     execution_inputs: dict[EntityKey, Any] = field(default_factory=dict)  # LiteralMap
 
     def launch_plan(self, key: EntityKey, version: str) -> Any | None:
@@ -166,14 +168,14 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
         if kind == "inputs":
             return kind, args, _get_inputs(client, args)
         if kind == "upload":
-            project, domain, code_digest, filename, md5 = args
+            project, domain, root, filename, md5 = args
             location = client.call(
                 "CreateUploadLocation",
                 dataproxy_pb2.CreateUploadLocationRequest(
                     project=project,
                     domain=domain,
                     filename=filename,
-                    filename_root=code_digest,
+                    filename_root=root,
                     content_md5=md5,
                 ),
                 service="data_proxy",
@@ -198,7 +200,7 @@ def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> 
             if result is not None:
                 actual.registered[args] = result
         elif kind == "upload":
-            actual.upload_urls[args[:3]] = result
+            actual.upload_urls[args[:4]] = result
         elif kind == "inputs":
             if result is not None:
                 actual.execution_inputs[args] = result

@@ -74,8 +74,10 @@ Documented differences from flytekit's ``TypeEngine.to_literal`` (each tested ag
   The other way round we agree with flytekit: ``3.0`` is not an ``int``, nor is ``true``.
 - Strings are accepted for datetime and duration, dates for datetime (flytekit's ``date`` type has
   the same ``LiteralType`` and writes midnight UTC too).
-- Blobs and structured datasets are URIs only; flytekit uploads local files and dataframes, we
-  refuse anything without a ``scheme://`` (we never upload). ``flyte://`` URIs are written as given
+- Blobs and structured datasets are URIs only here; flytekit uploads local files and dataframes,
+  this codec refuses anything without a ``scheme://``. A whole Execution input may name a local
+  file (``{path: ./file}``), which the planner uploads and replaces by its URI before it gets
+  here (``reconciler.plan.files``). ``flyte://`` URIs are written as given
   (flytekit resolves them through the data proxy). A structured dataset ``format`` in the manifest
   that contradicts the input's format is an error (flytekit silently keeps the input's).
 - MessagePack map keys follow the manifest's order, fields filled from defaults last; flytekit
@@ -486,7 +488,8 @@ def _read_uri(value: Any, lt: Any, at: _At) -> str:
         at,
         literal_type_name(lt),
         value,
-        " (a URI such as s3://bucket/key; local files are not uploaded)",
+        " (a URI such as s3://bucket/key; a local file is given as {path: ./file}, which only a "
+        "whole Execution input can be)",
     )
 
 

@@ -44,7 +44,7 @@ from flyteidl.service import dataproxy_pb2
 from reconciler.admin.client import AdminClient, Created, fetch_all
 from reconciler.admin.console import console_url
 from reconciler.admin.literals import to_literal
-from reconciler.errors import ConfigError, FailedPrecondition, ReconcilerError
+from reconciler.errors import AlreadyExists, ConfigError, FailedPrecondition, ReconcilerError
 from reconciler.kinds import KINDS
 from reconciler.kinds.backfill import BACKFILL_KEY
 from reconciler.manifests.address import Address
@@ -82,7 +82,7 @@ class Done:
     """What one operation did."""
 
     effect: Effect | None = Effect.MADE
-    """None: a step that is neither (the code upload, content-addressed)."""
+    """None: a step that is neither (an upload, content-addressed)."""
     execution: identifier_pb2.WorkflowExecutionIdentifier | None = None
     retried: bool = False
     """Found on a retry: perhaps our own earlier attempt, whose answer was lost, made it."""
@@ -379,10 +379,23 @@ def _set_signal(client: AdminClient, request: Any) -> Done:
 
 
 def _upload(client: AdminClient, request: Any, data: bytes) -> None:
-    """The code tarball: an upload location from DataProxy, then an HTTP PUT with Content-MD5
-    (as flytekit and flytectl upload it)."""
+    """A code tarball or a local file given as an input: an upload location from DataProxy,
+    then an HTTP PUT with Content-MD5 (as flytekit and flytectl upload). The location is
+    content-addressed (``filename_root`` names the content), so content already there is not
+    sent again: Admin answers ALREADY_EXISTS to a location asked for without an MD5 when a
+    file is there (flyteadmin ``dataproxy/service.go``; a file of other content could not be
+    at this root)."""
+    what = request.filename or "the upload"
     if hashlib.md5(data).digest() != request.content_md5:
-        raise ReconcilerError("the code tarball in the plan does not match its checksum")
+        raise ReconcilerError(f"{what}: the bytes in the plan do not match their checksum")
+    if request.filename and request.filename_root:
+        probe = dataproxy_pb2.CreateUploadLocationRequest()
+        probe.CopyFrom(request)
+        probe.ClearField("content_md5")
+        try:
+            client.call("CreateUploadLocation", probe, service="data_proxy")
+        except AlreadyExists:
+            return
     location = client.call("CreateUploadLocation", request, service="data_proxy")
     headers = {"Content-MD5": base64.b64encode(request.content_md5).decode("ascii")}
     headers.update(dict(location.headers))
@@ -391,11 +404,11 @@ def _upload(client: AdminClient, request: Any, data: bytes) -> None:
         with urllib.request.urlopen(put, timeout=120) as response:
             status = response.status
     except urllib.error.HTTPError as exc:
-        raise ReconcilerError(f"uploading the code tarball failed: HTTP {exc.code}") from None
+        raise ReconcilerError(f"uploading {what} failed: HTTP {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
-        raise ReconcilerError(f"uploading the code tarball failed: {exc}") from None
+        raise ReconcilerError(f"uploading {what} failed: {exc}") from None
     if status >= 300:
-        raise ReconcilerError(f"uploading the code tarball failed: HTTP {status}")
+        raise ReconcilerError(f"uploading {what} failed: HTTP {status}")
 
 
 def _get_execution(client: AdminClient, execution_id: Any) -> Any:

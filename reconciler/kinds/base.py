@@ -33,6 +33,7 @@ from flyteidl.admin import launch_plan_pb2
 from flyteidl.core import identifier_pb2
 
 from reconciler.manifests.base import ManifestBase
+from reconciler.manifests.files import LocalFile
 from reconciler.manifests.manifest import Manifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.packages import DesiredRegistration
@@ -52,6 +53,9 @@ class Desired:
     written: Mapping[str, Manifest]
     registrations: Mapping[str, DesiredRegistration] = field(default_factory=dict)
     """Registration manifests with their packages read, by address."""
+    files: Mapping[str, Mapping[str, LocalFile]] = field(default_factory=dict)
+    """The local files Execution manifests give as inputs, by address, then input name
+    (``reconciler.manifests.files``)."""
 
     def as_written(self, manifest: Manifest[M]) -> Manifest[M]:
         """``manifest`` as git writes it (its references unresolved): the same kind."""

@@ -30,9 +30,11 @@ from reconciler.kinds.base import Desired, Kind, Pair, Planning
 from reconciler.kinds.run_options import envs_view, run_options_view, set_run_options
 from reconciler.kinds.versions import registered_task, version_to_run
 from reconciler.manifests.execution import ExecutionManifest, attempt_name
+from reconciler.manifests.files import LocalFile
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.packages import EntityKind
+from reconciler.plan import files as local_files
 from reconciler.plan.common import (
     COMMIT_KEY,
     OWNER_KEY,
@@ -69,12 +71,17 @@ def _phase_name(phase: int) -> str:
     return found if found is not None else str(Phase.Name(phase))
 
 
-def spec_digest(manifest: Manifest[ExecutionManifest]) -> str:
+def spec_digest(
+    manifest: Manifest[ExecutionManifest], files: Mapping[str, LocalFile] | None = None
+) -> str:
     """Digest of the Execution manifest's spec as written (references unresolved), without the
-    fields that steer the reconciler rather than the run (``state``, ``onFailure``)."""
+    fields that steer the reconciler rather than the run (``state``, ``onFailure``); a local
+    file input counts with its content's digest (``files``, by input name)."""
     spec = manifest.model.spec.model_dump(
         mode="json", by_alias=True, exclude={"state", "on_failure"}
     )
+    if files:
+        spec = local_files.digest_view(spec, files)
     return digest(
         {
             "project": manifest.project,
@@ -108,6 +115,10 @@ class DesiredExecution:
     written: Mapping[FieldPath, str] = field(default_factory=dict)
     values: Mapping[str, str] = field(default_factory=dict)
     """Resolved secret values with the reference that gave each (never rendered)."""
+    files: Mapping[str, LocalFile] = field(default_factory=dict)
+    """The inputs given as local files, by input name."""
+    uploads: tuple[Operation, ...] = ()
+    """Their uploads, which a launch makes first."""
 
 
 @dataclass(frozen=True)
@@ -132,14 +143,21 @@ def build(item: Resolved[ExecutionManifest], planning: Planning) -> DesiredExecu
         return None
     overridden = _fixed_overridden(manifest, target, problems)
     hidden = {str(p[2]) for p in secrets if p[:2] == ("spec", "inputs") and len(p) > 2}
+    files = planning.desired.files.get(manifest.address, {})
+    with_uris = local_files.with_remote_uris(
+        manifest, spec.inputs, target.interface, files, planning.actual.upload_urls, problems
+    )
+    if with_uris is None:
+        return None
+    given, used = with_uris
     try:
-        inputs = to_literal_map(spec.inputs, target.interface, where="spec.inputs", redact=hidden)
+        inputs = to_literal_map(given, target.interface, where="spec.inputs", redact=hidden)
     except LiteralError as exc:
         problems.literals(manifest, exc)
         return None
     if overridden:
         return None
-    spec_hash = spec_digest(planning.desired.as_written(manifest))
+    spec_hash = spec_digest(planning.desired.as_written(manifest), files)
     execution_spec = _execution_spec(manifest, target.id, spec_hash, planning.context)
     secret = secret_inputs(
         secrets, ("spec", "inputs"), "inputs", target.interface, problems, manifest
@@ -156,6 +174,7 @@ def build(item: Resolved[ExecutionManifest], planning: Planning) -> DesiredExecu
     values = secret_values(manifest.document.data, secrets)
     secret += hide_text(request, values)
     view = execution_view(execution_spec, inputs, target.interface)
+    local_files.show(view, used)
     redact(view, secrets, ("spec",))
     ref = spec.launch_plan or spec.workflow or spec.task
     return DesiredExecution(
@@ -171,6 +190,8 @@ def build(item: Resolved[ExecutionManifest], planning: Planning) -> DesiredExecu
         pinned=ref is not None and ref.version is not None,
         written=dict(secrets),
         values=values,
+        files=used,
+        uploads=local_files.uploads(manifest.project, manifest.domain, used),
     )
 
 
@@ -456,6 +477,8 @@ def _stored_inputs(desired: DesiredExecution, stored_inputs: Any) -> dict[str, A
         if name not in given and filled is not None and filled == literal:
             continue
         shown[name] = decoded(literal, target.interface.get(name) if target else None)
+        if name in desired.files:
+            shown[name] = local_files.shown_stored(shown[name], desired.files[name])
     for path, written in desired.written.items():
         if path[:2] == ("spec", "inputs") and len(path) == 3 and path[2] in shown:
             shown[str(path[2])] = written  # never compared by value: the digest has the reference
@@ -520,6 +543,7 @@ def plan(
             after,
             reason="not launched yet",
             operations=(
+                *desired.uploads,
                 Operation(
                     "CreateExecution",
                     desired.request.SerializeToString(deterministic=True),
@@ -664,10 +688,12 @@ def _needs(item: Resolved[ExecutionManifest], desired: Desired, context: Context
     ref = spec.launch_plan or spec.workflow
     if ref is not None:
         launch_plans.add((ref.project or manifest.project, ref.domain or manifest.domain, ref.name))
+    files = desired.files.get(manifest.address, {})
     return Needs(
         executions=frozenset(_runs(manifest)),
         registered=frozenset(registered),
         launch_plans=frozenset(launch_plans),
+        uploads=frozenset(local_files.upload_needs(manifest.project, manifest.domain, files)),
     )
 
 
@@ -677,7 +703,8 @@ def _followups(item: Resolved[ExecutionManifest], desired: Desired, actual: Actu
     key = (manifest.project, manifest.domain, manifest.name)
     stored = actual.executions.get(key)
     written = desired.as_written(manifest)
-    if stored is None or stored.spec.labels.values.get(SPEC_KEY) == spec_digest(written):
+    files = desired.files.get(manifest.address)
+    if stored is None or stored.spec.labels.values.get(SPEC_KEY) == spec_digest(written, files):
         return Needs()
     return Needs(execution_inputs=frozenset({key}))
 

@@ -25,6 +25,7 @@ Layout (a call goes from the top down)::
     nodes.py            each kind of node (task, gate, launch plan, sub-workflow, branch, map
                         task), recovery, the output override and failure injection
     branches.py         branch conditions, evaluated
+    outputs.py          real files for the file and directory outputs of simulated nodes
     scheduler.py        launches active scheduled launch plans (``serve --scheduler``)
     clock.py            the injected time (a ManualClock in tests)
 

@@ -7,7 +7,10 @@ and, when the upload location was requested with an MD5, that the header matches
 bind the MD5 into the signature). Blobs land under ``<data dir>/blobs/<project>/<domain>/<md5
 or filename_root>/<filename>``; the ``native_url`` is the ``file://`` URL of that file so that
 flytekit and the engine read it directly on this machine. ``GET`` on a signed URL serves a blob
-(``CreateDownloadLocation``).
+(``CreateDownloadLocation``); on a directory (a multipart blob, such as a ``FlyteDirectory``
+output) it answers with a ``text/uri-list`` of the native URLs of the files below it, as a
+bucket lists a prefix, so that a client can fetch a directory file by file with one signed URL
+each (object stores' signed URLs do not list: that part is this store's own).
 
 The same server answers ``POST /oauth2/token`` (client credentials) when auth is configured, so
 that the ClientSecret flow can be exercised end to end against the token endpoint that
@@ -29,10 +32,14 @@ from pathlib import Path
 
 from reconciler.localadmin.clock import Clock
 
+BLOB_DIR = "blobs"
+"""The blob store's directory under the data dir."""
+URI_LIST = "text/uri-list"
+
 
 class BlobServer:
     def __init__(self, data_dir: Path, clock: Clock, token_issuer: TokenIssuer | None = None):
-        self.root = (data_dir / "blobs").resolve()
+        self.root = (data_dir / BLOB_DIR).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.clock = clock
         self.token_issuer = token_issuer
@@ -167,6 +174,11 @@ def _handler_for(store: BlobServer) -> type[BaseHTTPRequestHandler]:
                 self._reply(403, b"invalid or expired signature")
                 return
             target = store.path_for(relative)
+            if target.is_dir():
+                files = sorted(p for p in target.rglob("*") if p.is_file() and not p.is_symlink())
+                listing = "".join(f"{p.as_uri()}\r\n" for p in files)  # RFC 2483: CRLF
+                self._reply(200, listing.encode(), URI_LIST)
+                return
             if not target.is_file():
                 self._reply(404, b"no such blob")
                 return

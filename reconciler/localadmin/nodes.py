@@ -4,8 +4,10 @@ starts and is polled; this module starts it, polls it, and records it through
 
 * task nodes finish ``task_seconds`` after they start, with one task execution (attempt 0). Their
   outputs are **simulated**: the zero value of each declared output type (``0``, ``0.0``, ``""``,
-  ``False``, the epoch, empty list/map, ``None`` for optionals, the first enum value, an empty
-  file or directory under the data dir for blobs) - see :func:`literals.default_literal`;
+  ``False``, the epoch, empty list/map, ``None`` for optionals, the first enum value) - see
+  :func:`literals.default_literal` - except files and directories, which are real files in the
+  blob store naming the output, node and execution, fetchable through DataProxy - see
+  :mod:`outputs`;
 * gate nodes: an approve gate creates a boolean signal and waits: ``True`` passes its input
   through, ``False`` fails the node ("rejected"); a ``wait_for_input`` gate creates a signal of
   its type and outputs the value set; a sleep gate waits for its duration on the clock; a gate
@@ -64,6 +66,7 @@ from reconciler.localadmin import branches, literals
 from reconciler.localadmin.entities import START_NODE
 from reconciler.localadmin.executions import TERMINAL, Executions, Mode, Phase, execution_key
 from reconciler.localadmin.node_executions import NodeExecutions, NodePhase, TaskPhase
+from reconciler.localadmin.outputs import node_dir, simulated_output
 from reconciler.localadmin.protos import parse, timestamp
 from reconciler.localadmin.signals import Signals
 from reconciler.localadmin.store import Row, Store
@@ -382,8 +385,7 @@ class Nodes:
             return
         outputs = literals_pb2.LiteralMap()
         declared: dict[str, types_pb2.LiteralType] = {}
-        base = self.data_dir / "outputs" / run.execution.id.project / run.execution.id.domain
-        base = base / run.execution.id.name / full
+        base = node_dir(self.data_dir, run.execution.id, full)
         node_id = full
         override = self._output_override(run, node, full)
         if node.HasField("branch_node"):
@@ -412,7 +414,7 @@ class Nodes:
         else:
             for name, variable in self._output_variables(run, node).items():
                 outputs.literals[name].CopyFrom(
-                    literals.default_literal(variable.type, base / name)
+                    simulated_output(variable.type, base / name, run.execution.id, full, name)
                 )
                 declared[name] = variable.type
         for name, value in override.items():

@@ -48,7 +48,12 @@ class ExecutionSpec(Model):
     )
     task: EntityRef | None = None
     workflow: EntityRef | None = None
-    inputs: Inputs = Field(default_factory=dict)
+    inputs: Inputs = Field(
+        default_factory=dict,
+        description="Input values, typed by the target's interface at plan time. A file, "
+        "directory or structured dataset input may be a local path, {path: ./data/jan.csv} "
+        "(relative to this file), which apply uploads through DataProxy.",
+    )
     labels: Labels = Field(default_factory=dict)
     annotations: Annotations = Field(default_factory=dict)
     envs: Envs = Field(default_factory=dict)

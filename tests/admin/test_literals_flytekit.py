@@ -282,11 +282,11 @@ def test_field_order_matters_only_for_bytes() -> None:
     assert from_literal(reordered, lt) == from_literal(expected, lt)
 
 
-def test_flytekit_uploads_local_files_we_refuse_them(tmp_path: Any) -> None:
+def test_a_bare_local_path_is_refused_and_the_message_says_how_to_give_one(tmp_path: Any) -> None:
     local = tmp_path / "data.csv"
     local.write_text("a\n")
     lt = TypeEngine.to_literal_type(FlyteFile).to_flyte_idl()
-    with pytest.raises(LiteralError, match=r"local files are not uploaded"):
+    with pytest.raises(LiteralError, match=r"a local file is given as \{path: ./file\}"):
         to_literal(str(local), lt, path="inputs.data")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -12,6 +13,8 @@ from flyteidl.core import identifier_pb2
 from flyteidl.service import admin_pb2_grpc
 
 from reconciler.localadmin import LocalAdmin, ManualClock
+from tests.conftest import write
+from tests.engine import file_entities
 from tests.localadmin import builders as b
 
 PROJECT, DOMAIN = b.PROJECT, b.DOMAIN
@@ -56,3 +59,37 @@ def settings(tmp_path: Path, owner: str = "team-manifests") -> Path:
         f"defaults: {{project: {PROJECT}, domain: {DOMAIN}}}\nownerId: {owner}\n"
     )
     return tmp_path
+
+
+@pytest.fixture
+def crunch_remote(local_admin: LocalAdmin) -> Any:
+    """flytekit's ``FlyteRemote`` on the local Admin, with ``file_entities.crunch`` (file and
+    directory inputs and outputs) registered at v1."""
+    from flytekit.configuration import Config, ImageConfig, SerializationSettings
+    from flytekit.remote import FlyteRemote
+
+    remote = FlyteRemote(
+        Config.for_endpoint(local_admin.endpoint, insecure=True),
+        default_project=PROJECT,
+        default_domain=DOMAIN,
+    )
+    serialization = SerializationSettings(
+        image_config=ImageConfig.auto_default_image(),
+        project=PROJECT,
+        domain=DOMAIN,
+        version="v1",
+    )
+    remote.register_workflow(file_entities.crunch, serialization, version="v1")
+    return remote
+
+
+@pytest.fixture
+def file_tree(tmp_path: Path) -> Path:
+    """Manifests with an Execution of ``crunch`` from the local files beside them."""
+    root = settings(tmp_path / "manifests")
+    (root / "data").mkdir()
+    (root / "data" / "jan.csv").write_bytes(file_entities.CONTENT)
+    write(root / "data" / "parts" / "a.txt", "part a\n")
+    write(root / "data" / "parts" / "nested" / "b.txt", "part b\n")
+    write(root / "run.yaml", file_entities.run_manifest())
+    return root

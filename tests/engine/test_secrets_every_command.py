@@ -184,6 +184,11 @@ ROWS: list[Row] = [
     Row("status -v", _admin("status", "{root}", "-v"), before="finish the runs"),
     Row("status -o json", _admin("status", "{root}", "-o", "json")),
     Row("signals -o json", _admin("signals", "{root}", "-o", "json")),
+    Row("outputs -v", _admin("outputs", "{root}", "-v")),
+    Row(
+        "outputs -o json --download",
+        _admin("outputs", "{root}", "-o", "json", "--download", "{files}/outputs"),
+    ),
     Row("drift -v", _admin("drift", "{root}", "-v")),
     Row("drift -o json", _admin("drift", "{root}", "-o", "json")),
     Row("plan after apply", _admin("plan", "{root}", "-v", "--detailed-exitcode")),
@@ -222,6 +227,7 @@ ROWS: list[Row] = [
     Row("rotated: status -v", _admin("status", "{root}", "-v"), ROTATED),
     Row("rotated: status -o json", _admin("status", "{root}", "-o", "json"), ROTATED),
     Row("rotated: signals -v", _admin("signals", "{root}", "-v"), ROTATED),
+    Row("rotated: outputs -v", _admin("outputs", "{root}", "-v"), ROTATED),
     Row(
         "rotated: reconcile --once -v --self-heal refuses the conflicts",
         _admin(

@@ -1,6 +1,7 @@
 """The reconcile loop against the local Admin over real gRPC, with real HTTP on loopback: a
-``reconciler reconcile`` subprocess, a notification receiver, and a gate that holds one Admin
-call so that a test knows an operation is in flight."""
+``reconciler reconcile`` subprocess (:class:`ReconcilerProcess`, which ``tests/ui`` uses for
+``reconciler ui`` too), a notification receiver, and a gate that holds one Admin call so that a
+test knows an operation is in flight."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
@@ -159,15 +161,48 @@ def receiver() -> Iterator[Receiver]:
     server.close()
 
 
-class LoopProcess:
-    """``reconciler reconcile ...`` as a subprocess, its output in files."""
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def get(url: str) -> Response:
+    """GET without following redirects."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(url, timeout=10) as response:
+            return Response(response.status, dict(response.headers), response.read().decode())
+    except urllib.error.HTTPError as exc:
+        return Response(exc.code, dict(exc.headers), exc.read().decode())
+
+
+def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+class ReconcilerProcess:
+    """``reconciler ARGS...`` as a subprocess that serves HTTP on loopback (``reconcile`` with
+    ``--listen``, ``ui``), its output in files."""
 
     def __init__(self, workdir: Path, args: list[str], env: dict[str, str]) -> None:
-        self.out_path = workdir / f"loop-{id(self)}.out"
-        self.err_path = workdir / f"loop-{id(self)}.err"
+        self.command = args[0]
+        self.out_path = workdir / f"{self.command}-{id(self)}.out"
+        self.err_path = workdir / f"{self.command}-{id(self)}.err"
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "reconciler", "reconcile", *args],
+                [sys.executable, "-m", "reconciler", *args],
                 cwd=workdir,
                 env=env,
                 stdout=out,
@@ -184,38 +219,33 @@ class LoopProcess:
 
     @property
     def url(self) -> str:
+        """Where it listens, once it says so on stderr (``... on http://127.0.0.1:PORT``)."""
+
         def found() -> str | None:
             if self.process.poll() is not None:
-                raise AssertionError(f"the loop exited early:\n{self.out}\n{self.err}")
-            match = re.search(r"listening on (http://\S+)", self.err)
+                raise AssertionError(
+                    f"reconciler {self.command} exited early:\n{self.out}\n{self.err}"
+                )
+            match = re.search(r" on (http://\S+)", self.err)
             return match.group(1) if match else None
 
-        return eventually(found, "the loop to listen")
+        return eventually(found, f"reconciler {self.command} to listen")
 
-    def get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=10) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
+    def get(self, path: str) -> Response:
+        return get(self.url + path)
 
-    def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
-        request = urllib.request.Request(self.url + path, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as exc:
-            return int(exc.code)
+    def post(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+        return post(self.url + path, body, headers)
 
     def metrics(self) -> str:
-        status, text = self.get("/metrics")
-        assert status == 200
-        return text
+        response = self.get("/metrics")
+        assert response.status == 200
+        return response.body
 
     def state(self) -> dict[str, Any]:
-        status, text = self.get("/api/state")
-        assert status == 200
-        return json.loads(text)  # type: ignore[no-any-return]
+        response = self.get("/api/state")
+        assert response.status == 200
+        return json.loads(response.body)  # type: ignore[no-any-return]
 
     def passes(self) -> list[dict[str, Any]]:
         """The recent passes (of earlier runs too, with the same state file), oldest first."""
@@ -231,7 +261,13 @@ class LoopProcess:
         try:
             return self.process.wait(DEADLINE)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"the loop did not exit:\n{self.err}") from None
+            raise AssertionError(f"reconciler {self.command} did not exit:\n{self.err}") from None
+
+    def stop(self) -> None:
+        """SIGTERM, and wait for it to exit."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.wait()
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -240,16 +276,18 @@ class LoopProcess:
 
 
 @pytest.fixture
-def start_loop(tmp_path: Path, local_admin: LocalAdmin) -> Iterator[Callable[..., LoopProcess]]:
+def start_loop(
+    tmp_path: Path, local_admin: LocalAdmin
+) -> Iterator[Callable[..., ReconcilerProcess]]:
     """Start ``reconciler reconcile ARGS... --endpoint <local Admin> --insecure`` on a free
     port, with this test's environment (its secrets included)."""
-    started: list[LoopProcess] = []
+    started: list[ReconcilerProcess] = []
 
-    def start(*args: str | Path, env: dict[str, str] | None = None) -> LoopProcess:
+    def start(*args: str | Path, env: dict[str, str] | None = None) -> ReconcilerProcess:
         environ = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-        full = [str(a) for a in args]
+        full = ["reconcile", *(str(a) for a in args)]
         full += ["--endpoint", local_admin.endpoint, "--insecure", "--listen", "127.0.0.1:0"]
-        process = LoopProcess(tmp_path, full, environ)
+        process = ReconcilerProcess(tmp_path, full, environ)
         started.append(process)
         return process
 

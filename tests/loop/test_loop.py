@@ -16,7 +16,7 @@ from tests.loop.conftest import (
     LP_ADDRESS,
     SECRET_REGION,
     Gate,
-    LoopProcess,
+    ReconcilerProcess,
     deactivate,
     eventually,
     is_active,
@@ -69,8 +69,9 @@ def test_drift_is_measured_announced_once_and_healed(  # type: ignore[no-untyped
     )
     assert resource["reason"]
     assert state["last_pass"]["result"] == "drifted"
-    assert watching.get("/readyz")[0] == 200
-    assert watching.get("/healthz") == (200, "ok\n")
+    assert watching.get("/readyz").status == 200
+    healthz = watching.get("/healthz")
+    assert (healthz.status, healthz.body) == (200, "ok\n")
     assert SECRET_REGION not in metrics + json.dumps(state) + watching.out + watching.err
     assert not is_active(stub)  # report only
     watching.signal(signal.SIGTERM)
@@ -98,7 +99,7 @@ def _git(root: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-def _github(loop: LoopProcess, body: bytes, delivery: str, secret: str = HOOK_SECRET) -> int:
+def _github(loop: ReconcilerProcess, body: bytes, delivery: str, secret: str = HOOK_SECRET) -> int:
     headers = {
         "X-GitHub-Event": "push",
         "X-GitHub-Delivery": delivery,
@@ -108,7 +109,7 @@ def _github(loop: LoopProcess, body: bytes, delivery: str, secret: str = HOOK_SE
     return loop.post("/hooks/git", body, headers)
 
 
-def _triggers(loop: LoopProcess) -> list[str]:
+def _triggers(loop: ReconcilerProcess) -> list[str]:
     return [t for p in loop.passes() for t in p["triggers"]]
 
 
@@ -176,13 +177,13 @@ def test_failing_passes_make_it_unready_and_recovery_is_announced(  # type: igno
     broken.write_text("apiVersion: reconciler/v1\nkind: LaunchPlan\n")
     loop = start_loop(manifests, "--interval", "0.2s", "--notify", receiver.url)
     eventually(lambda: loop.wait_passes(3), "failing passes")
-    status, text = loop.get("/readyz")
-    assert status == 503
-    assert "no pass has succeeded" in text
+    readyz = loop.get("/readyz")
+    assert readyz.status == 503
+    assert "no pass has succeeded" in readyz.body
     assert 'reconciler_passes_total{result="error"}' in loop.metrics()
     assert loop.state()["last_pass"]["error"].startswith("invalid manifests")
     broken.unlink()
-    eventually(lambda: loop.get("/readyz")[0] == 200, "ready after a good pass")
+    eventually(lambda: loop.get("/readyz").status == 200, "ready after a good pass")
     eventually(lambda: len(receiver.received) >= 2, "the recovery")
     assert receiver.events() == ["pass_failed", "pass_recovered"]
     loop.signal()

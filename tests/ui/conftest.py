@@ -8,9 +8,6 @@ import json
 import os
 import re
 import subprocess
-import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,17 +19,18 @@ from reconciler.loop.state import write_state_file
 from tests.loop.conftest import (  # the loop's fixtures, for the tests here
     LAUNCH_PLAN,
     REPO,
-    LoopProcess,
-    eventually,
+    ReconcilerProcess,
     gate,
+    get,
     local_admin,
     manifests,
+    post,
     start_loop,
     stub,
 )
 from tests.ui.states import CONSOLE, EVIL
 
-__all__ = ["gate", "local_admin", "manifests", "start_loop", "stub"]
+__all__ = ["gate", "get", "local_admin", "manifests", "post", "start_loop", "stub"]
 
 ARTIFACTS = REPO / ".artifacts"
 LISTEN = ("--listen", "127.0.0.1:0")
@@ -92,91 +90,22 @@ def rows(page: str) -> list[tuple[str, str, str]]:
     return [(css or "synced", ident, name) for css, ident, name in ROW.findall(page)]
 
 
-@dataclass(frozen=True)
-class Response:
-    status: int
-    headers: dict[str, str]
-    body: str
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def get(url: str) -> Response:
-    """GET without following redirects."""
-    opener = urllib.request.build_opener(_NoRedirect)
-    try:
-        with opener.open(url, timeout=10) as response:
-            return Response(response.status, dict(response.headers), response.read().decode())
-    except urllib.error.HTTPError as exc:
-        return Response(exc.code, dict(exc.headers), exc.read().decode())
-
-
-def post(url: str, body: bytes) -> int:
-    request = urllib.request.Request(url, data=body, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-
-
-class UiProcess:
-    """``reconciler ui STATEFILE --listen 127.0.0.1:0`` as a subprocess."""
-
-    def __init__(self, workdir: Path, state_file: Path) -> None:
-        self.err_path = workdir / f"ui-{id(self)}.err"
-        with self.err_path.open("wb") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "reconciler", "ui", str(state_file), *LISTEN],
-                cwd=workdir,
-                env={**os.environ, "PYTHONPATH": str(REPO)},
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-            )
-
-    @property
-    def err(self) -> str:
-        return self.err_path.read_text("utf-8", errors="replace")
-
-    @property
-    def url(self) -> str:
-        def found() -> str | None:
-            if self.process.poll() is not None:
-                raise AssertionError(f"reconciler ui exited early:\n{self.err}")
-            match = re.search(r"on (http://\S+)", self.err)
-            return match.group(1) if match else None
-
-        return eventually(found, "reconciler ui to listen")
-
-    def get(self, path: str) -> Response:
-        return get(self.url + path)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(30)
-
-
 @pytest.fixture
-def serve_ui(tmp_path: Path) -> Iterator[Callable[[dict[str, Any]], UiProcess]]:
+def serve_ui(tmp_path: Path) -> Iterator[Callable[[dict[str, Any]], ReconcilerProcess]]:
     """Write a state file and serve it with ``reconciler ui``."""
-    started: list[UiProcess] = []
+    started: list[ReconcilerProcess] = []
 
-    def serve(state: dict[str, Any]) -> UiProcess:
+    def serve(state: dict[str, Any]) -> ReconcilerProcess:
         path = tmp_path / "state.json"
         write_state_file(path, state)
-        process = UiProcess(tmp_path, path)
+        environ = {**os.environ, "PYTHONPATH": str(REPO)}
+        process = ReconcilerProcess(tmp_path, ["ui", str(path), *LISTEN], environ)
         started.append(process)
         return process
 
     yield serve
     for process in started:
-        if process.process.poll() is None:
-            process.process.kill()
-            process.process.wait(30)
+        process.kill()
 
 
 def git(root: Path, *args: str) -> str:
@@ -194,7 +123,7 @@ class Watched:
     """A loop (report only) over a tree whose first commit it applied and whose second it
     has not."""
 
-    loop: LoopProcess
+    loop: ReconcilerProcess
     applied: str  # the commit the earlier --self-heal pass applied
     head: str  # the commit now in git
 

@@ -12,9 +12,9 @@ from tests.ui.states import CONSOLE, EVIL
 
 
 def _page(loop, path: str = "/") -> str:  # type: ignore[no-untyped-def]
-    status, body = loop.get(path)
-    assert status == 200, body
-    return str(body)
+    response = loop.get(path)
+    assert response.status == 200, response.body
+    return str(response.body)
 
 
 def test_the_loop_serves_its_state_as_the_status_page(watched, stub) -> None:  # type: ignore[no-untyped-def]
@@ -66,4 +66,4 @@ def test_the_loop_serves_its_state_as_the_status_page(watched, stub) -> None:  #
     # the secret behind ${env:LOOP_REGION} is on no page
     for path in ("/", f"/r/{resource_id(DAILY)}", "/?status=synced"):
         assert SECRET_REGION not in _page(loop, path)
-    assert loop.get("/metrics")[0] == 200
+    assert loop.get("/metrics").status == 200
