@@ -1,24 +1,25 @@
 """Read what Admin has for the resources the manifests name, in few round trips.
 
-Per project/domain: one filtered, paged ``ListLaunchPlans`` per 100 launch plan names the
-manifests mention (all versions), one filtered ``ListExecutions`` per 100 execution names, and
-one ``ListActiveLaunchPlans`` (to see what ``--prune`` may touch). Workflows (for their
-interfaces) are read one ``GetWorkflow`` per distinct id, concurrently. No per-manifest loop.
+Per project/domain: one filtered, paged list of launch plans per 100 launch plan names the
+manifests mention (all versions), one filtered list of executions per 100 execution names, and
+the active launch plans (to see what ``--prune`` may touch). Workflows (for their interfaces)
+are read one get per distinct id, concurrently. No per-manifest loop. Everything goes through
+the ``Admin`` interface (``reconciler.admin.api``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import islice
-from typing import Any, cast
+from typing import Any, Generic, TypeVar
 
-from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2, workflow_pb2
-from flyteidl.core import identifier_pb2
+from flyteidl.admin import execution_pb2, launch_plan_pb2, signal_pb2, task_pb2, workflow_pb2
+from flyteidl.core import identifier_pb2, literals_pb2
 from flyteidl.service import dataproxy_pb2
 
-from reconciler.admin import filters
-from reconciler.admin.client import AdminClient, fetch_all
+from reconciler.admin.api import NAMES_PER_CALL, Admin, ExecutionId
+from reconciler.admin.client import fetch_all
 from reconciler.errors import NotFound
 from reconciler.shard import Shard
 
@@ -26,11 +27,10 @@ ProjectDomain = tuple[str, str]
 EntityKey = tuple[str, str, str]  # project, domain, name
 VersionedKey = tuple[str, str, str, str]  # project, domain, name, version
 RegisteredKey = tuple[str, str, str, str, str]  # kind, project, domain, name, version
-NAMES_PER_CALL = 100
-# One more than the names asked for: Admin sends a next-page token only after a full page, so
-# a chunk of names that has at most one match each (executions; launch plans with one version)
-# comes back in one call, where a page of exactly 100 would cost a second, empty one.
-PAGE_PER_CALL = NAMES_PER_CALL + 1
+Upload = tuple[str, str, str, str, bytes]  # project, domain, filename_root, filename, md5
+LaunchPlan = launch_plan_pb2.LaunchPlan
+Registered = task_pb2.Task | workflow_pb2.Workflow | launch_plan_pb2.LaunchPlan
+_K = TypeVar("_K")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Needs:
     prune_scopes: frozenset[ProjectDomain] = frozenset()
     signals: frozenset[EntityKey] = frozenset()  # executions whose signals to list
     registered: frozenset[RegisteredKey] = frozenset()  # tasks, workflows, launch plans to get
-    uploads: frozenset[tuple[str, str, str, str, bytes]] = frozenset()
+    uploads: frozenset[Upload] = frozenset()
     """(project, domain, filename_root, filename, md5) of uploads whose location to ask: code
     tarballs (root: their digest) and local files given as inputs (root: their MD5)"""
     execution_inputs: frozenset[EntityKey] = frozenset()
@@ -63,17 +63,17 @@ class Needs:
 class Actual:
     """Admin's state for the needed resources; absent keys were not found."""
 
-    launch_plans: dict[EntityKey, list[Any]] = field(default_factory=dict)  # all versions
-    executions: dict[EntityKey, Any] = field(default_factory=dict)
-    workflows: dict[VersionedKey, Any] = field(default_factory=dict)
-    active_in_scope: dict[ProjectDomain, list[Any]] = field(default_factory=dict)
-    signals: dict[EntityKey, list[Any]] = field(default_factory=dict)  # by execution
-    registered: dict[RegisteredKey, Any] = field(default_factory=dict)
+    launch_plans: dict[EntityKey, list[LaunchPlan]] = field(default_factory=dict)  # all versions
+    executions: dict[EntityKey, execution_pb2.Execution] = field(default_factory=dict)
+    workflows: dict[VersionedKey, workflow_pb2.Workflow] = field(default_factory=dict)
+    active_in_scope: dict[ProjectDomain, list[LaunchPlan]] = field(default_factory=dict)
+    signals: dict[EntityKey, list[signal_pb2.Signal]] = field(default_factory=dict)  # by execution
+    registered: dict[RegisteredKey, Registered] = field(default_factory=dict)
     upload_urls: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
     """Native URLs of the ``Needs.uploads`` by (project, domain, filename_root, filename)"""
-    execution_inputs: dict[EntityKey, Any] = field(default_factory=dict)  # LiteralMap
+    execution_inputs: dict[EntityKey, literals_pb2.LiteralMap] = field(default_factory=dict)
 
-    def launch_plan(self, key: EntityKey, version: str) -> Any | None:
+    def launch_plan(self, key: EntityKey, version: str) -> LaunchPlan | None:
         return next((lp for lp in self.launch_plans.get(key, []) if lp.id.version == version), None)
 
     def merge(self, other: Actual) -> None:
@@ -88,11 +88,11 @@ class Actual:
         self.upload_urls.update(other.upload_urls)
         self.execution_inputs.update(other.execution_inputs)
 
-    def signal(self, execution: EntityKey, signal_id: str) -> Any | None:
+    def signal(self, execution: EntityKey, signal_id: str) -> signal_pb2.Signal | None:
         found = self.signals.get(execution, [])
         return next((s for s in found if s.id.signal_id == signal_id), None)
 
-    def active_launch_plan(self, key: EntityKey) -> Any | None:
+    def active_launch_plan(self, key: EntityKey) -> LaunchPlan | None:
         return next(
             (
                 lp
@@ -103,170 +103,171 @@ class Actual:
         )
 
 
-def _jobs(client: AdminClient, needs: Needs) -> list[tuple[str, Any]]:
+_T = TypeVar("_T")
+_Kept = Callable[[Actual], None]
+
+
+@dataclass(frozen=True)
+class _Read(Generic[_T]):
+    """One read: what to ask Admin, and where in ``Actual`` the answer goes. Reads run
+    concurrently; their answers are kept in the order the reads were listed."""
+
+    fetch: Callable[[Admin], _T]
+    keep: Callable[[Actual, _T], None]
+
+    def run(self, admin: Admin) -> _Kept:
+        found = self.fetch(admin)
+        return lambda actual: self.keep(actual, found)
+
+
+def _reads(admin: Admin, needs: Needs) -> list[_Read[Any]]:
     """The reads ``needs`` asks for, batched."""
-    jobs: list[tuple[str, Any]] = []
+    reads: list[_Read[Any]] = []
     for (project, domain), names in _group(needs.launch_plans).items():
-        # Admin's filter grammar has no escaping: a name holding one of its delimiters is read
-        # by name (every version of it) instead of in a batch
-        for chunk in _chunks([n for n in names if filters.expressible(n)]):
-            jobs.append(("lp", (project, domain, chunk)))
-        for name in names:
-            if not filters.expressible(name):
-                jobs.append(("lp-named", (project, domain, name)))
+        for chunk in _chunks(names):
+            reads.append(_launch_plans(project, domain, chunk))
     for (project, domain), names in _group(needs.executions).items():
         for chunk in _chunks(names):
-            jobs.append(("ex", (project, domain, chunk)))
-    for scope in sorted(needs.prune_scopes):
-        jobs.append(("active", scope))
-    for workflow in sorted(needs.workflows):
-        jobs.append(("wf", workflow))
-    for execution in sorted(needs.signals):
-        jobs.append(("sig", execution))
-    for registered in sorted(needs.registered):
-        jobs.append(("get", registered))
-    for upload in sorted(needs.uploads):
-        jobs.append(("upload", upload))
-    for execution in sorted(needs.execution_inputs):
-        jobs.append(("inputs", execution))
+            reads.append(_executions(project, domain, chunk))
+    scopes = set(needs.prune_scopes)
     if needs.prune_everywhere:
-        listed = {scope for kind, scope in jobs if kind == "active"}
-        for project in client.list_projects():
+        for project in admin.list_projects():
             for domain in project.domains:
-                owned = needs.shard is None or needs.shard.owns(project.id, domain.id)
-                if owned and (project.id, domain.id) not in listed:
-                    jobs.append(("active", (project.id, domain.id)))
-    return jobs
+                if needs.shard is None or needs.shard.owns(project.id, domain.id):
+                    scopes.add((project.id, domain.id))
+    reads.extend(_active(scope) for scope in sorted(scopes))
+    reads.extend(_workflow(key) for key in sorted(needs.workflows))
+    reads.extend(_signals(key) for key in sorted(needs.signals))
+    reads.extend(_registered(key) for key in sorted(needs.registered))
+    reads.extend(_upload_url(key) for key in sorted(needs.uploads))
+    reads.extend(_inputs(key) for key in sorted(needs.execution_inputs))
+    return reads
 
 
-def fetch_actual(client: AdminClient, needs: Needs, *, parallelism: int = 8) -> Actual:
+def fetch_actual(admin: Admin, needs: Needs, *, parallelism: int = 8) -> Actual:
     actual = Actual()
-    jobs = _jobs(client, needs)
-
-    def run(job: tuple[str, Any]) -> tuple[str, Any, Any]:
-        kind, args = job
-        if kind == "lp":
-            project, domain, names = args
-            found = client.list_launch_plans(
-                project, domain, filters=filters.value_in("name", names), page_size=PAGE_PER_CALL
-            )
-            return kind, args, list(found)
-        if kind == "lp-named":
-            return "lp", args, list(client.list_launch_plans(*args))
-        if kind == "ex":
-            project, domain, names = args
-            found = client.list_executions(
-                project, domain, filters=filters.value_in("name", names), page_size=PAGE_PER_CALL
-            )
-            return kind, args, list(found)
-        if kind == "active":
-            return kind, args, list(client.list_active_launch_plans(*args))
-        if kind == "sig":
-            return kind, args, _list_signals(client, args)
-        if kind == "get":
-            return kind, args, _get_entity(client, args)
-        if kind == "inputs":
-            return kind, args, _get_inputs(client, args)
-        if kind == "upload":
-            project, domain, root, filename, md5 = args
-            location = client.call(
-                "CreateUploadLocation",
-                dataproxy_pb2.CreateUploadLocationRequest(
-                    project=project,
-                    domain=domain,
-                    filename=filename,
-                    filename_root=root,
-                    content_md5=md5,
-                ),
-                service="data_proxy",
-            )
-            return kind, args, location.native_url
-        return kind, args, _get_workflow(client, args)
-
-    for kind, args, result in fetch_all(run, jobs, parallelism=parallelism):
-        if kind == "lp":
-            for lp in result:
-                key = (lp.id.project, lp.id.domain, lp.id.name)
-                actual.launch_plans.setdefault(key, []).append(lp)
-        elif kind == "ex":
-            for execution in result:
-                key = (execution.id.project, execution.id.domain, execution.id.name)
-                actual.executions[key] = execution
-        elif kind == "active":
-            actual.active_in_scope[args] = result
-        elif kind == "sig":
-            actual.signals[args] = result
-        elif kind == "get":
-            if result is not None:
-                actual.registered[args] = result
-        elif kind == "upload":
-            actual.upload_urls[args[:4]] = result
-        elif kind == "inputs":
-            if result is not None:
-                actual.execution_inputs[args] = result
-        elif result is not None:
-            actual.workflows[args] = result
+    for keep in fetch_all(
+        lambda read: read.run(admin), _reads(admin, needs), parallelism=parallelism
+    ):
+        keep(actual)
     return actual
 
 
-def _get_workflow(client: AdminClient, key: VersionedKey) -> workflow_pb2.Workflow | None:
-    project, domain, name, version = key
-    request = common_pb2.ObjectGetRequest(
-        id=identifier_pb2.Identifier(
-            resource_type=identifier_pb2.WORKFLOW,
-            project=project,
-            domain=domain,
-            name=name,
-            version=version,
-        )
-    )
-    try:
-        return cast(workflow_pb2.Workflow, client.call("GetWorkflow", request))
-    except NotFound:
-        return None
+def _launch_plans(project: str, domain: str, names: list[str]) -> _Read[list[LaunchPlan]]:
+    def keep(actual: Actual, found: list[LaunchPlan]) -> None:
+        for lp in found:
+            actual.launch_plans.setdefault(_entity(lp.id), []).append(lp)
+
+    return _Read(lambda admin: admin.list_launch_plans(project, domain, names), keep)
 
 
-_GETS = {
-    "task": ("GetTask", identifier_pb2.TASK),
-    "workflow": ("GetWorkflow", identifier_pb2.WORKFLOW),
-    "launch_plan": ("GetLaunchPlan", identifier_pb2.LAUNCH_PLAN),
-}
+def _executions(
+    project: str, domain: str, names: list[str]
+) -> _Read[list[execution_pb2.Execution]]:
+    def keep(actual: Actual, found: list[execution_pb2.Execution]) -> None:
+        for execution in found:
+            actual.executions[_entity(execution.id)] = execution
+
+    return _Read(lambda admin: admin.list_executions(project, domain, names), keep)
 
 
-def _get_entity(client: AdminClient, key: RegisteredKey) -> Any | None:
+def _active(scope: ProjectDomain) -> _Read[list[LaunchPlan]]:
+    def keep(actual: Actual, found: list[LaunchPlan]) -> None:
+        actual.active_in_scope[scope] = found
+
+    return _Read(lambda admin: admin.list_active_launch_plans(*scope), keep)
+
+
+def _workflow(key: VersionedKey) -> _Read[workflow_pb2.Workflow | None]:
+    def keep(actual: Actual, found: workflow_pb2.Workflow | None) -> None:
+        if found is not None:
+            actual.workflows[key] = found
+
+    identifier = _identifier(key)
+    return _Read(lambda admin: _unless_absent(admin.get_workflow, identifier), keep)
+
+
+def _registered(key: RegisteredKey) -> _Read[Registered | None]:
+    def keep(actual: Actual, found: Registered | None) -> None:
+        if found is not None:
+            actual.registered[key] = found
+
     kind, project, domain, name, version = key
-    method, resource = _GETS[kind]
-    request = common_pb2.ObjectGetRequest(
-        id=identifier_pb2.Identifier(
-            resource_type=resource, project=project, domain=domain, name=name, version=version
-        )
+    identifier = _identifier((project, domain, name, version))
+
+    def fetch(admin: Admin) -> Registered | None:
+        gets: Mapping[str, Callable[[identifier_pb2.Identifier], Registered]] = {
+            "task": admin.get_task,
+            "workflow": admin.get_workflow,
+            "launch_plan": admin.get_launch_plan,
+        }
+        return _unless_absent(gets[kind], identifier)
+
+    return _Read(fetch, keep)
+
+
+def _signals(key: EntityKey) -> _Read[list[signal_pb2.Signal]]:
+    def keep(actual: Actual, found: list[signal_pb2.Signal]) -> None:
+        actual.signals[key] = found
+
+    def fetch(admin: Admin) -> list[signal_pb2.Signal]:
+        try:
+            return admin.list_signals(_execution(key))
+        except NotFound:
+            return []  # no such execution yet: no signals either
+
+    return _Read(fetch, keep)
+
+
+def _upload_url(key: Upload) -> _Read[str]:
+    project, domain, root, filename, md5 = key
+
+    def keep(actual: Actual, found: str) -> None:
+        actual.upload_urls[(project, domain, root, filename)] = found
+
+    request = dataproxy_pb2.CreateUploadLocationRequest(
+        project=project,
+        domain=domain,
+        filename=filename,
+        filename_root=root,
+        content_md5=md5,
     )
+    return _Read(lambda admin: str(admin.create_upload_location(request).native_url), keep)
+
+
+def _inputs(key: EntityKey) -> _Read[literals_pb2.LiteralMap | None]:
+    def keep(actual: Actual, found: literals_pb2.LiteralMap | None) -> None:
+        if found is not None:
+            actual.execution_inputs[key] = found
+
+    def fetch(admin: Admin) -> literals_pb2.LiteralMap | None:
+        data = _unless_absent(admin.get_execution_data, _execution(key))
+        return data.full_inputs if data is not None else None
+
+    return _Read(fetch, keep)
+
+
+def _unless_absent(get: Callable[[_K], _T], key: _K) -> _T | None:
+    """``get(key)``, or None where Admin has nothing there."""
     try:
-        return client.call(method, request)
+        return get(key)
     except NotFound:
         return None
 
 
-def _get_inputs(client: AdminClient, key: EntityKey) -> Any | None:
-    project, domain, name = key
-    request = execution_pb2.WorkflowExecutionGetDataRequest(
-        id=identifier_pb2.WorkflowExecutionIdentifier(project=project, domain=domain, name=name)
-    )
-    try:
-        return client.call("GetExecutionData", request).full_inputs
-    except NotFound:
-        return None
+def _identifier(key: VersionedKey) -> identifier_pb2.Identifier:
+    """The id of an entity (its resource type is the get's business)."""
+    project, domain, name, version = key
+    return identifier_pb2.Identifier(project=project, domain=domain, name=name, version=version)
 
 
-def _list_signals(client: AdminClient, key: EntityKey) -> list[Any]:
+def _execution(key: EntityKey) -> ExecutionId:
     project, domain, name = key
-    execution = identifier_pb2.WorkflowExecutionIdentifier(
-        project=project, domain=domain, name=name
-    )
-    try:
-        return list(client.list_signals(execution))
-    except NotFound:
-        return []  # no such execution yet: no signals either
+    return ExecutionId(project=project, domain=domain, name=name)
+
+
+def _entity(identifier: identifier_pb2.Identifier | ExecutionId) -> EntityKey:
+    return (identifier.project, identifier.domain, identifier.name)
 
 
 def _group(keys: Iterable[EntityKey]) -> Mapping[ProjectDomain, list[str]]:

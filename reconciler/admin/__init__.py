@@ -1,5 +1,7 @@
 """Talking to FlyteAdmin: channel, auth, retries, error mapping, paging, filters, literals.
 
-``AdminClient`` (``client.py``) is the single entry point; everything it raises is an
-``reconciler.errors.AdminError`` or ``AuthError``, translated in ``status.py``.
+``Admin`` (``api.py``) is what the rest of the reconciler asks of FlyteAdmin, a narrow typed
+interface; ``AdminClient`` (``client.py``) implements it over gRPC and is the single way out to
+a real Admin; everything it raises is an ``reconciler.errors.AdminError`` or ``AuthError``,
+translated in ``status.py``.
 """

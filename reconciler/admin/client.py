@@ -1,20 +1,24 @@
-"""``AdminClient``: every call to FlyteAdmin goes through here.
+"""``AdminClient``: the ``Admin`` interface (``api.py``) over gRPC; every call to FlyteAdmin
+goes through here.
 
-Each call gets a deadline, transient failures (UNAVAILABLE, DEADLINE_EXCEEDED,
-RESOURCE_EXHAUSTED) are retried by ``RetryPolicy``, and every gRPC error leaves as an
-``AdminError`` (``status.translate``). List RPCs are exposed as iterators that follow Admin's
-page tokens, and ``fetch_all`` runs many reads with bounded concurrency so that the planner
-reads many entities in few round trips of wall time.
+Each method is one RPC of AdminService, SignalService or DataProxyService (or, for a list,
+one per page), named only here. Each call gets a deadline, transient failures (UNAVAILABLE,
+DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED) are retried by ``RetryPolicy``, and every gRPC error
+leaves as an ``AdminError`` (``status.translate``) that says how many attempts were made.
+List RPCs follow Admin's page tokens, and ``fetch_all`` runs many reads with bounded
+concurrency so that the planner reads many entities in few round trips of wall time.
 """
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grpc
@@ -22,29 +26,44 @@ from flyteidl.admin import (
     common_pb2,
     execution_pb2,
     launch_plan_pb2,
-    node_execution_pb2,
     project_pb2,
     signal_pb2,
+    task_pb2,
     version_pb2,
+    workflow_pb2,
 )
 from flyteidl.core import identifier_pb2
 from flyteidl.service import (
     admin_pb2_grpc,
+    dataproxy_pb2,
     dataproxy_pb2_grpc,
     signal_pb2_grpc,
 )
 
+from reconciler.admin import filters
+from reconciler.admin.api import NAMES_PER_CALL, ExecutionId
 from reconciler.admin.auth import AuthMetadata, BearerAuth, TokenCache, discover, token_source
 from reconciler.admin.channel import open_channel
-from reconciler.admin.filters import Filters
 from reconciler.admin.retry import RetryPolicy
 from reconciler.admin.status import RETRYABLE, status_of, translate
 from reconciler.config import Connection
-from reconciler.errors import AlreadyExists, InternalError, Unauthenticated
+from reconciler.errors import AlreadyExists, InternalError, ReconcilerError, Unauthenticated
 
 PAGE_SIZE = 100
+# One more than the names asked for: Admin sends a next-page token only after a full page, so
+# a chunk of names that has at most one match each (executions; launch plans with one version)
+# comes back in one call, where a page of exactly 100 would cost a second, empty one.
+_PAGE_PER_NAMES = NAMES_PER_CALL + 1
+UPLOAD_TIMEOUT = 120.0
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+_Listed = TypeVar(
+    "_Listed",
+    common_pb2.ResourceListRequest,
+    project_pb2.ProjectListRequest,
+    launch_plan_pb2.ActiveLaunchPlanListRequest,
+    signal_pb2.SignalListRequest,
+)
 
 Notice = Callable[[str], object]
 """Tells the person at the terminal something (where to log in, the code to enter). Supplied by
@@ -58,27 +77,10 @@ are opened deep inside plan and apply, so the loop sets it once instead of threa
 every function on the way."""
 
 
-@dataclass(frozen=True)
-class CallResult:
-    """A response and whether it took more than one attempt (see ``create``)."""
-
-    response: Any
-    attempts: int
-
-
-@dataclass(frozen=True)
-class Created:
-    """What a create did. ``existed``: Admin already held the same thing, so this call made
-    nothing; with ``attempts`` > 1 that may be our own earlier attempt whose answer was lost,
-    with 1 it was another client (or an earlier run)."""
-
-    response: Any | None
-    existed: bool
-    attempts: int
-
-
 class AdminClient:
-    """``interactive``: a person at a terminal may log in (Pkce, DeviceFlow; without one those
+    """The ``Admin`` interface over gRPC.
+
+    ``interactive``: a person at a terminal may log in (Pkce, DeviceFlow; without one those
     modes fail with an error that says so), told what to do through ``notify`` and, for Pkce,
     a browser opened by ``open_url`` (default: ``webbrowser``). The commands pass what they
     know of the terminal; a client made without them never waits on a person."""
@@ -140,13 +142,9 @@ class AdminClient:
 
     # --- calls ------------------------------------------------------------------------------
 
-    def call(self, method: str, request: Any, *, service: str = "admin") -> Any:
-        """``Service.method(request)`` with deadline, retries and error translation."""
-        return self.call_with_attempts(method, request, service=service).response
-
-    def call_with_attempts(
-        self, method: str, request: Any, *, service: str = "admin"
-    ) -> CallResult:
+    def _call(self, method: str, request: Any, *, service: str = "admin") -> Any:
+        """``Service.method(request)`` with deadline, retries and error translation; an error
+        says how many attempts were made (``AdminError.attempts``)."""
         stub = getattr(self, service)
         function = getattr(stub, method)
         started = self._clock()
@@ -158,7 +156,7 @@ class AdminClient:
             try:
                 response = function(request, timeout=self.connection.call_timeout)
                 self._observe(method, "OK", sent)
-                return CallResult(response, attempt)
+                return response
             except grpc.RpcError as exc:
                 code = status_of(exc)
                 self._observe(method, code.name, sent)
@@ -181,37 +179,15 @@ class AdminClient:
         if self._observer is not None:
             self._observer(method, code, time.perf_counter() - sent)
 
-    def create(
+    def _pages(
         self,
         method: str,
-        request: Any,
-        *,
-        stored: Callable[[], _T],
-        same: Callable[[_T], bool],
-        service: str = "admin",
-    ) -> Created:
-        """A create that is safe to retry: an ALREADY_EXISTS whose stored spec equals ours is
-        success (our earlier attempt, or another client with the same spec, got there first);
-        any other ALREADY_EXISTS is raised (DESIGN.md, Guarantees)."""
-        try:
-            done = self.call_with_attempts(method, request, service=service)
-        except AlreadyExists as exc:
-            if same(stored()):
-                return Created(None, True, exc.attempts)
-            raise
-        return Created(done.response, False, done.attempts)
-
-    # --- reads ------------------------------------------------------------------------------
-
-    def pages(
-        self,
-        method: str,
-        request: Any,
+        request: _Listed,
         items: str,
         *,
         service: str = "admin",
         page_size: int = PAGE_SIZE,
-    ) -> Iterator[Any]:
+    ) -> list[Any]:
         """Every item of a List RPC, following Admin's tokens (a next token only after a full
         page; ADMIN-SEMANTICS.md, "Listing and filtering")."""
         page = type(request)()
@@ -219,95 +195,165 @@ class AdminClient:
         page.limit = page_size
         page.token = ""
         seen: set[str] = set()
+        found: list[Any] = []
         while True:
-            response = self.call(method, page, service=service)
-            yield from getattr(response, items)
+            response = self._call(method, page, service=service)
+            found.extend(getattr(response, items))
             token = response.token
             if not token:
-                return
+                return found
             if token in seen:
                 raise InternalError(f"{method}: Admin returned page token {token!r} twice")
             seen.add(token)
             page.token = token
 
+    def _named(
+        self, method: str, items: str, project: str, domain: str, names: Sequence[str]
+    ) -> list[Any]:
+        """The items of a ``ResourceListRequest`` List RPC with one of ``names``: a filtered
+        List per ``NAMES_PER_CALL`` names, and a List by name for each name Admin's filter
+        grammar cannot hold (it has no escaping)."""
+        batched = [n for n in names if filters.expressible(n)]
+        found: list[Any] = []
+        for start in range(0, len(batched), NAMES_PER_CALL):
+            chunk = batched[start : start + NAMES_PER_CALL]
+            request = common_pb2.ResourceListRequest(
+                id=common_pb2.NamedEntityIdentifier(project=project, domain=domain),
+                filters=str(filters.value_in("name", chunk)),
+            )
+            found.extend(self._pages(method, request, items, page_size=_PAGE_PER_NAMES))
+        for name in names:
+            if not filters.expressible(name):
+                request = common_pb2.ResourceListRequest(
+                    id=common_pb2.NamedEntityIdentifier(project=project, domain=domain, name=name)
+                )
+                found.extend(self._pages(method, request, items))
+        return found
+
+    # --- the Admin interface (api.Admin) ----------------------------------------------------
+
     def get_version(self) -> str:
-        response = self.call("GetVersion", version_pb2.GetVersionRequest())
+        response = self._call("GetVersion", version_pb2.GetVersionRequest())
         return str(response.control_plane_version.Version or "unknown")
 
-    def list_projects(self) -> Iterator[project_pb2.Project]:
-        return self.pages("ListProjects", project_pb2.ProjectListRequest(), "projects")
+    def list_projects(self) -> list[project_pb2.Project]:
+        return self._pages("ListProjects", project_pb2.ProjectListRequest(), "projects")
 
     def list_launch_plans(
-        self,
-        project: str,
-        domain: str,
-        name: str = "",
-        filters: Filters | None = None,
-        *,
-        page_size: int = PAGE_SIZE,
-    ) -> Iterator[launch_plan_pb2.LaunchPlan]:
-        return self._list_named(
-            "ListLaunchPlans", "launch_plans", project, domain, name, filters, page_size
-        )
+        self, project: str, domain: str, names: Sequence[str]
+    ) -> list[launch_plan_pb2.LaunchPlan]:
+        return self._named("ListLaunchPlans", "launch_plans", project, domain, names)
 
     def list_active_launch_plans(
         self, project: str, domain: str
-    ) -> Iterator[launch_plan_pb2.LaunchPlan]:
+    ) -> list[launch_plan_pb2.LaunchPlan]:
         request = launch_plan_pb2.ActiveLaunchPlanListRequest(project=project, domain=domain)
-        return self.pages("ListActiveLaunchPlans", request, "launch_plans")
+        return self._pages("ListActiveLaunchPlans", request, "launch_plans")
 
     def list_executions(
-        self,
-        project: str,
-        domain: str,
-        filters: Filters | None = None,
-        *,
-        page_size: int = PAGE_SIZE,
-    ) -> Iterator[execution_pb2.Execution]:
-        return self._list_named(
-            "ListExecutions", "executions", project, domain, "", filters, page_size
-        )
+        self, project: str, domain: str, names: Sequence[str]
+    ) -> list[execution_pb2.Execution]:
+        return self._named("ListExecutions", "executions", project, domain, names)
 
-    def list_workflows(
-        self, project: str, domain: str, name: str = "", filters: Filters | None = None
-    ) -> Iterator[Any]:
-        return self._list_named("ListWorkflows", "workflows", project, domain, name, filters)
+    def get_task(self, identifier: identifier_pb2.Identifier) -> task_pb2.Task:
+        return self._get("GetTask", identifier, identifier_pb2.TASK)  # type: ignore[no-any-return]
 
-    def list_tasks(
-        self, project: str, domain: str, name: str = "", filters: Filters | None = None
-    ) -> Iterator[Any]:
-        return self._list_named("ListTasks", "tasks", project, domain, name, filters)
+    def get_workflow(self, identifier: identifier_pb2.Identifier) -> workflow_pb2.Workflow:
+        return self._get("GetWorkflow", identifier, identifier_pb2.WORKFLOW)  # type: ignore[no-any-return]
 
-    def _list_named(
-        self,
-        method: str,
-        items: str,
-        project: str,
-        domain: str,
-        name: str,
-        filters: Filters | None,
-        page_size: int = PAGE_SIZE,
-    ) -> Iterator[Any]:
-        """A ``ResourceListRequest`` List RPC (launch plans, workflows, tasks, executions)."""
-        request = common_pb2.ResourceListRequest(
-            id=common_pb2.NamedEntityIdentifier(project=project, domain=domain, name=name),
-            filters=str(filters or ""),
-        )
-        return self.pages(method, request, items, page_size=page_size)
+    def get_launch_plan(self, identifier: identifier_pb2.Identifier) -> launch_plan_pb2.LaunchPlan:
+        return self._get("GetLaunchPlan", identifier, identifier_pb2.LAUNCH_PLAN)  # type: ignore[no-any-return]
 
-    def list_signals(
-        self, execution: identifier_pb2.WorkflowExecutionIdentifier, filters: Filters | None = None
-    ) -> Iterator[signal_pb2.Signal]:
-        request = signal_pb2.SignalListRequest(
-            workflow_execution_id=execution, filters=str(filters or "")
-        )
-        return self.pages("ListSignals", request, "signals", service="signals")
+    def _get(self, method: str, identifier: identifier_pb2.Identifier, resource: int) -> Any:
+        """An entity by id; the resource type is set here, so callers need not."""
+        request = common_pb2.ObjectGetRequest(id=identifier)
+        request.id.resource_type = resource  # type: ignore[assignment]
+        return self._call(method, request)
 
-    def list_node_executions(
-        self, execution: identifier_pb2.WorkflowExecutionIdentifier
-    ) -> Iterator[node_execution_pb2.NodeExecution]:
-        request = node_execution_pb2.NodeExecutionListRequest(workflow_execution_id=execution)
-        return self.pages("ListNodeExecutions", request, "node_executions")
+    def get_execution(self, identifier: ExecutionId) -> execution_pb2.Execution:
+        request = execution_pb2.WorkflowExecutionGetRequest(id=identifier)
+        return self._call("GetExecution", request)  # type: ignore[no-any-return]
+
+    def get_execution_data(
+        self, identifier: ExecutionId
+    ) -> execution_pb2.WorkflowExecutionGetDataResponse:
+        request = execution_pb2.WorkflowExecutionGetDataRequest(id=identifier)
+        return self._call("GetExecutionData", request)  # type: ignore[no-any-return]
+
+    def get_execution_metrics(
+        self, identifier: ExecutionId, depth: int
+    ) -> execution_pb2.WorkflowExecutionGetMetricsResponse:
+        request = execution_pb2.WorkflowExecutionGetMetricsRequest(id=identifier, depth=depth)
+        return self._call("GetExecutionMetrics", request)  # type: ignore[no-any-return]
+
+    def list_signals(self, execution: ExecutionId) -> list[signal_pb2.Signal]:
+        request = signal_pb2.SignalListRequest(workflow_execution_id=execution)
+        return self._pages("ListSignals", request, "signals", service="signals")
+
+    def create_upload_location(
+        self, request: dataproxy_pb2.CreateUploadLocationRequest
+    ) -> dataproxy_pb2.CreateUploadLocationResponse:
+        return self._call("CreateUploadLocation", request, service="data_proxy")  # type: ignore[no-any-return]
+
+    def create_download_location(
+        self, request: dataproxy_pb2.CreateDownloadLocationRequest
+    ) -> dataproxy_pb2.CreateDownloadLocationResponse:
+        return self._call("CreateDownloadLocation", request, service="data_proxy")  # type: ignore[no-any-return]
+
+    def create_task(self, request: task_pb2.TaskCreateRequest) -> None:
+        self._call("CreateTask", request)
+
+    def create_workflow(self, request: workflow_pb2.WorkflowCreateRequest) -> None:
+        self._call("CreateWorkflow", request)
+
+    def create_launch_plan(self, request: launch_plan_pb2.LaunchPlanCreateRequest) -> None:
+        self._call("CreateLaunchPlan", request)
+
+    def update_launch_plan(self, request: launch_plan_pb2.LaunchPlanUpdateRequest) -> None:
+        self._call("UpdateLaunchPlan", request)
+
+    def create_execution(self, request: execution_pb2.ExecutionCreateRequest) -> None:
+        self._call("CreateExecution", request)
+
+    def terminate_execution(self, request: execution_pb2.ExecutionTerminateRequest) -> None:
+        self._call("TerminateExecution", request)
+
+    def recover_execution(self, request: execution_pb2.ExecutionRecoverRequest) -> None:
+        self._call("RecoverExecution", request)
+
+    def relaunch_execution(self, request: execution_pb2.ExecutionRelaunchRequest) -> None:
+        self._call("RelaunchExecution", request)
+
+    def set_signal(self, request: signal_pb2.SignalSetRequest) -> None:
+        self._call("SetSignal", request, service="signals")
+
+    def upload(self, request: dataproxy_pb2.CreateUploadLocationRequest, data: bytes) -> None:
+        """The location is content-addressed (``filename_root`` names the content), so content
+        already there is not sent again: asked for without an MD5, Admin answers ALREADY_EXISTS
+        when a file is at that path (flyteadmin ``dataproxy/service.go``; a file of other
+        content could not be at this root)."""
+        what = request.filename or "the upload"
+        if request.filename and request.filename_root:
+            probe = dataproxy_pb2.CreateUploadLocationRequest()
+            probe.CopyFrom(request)
+            probe.ClearField("content_md5")
+            try:
+                self.create_upload_location(probe)
+            except AlreadyExists:
+                return
+        location = self.create_upload_location(request)
+        headers = {"Content-MD5": base64.b64encode(request.content_md5).decode("ascii")}
+        headers.update(dict(location.headers))
+        put = urllib.request.Request(location.signed_url, data=data, method="PUT", headers=headers)
+        try:
+            with urllib.request.urlopen(put, timeout=UPLOAD_TIMEOUT) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            raise ReconcilerError(f"uploading {what} failed: HTTP {exc.code}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise ReconcilerError(f"uploading {what} failed: {exc}") from None
+        if status >= 300:
+            raise ReconcilerError(f"uploading {what} failed: HTTP {status}")
 
 
 def _untold(text: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.admin.client import AdminClient
+from reconciler.admin.api import Admin
 from reconciler.kinds import kind_named
 from reconciler.kinds.base import Kind, union
 from reconciler.manifests.address import Address
@@ -19,7 +19,7 @@ from reconciler.plan.model import Change, Plan
 from reconciler.read import Needs, fetch_actual
 
 
-def stale_addresses(plan: Plan, client: AdminClient, *, parallelism: int = 8) -> list[str]:
+def stale_addresses(plan: Plan, client: Admin, *, parallelism: int = 8) -> list[str]:
     writing = [c for c in plan.changes if c.action.writes]
     checks: list[tuple[Change, Kind[Any, Any], Needs]] = []
     stale = set()

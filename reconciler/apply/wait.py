@@ -5,11 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from flyteidl.admin import execution_pb2
-
-from reconciler.admin.client import AdminClient, fetch_all
+from reconciler.admin.api import Admin, ExecutionId
+from reconciler.admin.client import fetch_all
 from reconciler.kinds.execution import TERMINAL, Phase
 
 
@@ -52,8 +50,8 @@ class Waited:
 
 
 def wait_for(
-    client: AdminClient,
-    executions: Sequence[Any],
+    client: Admin,
+    executions: Sequence[ExecutionId],
     *,
     timeout: float,
     poll: float = 1.0,
@@ -75,8 +73,8 @@ def wait_for(
         sleep(min(poll, max(deadline - clock(), 0.0)))
 
 
-def _state(client: AdminClient, execution_id: Any) -> RunState:
-    found = client.call("GetExecution", execution_pb2.WorkflowExecutionGetRequest(id=execution_id))
+def _state(client: Admin, execution_id: ExecutionId) -> RunState:
+    found = client.get_execution(execution_id)
     closure = found.closure
     return RunState(
         execution_id.name,

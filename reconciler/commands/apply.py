@@ -12,7 +12,7 @@ from typing import TextIO
 
 import click
 
-from reconciler.admin.client import AdminClient
+from reconciler.admin.api import Admin
 from reconciler.apply.run import Result, apply_plan
 from reconciler.apply.stale import stale_addresses
 from reconciler.apply.wait import RunState, wait_for
@@ -113,7 +113,7 @@ def run_apply(
     return Outcome.FAILURE if report.failed else Outcome.SUCCESS
 
 
-def _waited(options: ApplyOptions, client: AdminClient, report: ApplyReport, out: TextIO) -> bool:
+def _waited(options: ApplyOptions, client: Admin, report: ApplyReport, out: TextIO) -> bool:
     """Follow the launched runs; whether all of them succeeded in time. In a log, a line per
     phase change; on a terminal, a table redrawn in place (on stderr), then the last phases."""
     seen: dict[str, str] = {}

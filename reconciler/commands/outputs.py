@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from flyteidl.admin import execution_pb2
 from flyteidl.core import types_pb2
 from flyteidl.service import dataproxy_pb2
 from google.protobuf import duration_pb2
 
-from reconciler.admin.client import AdminClient, fetch_all
+from reconciler.admin.api import Admin
+from reconciler.admin.client import fetch_all
 from reconciler.commands import Outcome
 from reconciler.commands.reconcile_common import AdminOptions, connected, load_desired, terminal
 from reconciler.commands.status import held_in_admin, read_runs
@@ -95,7 +95,7 @@ def run_outputs(options: OutputsOptions, environ: Mapping[str, str], out: TextIO
 
 
 def _run(
-    client: AdminClient, address: str, execution: Any, download: Path | None
+    client: Admin, address: str, execution: Any, download: Path | None
 ) -> tuple[RunOutputs, dict[str, Any]]:
     """One run's outputs (and downloads), or why there are none; and its inputs, which may
     hold values of secrets rotated since (for the redaction)."""
@@ -109,9 +109,7 @@ def _run(
         )
         return RunOutputs(address, name, phase, None, note), {}
     try:
-        data = client.call(
-            "GetExecutionData", execution_pb2.WorkflowExecutionGetDataRequest(id=execution.id)
-        )
+        data = client.get_execution_data(execution.id)
     except AdminError as exc:
         return RunOutputs(address, name, phase, None, f"Admin gave no outputs: {exc}"), {}
     literals = data.full_outputs.literals
@@ -153,7 +151,7 @@ def _blob(literal: Any) -> Any | None:
     return None
 
 
-def _download(client: AdminClient, output: str, blob: Any, target: Path) -> Download:
+def _download(client: Admin, output: str, blob: Any, target: Path) -> Download:
     if "/" in output or output in ("", ".", ".."):
         return Download(output, None, "not a name a file can have")
     try:
@@ -166,12 +164,10 @@ def _download(client: AdminClient, output: str, blob: Any, target: Path) -> Down
     return Download(output, str(target))
 
 
-def _fetch(client: AdminClient, native_url: str) -> tuple[str, bytes]:
+def _fetch(client: Admin, native_url: str) -> tuple[str, bytes]:
     """(content type, body) of what a DataProxy-signed URL for ``native_url`` serves."""
-    location = client.call(
-        "CreateDownloadLocation",
-        dataproxy_pb2.CreateDownloadLocationRequest(native_url=native_url, expires_in=SIGNED_FOR),
-        service="data_proxy",
+    location = client.create_download_location(
+        dataproxy_pb2.CreateDownloadLocationRequest(native_url=native_url, expires_in=SIGNED_FOR)
     )
     try:
         with urllib.request.urlopen(location.signed_url, timeout=TIMEOUT_SECONDS) as response:
@@ -182,7 +178,7 @@ def _fetch(client: AdminClient, native_url: str) -> tuple[str, bytes]:
         raise ReconcilerError(f"fetching {native_url} failed: {exc}") from None
 
 
-def _fetch_directory(client: AdminClient, native_url: str, target: Path) -> None:
+def _fetch_directory(client: Admin, native_url: str, target: Path) -> None:
     """Each file the directory's listing names, at its place under ``target``."""
     kind, body = _fetch(client, native_url)
     if kind != URI_LIST:

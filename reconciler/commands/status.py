@@ -18,7 +18,8 @@ from typing import Any, Literal, TextIO
 from flyteidl.admin import execution_pb2
 from flyteidl.core import execution_pb2 as core_execution
 
-from reconciler.admin.client import AdminClient, fetch_all
+from reconciler.admin.api import Admin
+from reconciler.admin.client import fetch_all
 from reconciler.admin.console import console_url
 from reconciler.commands import Outcome
 from reconciler.commands.reconcile_common import AdminOptions, connected, load_desired, terminal
@@ -84,7 +85,7 @@ def run_status(options: StatusOptions, environ: Mapping[str, str], out: TextIO) 
 
 
 def read_runs(
-    client: AdminClient,
+    client: Admin,
     resolved: Iterable[Resolved],
     wanted: Iterable[tuple[str, EntityKey]],
     parallelism: int,
@@ -136,7 +137,11 @@ def held_in_admin(resolved: Iterable[Resolved], actual: Actual) -> list[tuple[st
 
 
 def describe(
-    client: AdminClient, execution: Any, *, address: str = "", console: str | None = None
+    client: Admin,
+    execution: execution_pb2.Execution,
+    *,
+    address: str = "",
+    console: str | None = None,
 ) -> dict[str, Any]:
     """One run as plain data: what ``status`` prints and ``-o json`` returns."""
     closure = execution.closure
@@ -152,9 +157,7 @@ def describe(
         "console_url": console_url(console, execution.id),
     }
     try:
-        data = client.call(
-            "GetExecutionData", execution_pb2.WorkflowExecutionGetDataRequest(id=execution.id)
-        )
+        data = client.get_execution_data(execution.id)
         row["inputs"] = {k: decoded(v, None) for k, v in sorted(data.full_inputs.literals.items())}
         row["outputs"] = {
             k: decoded(v, None) for k, v in sorted(data.full_outputs.literals.items())
@@ -163,10 +166,7 @@ def describe(
         row["inputs"] = row["outputs"] = None
         row["data_error"] = str(exc)
     try:
-        metrics = client.call(
-            "GetExecutionMetrics",
-            execution_pb2.WorkflowExecutionGetMetricsRequest(id=execution.id, depth=2),
-        )
+        metrics = client.get_execution_metrics(execution.id, depth=2)
         row["spans"] = _spans(metrics.span)
     except AdminError:
         row["spans"] = None  # not every Admin serves metrics

@@ -34,11 +34,11 @@ from reconciler.kinds.versions import version_to_run
 from reconciler.manifests.backfill import BackfillManifest
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
-from reconciler.plan.common import COMMIT_KEY, OWNER_KEY, Context, digest
+from reconciler.plan.calls import operation
+from reconciler.plan.common import BACKFILL_KEY, COMMIT_KEY, OWNER_KEY, Context, digest
 from reconciler.plan.model import Action, Change, Operation
 from reconciler.read import Actual, EntityKey, Needs
 
-BACKFILL_KEY = "reconciler.flyte.org/backfill"
 MAX_RUNS = 50
 MAX_TICKS = 10_000
 _RATE = {
@@ -315,9 +315,9 @@ def _operations(
         project=manifest.project, domain=manifest.domain, name=run, spec=execution_spec
     )
     return (
-        Operation("CreateWorkflow", workflow.SerializeToString(deterministic=True)),
-        Operation("CreateLaunchPlan", launch_plan.SerializeToString(deterministic=True)),
-        Operation("CreateExecution", execution.SerializeToString(deterministic=True)),
+        operation(workflow),
+        operation(launch_plan),
+        operation(execution),
     )
 
 

@@ -35,6 +35,7 @@ from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.packages import EntityKind
 from reconciler.plan import files as local_files
+from reconciler.plan.calls import operation
 from reconciler.plan.common import (
     COMMIT_KEY,
     OWNER_KEY,
@@ -542,14 +543,7 @@ def plan(
             None,
             after,
             reason="not launched yet",
-            operations=(
-                *desired.uploads,
-                Operation(
-                    "CreateExecution",
-                    desired.request.SerializeToString(deterministic=True),
-                    desired.secrets,
-                ),
-            ),
+            operations=(*desired.uploads, operation(desired.request, desired.secrets)),
             observed=seen,
         )
     phase = stored.closure.phase
@@ -592,9 +586,7 @@ def plan(
             before,
             {**before, "phase": "ABORTED"},
             reason=f"the manifest asks for it terminated; it is {_phase_name(phase)}",
-            operations=(
-                Operation("TerminateExecution", request.SerializeToString(deterministic=True)),
-            ),
+            operations=(operation(request),),
             observed=seen,
         )
     if desired.on_failure != "none":
@@ -655,10 +647,10 @@ def _retry(
     new_name = attempt_keys[made][2]
     if desired.on_failure == "recover":
         request: Any = execution_pb2.ExecutionRecoverRequest(id=latest.id, name=new_name)
-        call, action = "RecoverExecution", Action.RECOVER
+        action = Action.RECOVER
     else:
         request = execution_pb2.ExecutionRelaunchRequest(id=stored.id, name=new_name)
-        call, action = "RelaunchExecution", Action.RELAUNCH
+        action = Action.RELAUNCH
     return Change(
         address,
         action,
@@ -666,7 +658,7 @@ def _retry(
         {"attempt": made + 1, "name": new_name, "phase": "QUEUED"},
         reason=f"{latest.id.name} {_phase_name(latest.closure.phase)}; attempt {made + 1} of "
         f"{desired.max_attempts} runs as {new_name}",
-        operations=(Operation(call, request.SerializeToString(deterministic=True)),),
+        operations=(operation(request),),
         observed=seen,
     )
 

@@ -40,6 +40,7 @@ from reconciler.manifests.address import Address
 from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
+from reconciler.plan.calls import operation
 from reconciler.plan.common import (
     OWNER_KEY,
     PROVENANCE_KEYS,
@@ -91,9 +92,7 @@ class DesiredLaunchPlan:
     def create_operation(self) -> Operation:
         """The create request, secrets left out (apply fills them in)."""
         request = launch_plan_pb2.LaunchPlanCreateRequest(id=self.id, spec=self.planned)
-        return Operation(
-            "CreateLaunchPlan", request.SerializeToString(deterministic=True), self.secrets
-        )
+        return operation(request, self.secrets)
 
     def at(self, version: str) -> identifier_pb2.Identifier:
         project, domain, name = self.key
@@ -507,7 +506,7 @@ def plan(desired: DesiredLaunchPlan, actual: Actual, address: str) -> Change:
             if desired.active
             else f"deactivate version {version}"
         ),
-        operations=(Operation("UpdateLaunchPlan", request.SerializeToString(deterministic=True)),),
+        operations=(operation(request),),
         observed=seen,
     )
 
@@ -523,9 +522,7 @@ def _create(
     operations = [desired.create_operation()]
     if desired.active:
         activate = launch_plan_pb2.LaunchPlanUpdateRequest(id=desired.at(version), state=ACTIVE)
-        operations.append(
-            Operation("UpdateLaunchPlan", activate.SerializeToString(deterministic=True))
-        )
+        operations.append(operation(activate))
         reason += "; it will be activated" + _replacing(actual.active_launch_plan(desired.key))
     return Change(
         address,
@@ -728,7 +725,7 @@ def prune_change(stored: Any, address: str, actual: Actual) -> Change:
         {**view, "active": False},
         diff=diff({"spec": {"active": True}}, {"spec": {"active": False}}),
         reason="its manifest is gone and it carries this repository's owner id (--prune)",
-        operations=(Operation("UpdateLaunchPlan", request.SerializeToString(deterministic=True)),),
+        operations=(operation(request),),
         observed=observed(actual, key),
     )
 

@@ -33,6 +33,7 @@ from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.registration import RegistrationManifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.packages import DesiredRegistration, Entity, canonical
+from reconciler.plan.calls import operation
 from reconciler.plan.common import Context, decoded, digest, normalized
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation
@@ -93,13 +94,7 @@ def plan(desired: DesiredRegistration, actual: Actual) -> Change:
     request = desired.upload_request()
     if request is not None and any(e.kind == "task" for e, _ in to_create):
         assert desired.package.code is not None
-        operations.append(
-            Operation(
-                "UploadPackage",
-                request.SerializeToString(deterministic=True),
-                payload=desired.package.code.data,
-            )
-        )
+        operations.append(operation(request, payload=desired.package.code.data))
     for entity, spec in to_create:
         operations.append(_create(desired, entity, spec))
     operations.extend(activations.values())
@@ -166,14 +161,11 @@ def _create(desired: DesiredRegistration, entity: Entity, spec: Any) -> Operatio
     )
     if entity.kind == "task":
         request: Any = task_pb2.TaskCreateRequest(id=identifier, spec=spec)
-        call = "CreateTask"
     elif entity.kind == "workflow":
         request = workflow_pb2.WorkflowCreateRequest(id=identifier, spec=spec)
-        call = "CreateWorkflow"
     else:
         request = launch_plan_pb2.LaunchPlanCreateRequest(id=identifier, spec=spec.spec)
-        call = "CreateLaunchPlan"
-    return Operation(call, request.SerializeToString(deterministic=True))
+    return operation(request)
 
 
 def _activations(
@@ -199,9 +191,7 @@ def _activations(
             ),
             state=launch_plan_pb2.ACTIVE,
         )
-        operations[entity.name] = Operation(
-            "UpdateLaunchPlan", request.SerializeToString(deterministic=True)
-        )
+        operations[entity.name] = operation(request)
     return operations
 
 

@@ -30,6 +30,7 @@ from reconciler.kinds.execution import TERMINAL, Phase
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.manifests.signal import SignalManifest
+from reconciler.plan.calls import operation
 from reconciler.plan.common import (
     Context,
     Problems,
@@ -40,7 +41,7 @@ from reconciler.plan.common import (
     secret_inputs,
 )
 from reconciler.plan.diff import diff
-from reconciler.plan.model import Action, Change, Operation
+from reconciler.plan.model import Action, Change
 from reconciler.read import Actual, EntityKey, Needs
 
 BOOLEAN = types_pb2.LiteralType(simple=types_pb2.SimpleType.BOOLEAN)
@@ -136,9 +137,7 @@ def plan(
             wanted,
             diff=diff({"spec": {"value": None}}, {"spec": wanted}),
             reason=f"the execution waits on {spec.signal_id!r} ({literal_type_name(literal_type)})",
-            operations=(
-                Operation("SetSignal", request.SerializeToString(deterministic=True), hidden),
-            ),
+            operations=(operation(request, hidden),),
             observed=seen,
         )
     if current == literal:

@@ -20,6 +20,7 @@ from reconciler.plan.model import SecretInput
 from reconciler.shard import Shard
 
 __all__ = [
+    "BACKFILL_KEY",
     "COMMIT_KEY",
     "OWNER_KEY",
     "PROVENANCE_KEYS",
@@ -42,6 +43,8 @@ OWNER_KEY = "reconciler.flyte.org/owner"
 COMMIT_KEY = "reconciler.flyte.org/commit"
 SPEC_KEY = "reconciler.flyte.org/spec"
 PROVENANCE_KEYS = frozenset({OWNER_KEY, COMMIT_KEY, SPEC_KEY})
+BACKFILL_KEY = "reconciler.flyte.org/backfill"
+"""The label on a backfill's runs: the Backfill manifest's name."""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from flyteidl.service import dataproxy_pb2
 from reconciler.admin.literals import literal_type_name
 from reconciler.manifests.files import PATH_KEY, LocalFile, local_path
 from reconciler.manifests.load import Manifest
+from reconciler.plan.calls import operation
 from reconciler.plan.common import Problems
 from reconciler.plan.model import Operation
 
@@ -133,9 +134,7 @@ def uploads(project: str, domain: str, files: Mapping[str, LocalFile]) -> tuple[
                 filename_root=local.digest,
                 content_md5=member.md5,
             )
-            requests[(local.digest, member.name)] = Operation(
-                "UploadPackage", request.SerializeToString(deterministic=True), payload=member.data
-            )
+            requests[(local.digest, member.name)] = operation(request, payload=member.data)
     return tuple(requests.values())
 
 

@@ -149,51 +149,21 @@ def test_unauthenticated_without_auth_configured_says_how_to_configure_it(
         client.get_version()
 
 
-def test_create_treats_already_exists_with_the_same_spec_as_success(admin: AdminStandIn) -> None:
-    admin.behaviour.failures["GetVersion"] = [grpc.StatusCode.ALREADY_EXISTS]
-    with _client(admin) as client:
-        created = client.create(
-            "GetVersion", _version_request(), stored=lambda: "ours", same=lambda s: s == "ours"
-        )
-        assert (created.response, created.existed, created.attempts) == (None, True, 1)
-    admin.behaviour.failures["GetVersion"] = [grpc.StatusCode.ALREADY_EXISTS]
-    with _client(admin) as client, pytest.raises(errors.AlreadyExists):
-        client.create(
-            "GetVersion", _version_request(), stored=lambda: "theirs", same=lambda s: s == "ours"
-        )
-
-
-def test_a_create_retried_after_unavailable_then_meeting_itself_succeeds(
-    admin: AdminStandIn,
-) -> None:
-    # first attempt "lost" (UNAVAILABLE although it may have landed), retry finds it stored
+def test_an_error_says_how_many_attempts_the_call_took(admin: AdminStandIn) -> None:
+    # a create whose first attempt was "lost" (UNAVAILABLE although it may have landed) and
+    # whose retry meets ALREADY_EXISTS: apply must know the entity may be its own
     admin.behaviour.failures["GetVersion"] = [
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.ALREADY_EXISTS,
     ]
-    with _client(admin) as client:
-        created = client.create(
-            "GetVersion", _version_request(), stored=lambda: 1, same=lambda s: s == 1
-        )
-        # found, on the second attempt: maybe our own first one, which the caller is told
-        assert (created.existed, created.attempts) == (True, 2)
+    with _client(admin) as client, pytest.raises(errors.AlreadyExists) as raised:
+        client.get_version()
+    assert raised.value.attempts == 2
     assert admin.behaviour.calls["GetVersion"] == 2
-
-
-def test_a_create_that_succeeds_says_it_made_the_entity(admin: AdminStandIn) -> None:
-    admin.behaviour.failures["GetVersion"] = [grpc.StatusCode.UNAVAILABLE]
-    with _client(admin) as client:
-        created = client.create(
-            "GetVersion", _version_request(), stored=lambda: 1, same=lambda s: s == 1
-        )
-    assert (created.existed, created.attempts) == (False, 2)
-    assert created.response is not None
-
-
-def _version_request():  # type: ignore[no-untyped-def]
-    from flyteidl.admin import version_pb2
-
-    return version_pb2.GetVersionRequest()
+    admin.behaviour.failures["GetVersion"] = [grpc.StatusCode.ALREADY_EXISTS]
+    with _client(admin) as client, pytest.raises(errors.AlreadyExists) as raised:
+        client.get_version()
+    assert raised.value.attempts == 1
 
 
 def test_fetch_all_keeps_order_and_bounds_concurrency() -> None:

@@ -31,7 +31,7 @@ def puts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             sent.append(request.full_url)
         return real(request, *args, **kwargs)
 
-    monkeypatch.setattr("reconciler.apply.run.urllib.request.urlopen", counting)
+    monkeypatch.setattr("reconciler.admin.client.urllib.request.urlopen", counting)
     return sent
 
 
