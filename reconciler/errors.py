@@ -42,10 +42,11 @@ command cannot go on without valid manifests.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from reconciler.diagnostics import Diagnostic
+    from reconciler.diagnostics import Diagnostic, FieldPath
 
 
 class ReconcilerError(Exception):
@@ -69,16 +70,30 @@ class InvalidManifestsError(ReconcilerError):
         super().__init__(f"{errors} invalid manifest problem(s)")
 
 
+@dataclass(frozen=True)
+class LiteralProblem:
+    """One place where a value does not fit its type: ``path`` as keys and indexes (``("spec",
+    "inputs", "limit", 2)``, where a diagnostic goes), ``message`` without the path, and
+    ``shown``, the path as messages write it (``spec.inputs.limit[2]``)."""
+
+    path: FieldPath
+    message: str
+    shown: str
+
+    def __str__(self) -> str:
+        return f"{self.shown}: {self.message}"
+
+
 class LiteralError(ReconcilerError):
     """Values do not fit their Flyte types, or literals cannot be read back.
 
-    ``problems`` holds one line per problem, each starting with the value's path
-    (``inputs.limit[2]: expected int, got the string 'ten'``); ``str()`` joins them.
+    ``problems`` holds one :class:`LiteralProblem` per problem; ``str()`` joins them, each
+    starting with the value's path (``inputs.limit[2]: expected int, got the string 'ten'``).
     """
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(self, problems: Sequence[LiteralProblem]) -> None:
         self.problems = tuple(problems)
-        super().__init__("; ".join(self.problems))
+        super().__init__("; ".join(str(p) for p in self.problems))
 
 
 class PackageError(ReconcilerError):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.manifests.address import Address
+
 
 def _scope(console: str, project: str, domain: str) -> str:
     return f"{console.rstrip('/')}/console/projects/{project}/domains/{domain}"
@@ -23,13 +25,13 @@ def resource_url(console: str | None, address: str) -> str | None:
     (a signal's address names its execution), or the project/domain's."""
     if not console:
         return None
-    parts = address.split("/")
-    if len(parts) < 4:
+    try:
+        parsed = Address.parse(address)
+    except ValueError:
         return None
-    kind, project, domain, name = parts[:4]
-    scope = _scope(console, project, domain)
-    if kind == "LaunchPlan":
-        return f"{scope}/launchPlans/{name}"
-    if kind in ("Execution", "Backfill", "Signal"):
-        return f"{scope}/executions/{name}"
+    scope = _scope(console, parsed.project, parsed.domain)
+    if parsed.kind == "LaunchPlan":
+        return f"{scope}/launchPlans/{parsed.name}"
+    if parsed.kind in ("Execution", "Backfill", "Signal"):
+        return f"{scope}/executions/{parsed.name}"
     return scope

@@ -113,7 +113,8 @@ from google.protobuf import json_format, struct_pb2
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from reconciler.errors import LiteralError
+from reconciler.diagnostics import FieldPath
+from reconciler.errors import LiteralError, LiteralProblem
 
 __all__ = ["from_literal", "literal_type_name", "to_literal", "to_literal_map"]
 
@@ -177,7 +178,7 @@ def to_literal(value: Any, literal_type: Any, *, path: str, redact: bool = False
     Raises :class:`LiteralError` listing every place the value does not fit.
     """
     try:
-        return _encode(value, literal_type, _At(path, redact))
+        return _encode(value, literal_type, _At.start(path, redact))
     except _Mismatch as exc:
         raise LiteralError(exc.problems) from None
 
@@ -195,14 +196,14 @@ def to_literal_map(
     names of the inputs whose values are secret. Unknown names and values that do not fit are all
     reported together in one :class:`LiteralError`.
     """
-    problems: list[str] = []
+    problems: list[LiteralProblem] = []
     literals: dict[str, Any] = {}
     for name, value in values.items():
-        at = _At(where, redact is True or (not isinstance(redact, bool) and name in redact))
+        at = _At.start(where, redact is True or (not isinstance(redact, bool) and name in redact))
         at = at.key(name)
         literal_type = interface.get(name)
         if literal_type is None:
-            problems.append(f"{at.path}: unknown input; {_known('inputs', interface, name)}")
+            problems.append(at.problem(f"unknown input; {_known('inputs', interface, name)}"))
             continue
         try:
             literals[name] = _encode(value, literal_type, at)
@@ -220,7 +221,7 @@ def from_literal(literal: Any, literal_type: Any | None = None, *, path: str = "
     unknown format, an empty literal).
     """
     try:
-        return _decode(literal, literal_type, _At(path, redact=False))
+        return _decode(literal, literal_type, _At.start(path, redact=False))
     except _Mismatch as exc:
         raise LiteralError(exc.problems) from None
 
@@ -242,29 +243,39 @@ class _At:
     strict: bool = False
     # Inside a struct that pydantic (rather than mashumaro) serializes.
     pydantic: bool = False
+    parts: FieldPath = ()
+    """``path`` as keys and indexes, for diagnostics placed on the manifest's field."""
+
+    @classmethod
+    def start(cls, path: str, redact: bool) -> _At:
+        """At ``path``, a dotted path of plain names (``spec.inputs``)."""
+        return cls(path, redact, parts=tuple(p for p in path.split(".") if p))
 
     def key(self, name: str) -> _At:
         if _IDENTIFIER.fullmatch(name):
             step = f".{name}" if self.path else name
         else:
             step = '["' + name.replace("\\", "\\\\").replace('"', '\\"') + '"]'
-        return dataclasses.replace(self, path=self.path + step)
+        return dataclasses.replace(self, path=self.path + step, parts=(*self.parts, name))
 
     def index(self, i: int) -> _At:
-        return dataclasses.replace(self, path=f"{self.path}[{i}]")
+        return dataclasses.replace(self, path=f"{self.path}[{i}]", parts=(*self.parts, i))
+
+    def problem(self, message: str) -> LiteralProblem:
+        return LiteralProblem(self.parts, message, self.path)
 
 
 class _Mismatch(Exception):
     """Internal: problems found while converting; the public functions wrap them."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(self, problems: Sequence[LiteralProblem]) -> None:
         super().__init__(problems)
         self.problems = list(problems)
 
 
 def _fail(at: _At, expected: str, value: Any, hint: str = "") -> NoReturn:
     hint = "" if at.redact else hint
-    raise _Mismatch([f"{at.path}: expected {expected}, got {_describe(value, at.redact)}{hint}"])
+    raise _Mismatch([at.problem(f"expected {expected}, got {_describe(value, at.redact)}{hint}")])
 
 
 # (kind, redacted description, full description) in the order isinstance must try them.
@@ -497,7 +508,7 @@ def _read_mapping(value: Any, lt: Any, at: _At) -> Mapping[str, Any]:
         bad = [k for k in value if not isinstance(k, str)]
         if bad:
             raise _Mismatch(
-                [f"{at.path}: keys of {literal_type_name(lt)} must be strings, got {bad[0]!r}"]
+                [at.problem(f"keys of {literal_type_name(lt)} must be strings, got {bad[0]!r}")]
             )
         return value
     _fail(at, literal_type_name(lt), value)
@@ -512,7 +523,7 @@ def _read_list(value: Any, lt: Any, at: _At) -> list[Any]:
 def _each(items: Iterable[tuple[_K, Any]], convert: Callable[[_K, Any], Any]) -> dict[_K, Any]:
     """Convert every item, collecting the problems of all of them before failing."""
     out: dict[_K, Any] = {}
-    problems: list[str] = []
+    problems: list[LiteralProblem] = []
     for key, item in items:
         try:
             out[key] = convert(key, item)
@@ -547,8 +558,10 @@ def _choose(value: Any, lt: Any, at: _At, convert: Callable[[Any, Any, _At], _T]
         names = ", ".join(literal_type_name(m[0]) for m in matches)
         raise _Mismatch(
             [
-                f"{at.path}: {_describe(value, at.redact)} fits more than one variant of "
-                f"{literal_type_name(lt)} ({names}); flytekit refuses ambiguous unions"
+                at.problem(
+                    f"{_describe(value, at.redact)} fits more than one variant of "
+                    f"{literal_type_name(lt)} ({names}); flytekit refuses ambiguous unions"
+                )
             ]
         )
     if not at.strict:
@@ -557,7 +570,7 @@ def _choose(value: Any, lt: Any, at: _At, convert: Callable[[Any, Any, _At], _T]
             try:
                 return variant, convert(value, variant, at)
             except _Mismatch as exc:
-                nested = any(not p.startswith(f"{at.path}: ") for p in exc.problems)
+                nested = any(p.path != at.parts for p in exc.problems)
                 if nested and len(others) == 1 and variant is others[0]:
                     # Optional[list/struct]: the complaint about the item or field inside is more
                     # useful than "expected Optional[...]".
@@ -573,7 +586,7 @@ def _encode(value: Any, lt: Any, at: _At) -> Any:
     encoder = _ENCODERS.get(_kind(lt))
     if encoder is None:
         raise _Mismatch(
-            [f"{at.path}: inputs of type {literal_type_name(lt)} cannot be given in a manifest"]
+            [at.problem(f"inputs of type {literal_type_name(lt)} cannot be given in a manifest")]
         )
     return encoder(value, lt, at)
 
@@ -646,7 +659,7 @@ def _encode_dataset(value: Any, lt: Any, at: _At) -> Any:
     if fmt is not None and fmt != sdt.format:
         if sdt.format:
             raise _Mismatch(
-                [f"{at.path}: format {fmt!r} contradicts the input's format {sdt.format!r}"]
+                [at.problem(f"format {fmt!r} contradicts the input's format {sdt.format!r}")]
             )
         # flytekit keeps a dataset's own format when the type leaves it generic.
         sdt.format = fmt
@@ -663,13 +676,13 @@ def _encode_struct(value: Any, lt: Any, at: _At) -> Any:
         try:
             packed = msgpack.packb(plain)
         except (OverflowError, ValueError, TypeError) as exc:
-            raise _Mismatch([f"{at.path}: cannot be written as MessagePack: {exc}"]) from None
+            raise _Mismatch([at.problem(f"cannot be written as MessagePack: {exc}")]) from None
         binary = literals_pb2.Binary(value=packed, tag=_MSGPACK_TAG)
         return Literal(scalar=literals_pb2.Scalar(binary=binary))
     try:
         generic = json_format.ParseDict(plain, struct_pb2.Struct())
     except (json_format.ParseError, ValueError, TypeError) as exc:
-        raise _Mismatch([f"{at.path}: cannot be written as a JSON struct: {exc}"]) from None
+        raise _Mismatch([at.problem(f"cannot be written as a JSON struct: {exc}")]) from None
     literal = Literal(scalar=literals_pb2.Scalar(generic=generic))
     if schema is None:
         # flytekit's pre-msgpack untyped dict marked its JSON this way.
@@ -853,7 +866,7 @@ def _plain(value: Any, lt: Any | None, schema: _Schema | None, at: _At) -> Any:
     plain = _PLAIN.get(_kind(lt))
     if plain is None:
         raise _Mismatch(
-            [f"{at.path}: fields of type {literal_type_name(lt)} cannot be given in a manifest"]
+            [at.problem(f"fields of type {literal_type_name(lt)} cannot be given in a manifest")]
         )
     return plain(value, lt, schema, at)
 
@@ -871,11 +884,11 @@ def _plain_struct(value: Any, lt: Any, schema: _Schema | None, at: _At) -> dict[
     def field(name: str, item: Any) -> Any:
         if name not in fields:
             raise _Mismatch(
-                [f"{at.key(name).path}: unknown field; {_known('fields', fields, name)}"]
+                [at.key(name).problem(f"unknown field; {_known('fields', fields, name)}")]
             )
         return _plain(item, fields[name], schema.prop(name) if schema else None, at.key(name))
 
-    problems: list[str] = []
+    problems: list[LiteralProblem] = []
     try:
         out = _each(items.items(), field)
     except _Mismatch as exc:
@@ -892,7 +905,7 @@ def _plain_struct(value: Any, lt: Any, schema: _Schema | None, at: _At) -> dict[
             out[name] = _plain(default, field_type, sub, at.key(name))
         elif name in required:
             expected = f" ({literal_type_name(field_type)})" if field_type is not None else ""
-            problems.append(f"{at.key(name).path}: missing required field{expected}")
+            problems.append(at.key(name).problem(f"missing required field{expected}"))
     if problems:
         raise _Mismatch(problems)
     return out
@@ -911,7 +924,7 @@ def _plain_any(value: Any, at: _At) -> Any:
     if isinstance(value, Mapping):
         bad = [k for k in value if not isinstance(k, str)]
         if bad:
-            raise _Mismatch([f"{at.path}: keys of a struct must be strings, got {bad[0]!r}"])
+            raise _Mismatch([at.problem(f"keys of a struct must be strings, got {bad[0]!r}")])
         return _each(value.items(), lambda k, v: _plain_any(v, at.key(k)))
     _fail(at, "a JSON value", value)
 
@@ -1120,7 +1133,7 @@ def _decode(literal: Any, lt: Any | None, at: _At) -> Any:
         kind = scalar.WhichOneof("value")
         decoder = _SCALAR_DECODERS.get(kind) if kind else None
         if decoder is None:
-            raise _Mismatch([f"{at.path}: the literal holds no value"])
+            raise _Mismatch([at.problem("the literal holds no value")])
         return decoder(getattr(scalar, kind), lt, at)
     if which == "collection":
         item_type = lt.collection_type if lt is not None and _kind(lt) == "list" else None
@@ -1133,7 +1146,7 @@ def _decode(literal: Any, lt: Any | None, at: _At) -> Any:
         return {k: _decode(v, value_type, at.key(k)) for k, v in literal.map.literals.items()}
     if which == "offloaded_metadata":
         return {"offloaded": literal.offloaded_metadata.uri}
-    raise _Mismatch([f"{at.path}: the literal holds no value"])
+    raise _Mismatch([at.problem("the literal holds no value")])
 
 
 def _decode_primitive(primitive: Any, lt: Any | None, at: _At) -> Any:
@@ -1151,7 +1164,7 @@ def _decode_primitive(primitive: Any, lt: Any | None, at: _At) -> Any:
         d = primitive.duration
         return _format_duration(d.seconds * 10**9 + d.nanos)
     if which is None:
-        raise _Mismatch([f"{at.path}: the literal holds no value"])
+        raise _Mismatch([at.problem("the literal holds no value")])
     return getattr(primitive, which)
 
 
@@ -1170,11 +1183,11 @@ def _decode_dataset(dataset: Any, lt: Any | None, at: _At) -> Any:
 
 def _decode_binary(binary: Any, lt: Any | None, at: _At) -> Any:
     if binary.tag != _MSGPACK_TAG:
-        raise _Mismatch([f"{at.path}: binary literal in unknown format {binary.tag!r}"])
+        raise _Mismatch([at.problem(f"binary literal in unknown format {binary.tag!r}")])
     try:
         value = msgpack.unpackb(binary.value, strict_map_key=False)
     except (ValueError, msgpack.UnpackException) as exc:
-        raise _Mismatch([f"{at.path}: unreadable MessagePack: {exc}"]) from None
+        raise _Mismatch([at.problem(f"unreadable MessagePack: {exc}")]) from None
     return _unplain_typed(value, lt, at)
 
 

@@ -82,7 +82,9 @@ def apply_plan(
         on_result(result)
         results.append(result)
     for kind in KINDS:  # the table's order is the apply order
-        batch = [c for c in plan.changes if c.action.writes and _kind_of(c) == kind.name]
+        batch = [
+            c for c in plan.changes if c.action.writes and Address.kind_of(c.address) == kind.name
+        ]
         if not batch:
             continue
 
@@ -97,13 +99,6 @@ def apply_plan(
         with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(batch)))) as pool:
             results.extend(pool.map(run, batch))
     return results
-
-
-def _kind_of(change: Change) -> str | None:
-    try:
-        return Address.parse(change.address).kind
-    except ValueError:
-        return None  # not an address: no step applies it
 
 
 def _apply_change(

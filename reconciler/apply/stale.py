@@ -24,7 +24,7 @@ def stale_addresses(plan: Plan, client: Admin, *, parallelism: int = 8) -> list[
     checks: list[tuple[Change, Kind[Any, Any], Needs]] = []
     stale = set()
     for change in writing:
-        kind = _kind_of(change.address)
+        kind = kind_named(Address.kind_of(change.address))
         reads = kind.recheck(change.observed) if kind is not None else None
         if kind is None or reads is None:
             stale.add(change.address)  # nothing recorded: cannot be checked, so not trusted
@@ -35,10 +35,3 @@ def stale_addresses(plan: Plan, client: Admin, *, parallelism: int = 8) -> list[
         if change.observed.get("digest") not in kind.digests(actual, change.observed):
             stale.add(change.address)
     return [c.address for c in writing if c.address in stale]
-
-
-def _kind_of(address: str) -> Kind[Any, Any] | None:
-    try:
-        return kind_named(Address.parse(address).kind)
-    except ValueError:
-        return None

@@ -11,6 +11,8 @@ the ticks and the options, so a changed launch plan or window gives a new workfl
 Runs are named ``<name>``, then ``<name>-2``, ``<name>-3``... as the window grows, and carry the
 label ``reconciler.flyte.org/backfill: <name>``; the ticks a run covers are read back from its
 workflow, so re-applying does nothing and extending the window runs only the new ticks.
+A backfill is never in conflict nor updated: what is not covered is a new run. Provenance: the
+runs carry the owner and commit labels too, never compared.
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ written in git (``reconciler.flyte.org/spec``): comparing digests needs no extra
 rotated in the environment does not count as a change, and an execution launched from "the
 active version" of a launch plan does not become a conflict when another version is activated
 later (the digest names the version only when the manifest pins it).
+
+Provenance: the run's labels ``reconciler.flyte.org/spec`` (the digest above: what decides),
+``/owner`` and ``/commit`` (who launched it, from which commit: never compared) are left out
+of the views; a conflict's diff is the view of both runs on the fields the digest covers
+(``conflict_diff``), and the two digests themselves when no such field differs.
 """
 
 from __future__ import annotations
@@ -14,15 +19,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flyteidl.admin import cluster_assignment_pb2, common_pb2, execution_pb2, matchable_resource_pb2
+from flyteidl.admin import cluster_assignment_pb2, execution_pb2, matchable_resource_pb2
 from flyteidl.core import execution_pb2 as core_execution
-from flyteidl.core import identifier_pb2, literals_pb2, security_pb2
-from google.protobuf import wrappers_pb2
+from flyteidl.core import identifier_pb2, literals_pb2
 
 from reconciler.admin.literals import to_literal_map
 from reconciler.diagnostics import FieldPath
 from reconciler.errors import LiteralError
 from reconciler.kinds.base import Desired, Kind, Pair, Planning
+from reconciler.kinds.run_options import envs_view, run_options_view, set_run_options
 from reconciler.kinds.versions import registered_task, version_to_run
 from reconciler.manifests.execution import ExecutionManifest, attempt_name
 from reconciler.manifests.files import LocalFile
@@ -37,6 +42,7 @@ from reconciler.plan.common import (
     PROVENANCE_KEYS,
     SPEC_KEY,
     Context,
+    Problems,
     decoded,
     digest,
     mask_values,
@@ -131,84 +137,32 @@ def build(item: Resolved[ExecutionManifest], planning: Planning) -> DesiredExecu
     """The run the manifest asks for (references resolved), labelled with the digest of its
     spec as written in git."""
     manifest, secrets = item.manifest, item.secrets
-    context, problems = planning.context, planning.problems
-    written = planning.desired.as_written(manifest)
+    problems = planning.problems
     spec = manifest.model.spec
     target = _target(manifest, planning)
     if target is None:
         return None
-    target_id, interface = target.id, target.interface
-    overridden = sorted(set(spec.inputs) & set(target.fixed))
-    for name in overridden:
-        # Admin: "fixed_inputs X cannot be overridden" (ADMIN-SEMANTICS.md, Launch plans)
-        problems.add(
-            manifest.diagnostic(
-                ("spec", "inputs", name),
-                f"input {name!r} is fixed by launch plan {target_id.name} "
-                f"version {target_id.version}",
-                key=True,
-            )
-        )
+    overridden = _fixed_overridden(manifest, target, problems)
     hidden = {str(p[2]) for p in secrets if p[:2] == ("spec", "inputs") and len(p) > 2}
     files = planning.desired.files.get(manifest.address, {})
     with_uris = local_files.with_remote_uris(
-        manifest, spec.inputs, interface, files, planning.actual.upload_urls, problems
+        manifest, spec.inputs, target.interface, files, planning.actual.upload_urls, problems
     )
     if with_uris is None:
         return None
     given, used = with_uris
     try:
-        inputs = to_literal_map(given, interface, where="spec.inputs", redact=hidden)
+        inputs = to_literal_map(given, target.interface, where="spec.inputs", redact=hidden)
     except LiteralError as exc:
-        for problem in exc.problems:
-            where, _, message = problem.partition(": ")
-            problems.add(manifest.diagnostic(tuple(where.split(".")), message))
+        problems.literals(manifest, exc)
         return None
     if overridden:
         return None
-    spec_hash = spec_digest(written, files)
-    labels = dict(spec.labels)
-    labels[SPEC_KEY] = spec_hash
-    if context.owner_id:
-        labels[OWNER_KEY] = context.owner_id
-    if context.commit:
-        labels[COMMIT_KEY] = context.commit
-    execution_spec = execution_pb2.ExecutionSpec(
-        launch_plan=target_id,
-        metadata=execution_pb2.ExecutionMetadata(mode=execution_pb2.ExecutionMetadata.MANUAL),
-        labels=common_pb2.Labels(values=labels),
-        annotations=common_pb2.Annotations(values=dict(spec.annotations)),
-        envs=common_pb2.Envs(
-            values=[literals_pb2.KeyValuePair(key=k, value=v) for k, v in sorted(spec.envs.items())]
-        ),
-        tags=list(spec.tags),
-        max_parallelism=spec.max_parallelism or 0,
-        overwrite_cache=bool(spec.overwrite_cache),
-        raw_output_data_config=common_pb2.RawOutputDataConfig(
-            output_location_prefix=spec.raw_output_data_prefix or ""
-        ),
-        security_context=security_pb2.SecurityContext(
-            run_as=security_pb2.Identity(k8s_service_account=spec.service_account or "")
-        ),
+    spec_hash = spec_digest(planning.desired.as_written(manifest), files)
+    execution_spec = _execution_spec(manifest, target.id, spec_hash, planning.context)
+    secret = secret_inputs(
+        secrets, ("spec", "inputs"), "inputs", target.interface, problems, manifest
     )
-    if spec.disable_notifications:
-        execution_spec.disable_all = True
-    elif spec.notifications:
-        notifications = [notification(n) for n in spec.notifications]
-        execution_spec.notifications.CopyFrom(
-            execution_pb2.NotificationList(notifications=notifications)
-        )
-    if spec.interruptible is not None:
-        execution_spec.interruptible.CopyFrom(wrappers_pb2.BoolValue(value=spec.interruptible))
-    if spec.cluster_pool:
-        execution_spec.cluster_assignment.CopyFrom(
-            cluster_assignment_pb2.ClusterAssignment(cluster_pool_name=spec.cluster_pool)
-        )
-    if spec.execution_cluster_label:
-        execution_spec.execution_cluster_label.CopyFrom(
-            matchable_resource_pb2.ExecutionClusterLabel(value=spec.execution_cluster_label)
-        )
-    secret = secret_inputs(secrets, ("spec", "inputs"), "inputs", interface, problems, manifest)
     request = execution_pb2.ExecutionCreateRequest(
         project=manifest.project,
         domain=manifest.domain,
@@ -220,7 +174,7 @@ def build(item: Resolved[ExecutionManifest], planning: Planning) -> DesiredExecu
         del request.inputs.literals[hidden_input.name]  # apply fills it in from its environment
     values = secret_values(manifest.document.data, secrets)
     secret += hide_text(request, values)
-    view = execution_view(execution_spec, inputs, interface)
+    view = execution_view(execution_spec, inputs, target.interface)
     local_files.show(view, used)
     redact(view, secrets, ("spec",))
     ref = spec.launch_plan or spec.workflow or spec.task
@@ -240,6 +194,63 @@ def build(item: Resolved[ExecutionManifest], planning: Planning) -> DesiredExecu
         files=used,
         uploads=local_files.uploads(manifest.project, manifest.domain, used),
     )
+
+
+def _fixed_overridden(
+    manifest: Manifest[ExecutionManifest], target: Target, problems: Problems
+) -> bool:
+    """Whether the manifest gives an input its launch plan fixes (each one said)."""
+    overridden = sorted(set(manifest.model.spec.inputs) & set(target.fixed))
+    for name in overridden:
+        # Admin: "fixed_inputs X cannot be overridden" (ADMIN-SEMANTICS.md, Launch plans)
+        problems.add(
+            manifest.diagnostic(
+                ("spec", "inputs", name),
+                f"input {name!r} is fixed by launch plan {target.id.name} "
+                f"version {target.id.version}",
+                key=True,
+            )
+        )
+    return bool(overridden)
+
+
+def _execution_spec(
+    manifest: Manifest[ExecutionManifest],
+    target_id: identifier_pb2.Identifier,
+    spec_hash: str,
+    context: Context,
+) -> execution_pb2.ExecutionSpec:
+    """The spec of the run, labelled with the manifest's spec digest (and, with an owner id
+    and a commit, those too: the provenance ``execution_view`` leaves out)."""
+    spec = manifest.model.spec
+    labels = dict(spec.labels)
+    labels[SPEC_KEY] = spec_hash
+    if context.owner_id:
+        labels[OWNER_KEY] = context.owner_id
+    if context.commit:
+        labels[COMMIT_KEY] = context.commit
+    execution_spec = execution_pb2.ExecutionSpec(
+        launch_plan=target_id,
+        metadata=execution_pb2.ExecutionMetadata(mode=execution_pb2.ExecutionMetadata.MANUAL),
+        tags=list(spec.tags),
+    )
+    set_run_options(execution_spec, spec, labels=labels, annotations=spec.annotations)
+    if spec.disable_notifications:
+        execution_spec.disable_all = True
+    elif spec.notifications:
+        notifications = [notification(n) for n in spec.notifications]
+        execution_spec.notifications.CopyFrom(
+            execution_pb2.NotificationList(notifications=notifications)
+        )
+    if spec.cluster_pool:
+        execution_spec.cluster_assignment.CopyFrom(
+            cluster_assignment_pb2.ClusterAssignment(cluster_pool_name=spec.cluster_pool)
+        )
+    if spec.execution_cluster_label:
+        execution_spec.execution_cluster_label.CopyFrom(
+            matchable_resource_pb2.ExecutionClusterLabel(value=spec.execution_cluster_label)
+        )
+    return execution_spec
 
 
 def _target(manifest: Manifest[ExecutionManifest], planning: Planning) -> Target | None:
@@ -381,24 +392,19 @@ def execution_view(
             for name, literal in sorted(inputs.literals.items())
         }
     for key, value in (
-        ("envs", {kv.key: kv.value for kv in spec.envs.values}),
+        ("envs", envs_view(spec)),
         ("tags", list(spec.tags)),
-        ("maxParallelism", spec.max_parallelism),
-        ("overwriteCache", spec.overwrite_cache),
         ("disableNotifications", spec.disable_all),
-        ("rawOutputDataPrefix", spec.raw_output_data_config.output_location_prefix),
-        ("serviceAccount", spec.security_context.run_as.k8s_service_account),
         ("clusterPool", spec.cluster_assignment.cluster_pool_name),
         ("executionClusterLabel", spec.execution_cluster_label.value),
     ):
         if value:
             view[key] = value
-    if spec.HasField("interruptible"):
-        view["interruptible"] = spec.interruptible.value
+    view.update(run_options_view(spec))
     return view
 
 
-SERVER_FILLED = frozenset({"maxParallelism", "serviceAccount"})
+SERVER_FILLED = frozenset({"maxParallelism", "serviceAccount", "iamRole", "executionIdentity"})
 """View fields Admin resolves into the stored spec when the request leaves them out
 (ADMIN-SEMANTICS.md: principal, system metadata, security context, max parallelism)."""
 

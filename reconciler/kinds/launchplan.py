@@ -6,6 +6,15 @@ A launch plan version is immutable in Admin; its state (ACTIVE/INACTIVE) is not.
 - version present with the same spec -> ``noop``, or ``update``/``deactivate`` for the state;
 - version present with another spec -> ``conflict`` with the diff (flytekit and flytectl
   would silently keep the old spec; ADMIN-SEMANTICS.md, Registration).
+
+One normalized form (``_compared``) decides "same spec" and gives the diff: the spec in
+manifest terms (``launch_plan_view``), plus whatever else Admin's spec holds that no manifest
+field says, under Admin's own field names, so that no difference is ever decided and not
+shown. Provenance: the owner annotation (``reconciler.flyte.org/owner``) says who manages a
+launch plan, not what it runs, and is deliberately left out of both the comparison and the
+views (a new ``ownerId`` does not make every explicit version a conflict). Secrets: compared
+by value, shown as the reference git writes (``_secret_diff`` names the ones whose value
+differs, never the values).
 """
 
 from __future__ import annotations
@@ -17,16 +26,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flyteidl.admin import common_pb2, launch_plan_pb2, schedule_pb2
+from flyteidl.admin import launch_plan_pb2, schedule_pb2
 from flyteidl.core import execution_pb2 as core_execution
-from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2, security_pb2
-from google.protobuf import wrappers_pb2
+from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2
 
-from reconciler.admin.literals import to_literal_map
+from reconciler.admin.literals import from_literal, to_literal_map
 from reconciler.diagnostics import FieldPath, format_path
 from reconciler.errors import LiteralError
 from reconciler.kinds.base import Declared, Desired, Kind, Pair, Planning
+from reconciler.kinds.run_options import envs_view, run_options_view, set_run_options
 from reconciler.kinds.versions import version_to_run
+from reconciler.manifests.address import Address
 from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
@@ -36,7 +46,6 @@ from reconciler.plan.common import (
     PROVENANCE_KEYS,
     Context,
     Problems,
-    decoded,
     digest,
     mask_values,
     message_digest,
@@ -111,16 +120,55 @@ def workflow_key(manifest: Manifest[LaunchPlanManifest]) -> EntityKey:
 
 
 def build(item: Resolved[LaunchPlanManifest], planning: Planning) -> DesiredLaunchPlan | None:
+    """The launch plan version the manifest asks for, as Admin would store it; None (with the
+    problems said) when it cannot be built."""
     manifest, secrets = item.manifest, item.secrets
-    actual, context, problems = planning.actual, planning.context, planning.problems
-    model = manifest.model
-    spec = model.spec
-    project, domain, name = workflow_key(manifest)
-    version = version_to_run(
-        "workflow", (project, domain, name), spec.workflow.version, planning.desired
+    found = _workflow(manifest, planning)
+    if found is None:
+        return None
+    workflow_id, variables = found
+    spec = manifest.model.spec
+    try:
+        fixed = _literals(spec.fixed_inputs, variables, "spec.fixedInputs", secrets)
+        defaults = _literals(spec.default_inputs, variables, "spec.defaultInputs", secrets)
+    except LiteralError as exc:
+        planning.problems.literals(manifest, exc)
+        return None
+    parameters = _parameters(variables, fixed, defaults, _python_defaults(workflow_id, planning))
+    if not _schedulable(manifest, parameters, variables, planning.problems):
+        return None
+    annotations = dict(spec.annotations)
+    if planning.context.owner_id:
+        annotations[OWNER_KEY] = planning.context.owner_id
+    launch_plan_spec = launch_plan_pb2.LaunchPlanSpec(
+        workflow_id=workflow_id,
+        entity_metadata=launch_plan_pb2.LaunchPlanMetadata(
+            schedule=_schedule(manifest.model),
+            notifications=[notification(n) for n in spec.notifications],
+        ),
+        default_inputs=interface_pb2.ParameterMap(parameters=parameters),
+        fixed_inputs=literals_pb2.LiteralMap(literals=fixed),
     )
+    set_run_options(
+        launch_plan_spec,
+        spec,
+        labels=spec.labels,
+        annotations=annotations,
+        run_as=spec.security_context.run_as if spec.security_context else None,
+    )
+    types = {n: v.type for n, v in variables.items()}
+    return _desired(manifest, launch_plan_spec, secrets, types, planning.problems)
+
+
+def _workflow(
+    manifest: Manifest[LaunchPlanManifest], planning: Planning
+) -> tuple[identifier_pb2.Identifier, Any] | None:
+    """The workflow the launch plan runs, at the version it runs, and its input variables."""
+    project, domain, name = key = workflow_key(manifest)
+    written = manifest.model.spec.workflow.version
+    version = version_to_run("workflow", key, written, planning.desired)
     if version is None:
-        problems.add(
+        planning.problems.add(
             manifest.diagnostic(
                 ("spec", "workflow"),
                 f"workflow.version is needed: no Registration in this plan registers {name} in "
@@ -128,36 +176,49 @@ def build(item: Resolved[LaunchPlanManifest], planning: Planning) -> DesiredLaun
             )
         )
         return None
-    workflow = actual.workflows.get((project, domain, name, version))
+    workflow = planning.actual.workflows.get((*key, version))
     if workflow is None:
-        problems.add(
+        planning.problems.add(
             manifest.diagnostic(
                 ("spec", "workflow"),
                 f"workflow {project}/{domain}/{name} version {version} does not exist in Admin",
             )
         )
         return None
-    variables = workflow.closure.compiled_workflow.primary.template.interface.inputs.variables
-    # The workflow's own launch plan (same name and version, registered with it by flytekit)
-    # carries the Python defaults of its inputs.
-    default_lp = actual.launch_plan((project, domain, name), version)
-    python_defaults = (
-        {
-            n: p
-            for n, p in default_lp.spec.default_inputs.parameters.items()
-            if p.HasField("default")
-        }
-        if default_lp is not None
-        else {}
+    workflow_id = identifier_pb2.Identifier(
+        resource_type=identifier_pb2.WORKFLOW,
+        project=project,
+        domain=domain,
+        name=name,
+        version=version,
     )
-    try:
-        fixed = _literals(spec.fixed_inputs, variables, "spec.fixedInputs", secrets)
-        defaults = _literals(spec.default_inputs, variables, "spec.defaultInputs", secrets)
-    except LiteralError as exc:
-        for problem in exc.problems:
-            path = tuple(problem.split(":", 1)[0].split("."))
-            problems.add(manifest.diagnostic(path, problem.split(": ", 1)[-1]))
-        return None
+    return (
+        workflow_id,
+        workflow.closure.compiled_workflow.primary.template.interface.inputs.variables,
+    )
+
+
+def _python_defaults(
+    workflow_id: identifier_pb2.Identifier, planning: Planning
+) -> dict[str, interface_pb2.Parameter]:
+    """The workflow's own launch plan (same name and version, registered with it by flytekit)
+    carries the Python defaults of its inputs."""
+    key = (workflow_id.project, workflow_id.domain, workflow_id.name)
+    default_lp = planning.actual.launch_plan(key, workflow_id.version)
+    if default_lp is None:
+        return {}
+    return {
+        n: p for n, p in default_lp.spec.default_inputs.parameters.items() if p.HasField("default")
+    }
+
+
+def _parameters(
+    variables: Any,
+    fixed: Mapping[str, literals_pb2.Literal],
+    defaults: Mapping[str, literals_pb2.Literal],
+    python_defaults: Mapping[str, interface_pb2.Parameter],
+) -> dict[str, interface_pb2.Parameter]:
+    """Each input not fixed: with the manifest's default, else the workflow's, else required."""
     parameters = {}
     for input_name, variable in variables.items():
         if input_name in fixed:
@@ -172,60 +233,41 @@ def build(item: Resolved[LaunchPlanManifest], planning: Planning) -> DesiredLaun
             )
         else:
             parameters[input_name] = interface_pb2.Parameter(var=variable, required=True)
-    if spec.schedule is not None:
-        kickoff = spec.schedule.kickoff_time_input_arg
-        unbound = sorted(n for n, p in parameters.items() if p.required and n != kickoff)
-        if unbound:
-            # Admin refuses it at registration (validation/launch_plan_validator.go)
-            problems.add(
-                manifest.diagnostic(
-                    ("spec", "schedule"),
-                    f"input(s) {', '.join(unbound)} of workflow {name} have no default; a "
-                    "scheduled launch plan needs a value for every input but the kickoff input",
-                )
+    return parameters
+
+
+def _schedulable(
+    manifest: Manifest[LaunchPlanManifest],
+    parameters: Mapping[str, interface_pb2.Parameter],
+    variables: Any,
+    problems: Problems,
+) -> bool:
+    """Whether Admin can run the launch plan on its schedule, if it has one."""
+    schedule = manifest.model.spec.schedule
+    if schedule is None:
+        return True
+    name = manifest.model.spec.workflow.name
+    kickoff = schedule.kickoff_time_input_arg
+    unbound = sorted(n for n, p in parameters.items() if p.required and n != kickoff)
+    if unbound:
+        # Admin refuses it at registration (validation/launch_plan_validator.go)
+        problems.add(
+            manifest.diagnostic(
+                ("spec", "schedule"),
+                f"input(s) {', '.join(unbound)} of workflow {name} have no default; a "
+                "scheduled launch plan needs a value for every input but the kickoff input",
             )
-            return None
-        if kickoff and kickoff not in variables:
-            problems.add(
-                manifest.diagnostic(
-                    ("spec", "schedule", "kickoffTimeInputArg"),
-                    f"workflow {name} has no input {kickoff!r}",
-                )
+        )
+        return False
+    if kickoff and kickoff not in variables:
+        problems.add(
+            manifest.diagnostic(
+                ("spec", "schedule", "kickoffTimeInputArg"),
+                f"workflow {name} has no input {kickoff!r}",
             )
-            return None
-    annotations = dict(spec.annotations)
-    if context.owner_id:
-        annotations[OWNER_KEY] = context.owner_id
-    launch_plan_spec = launch_plan_pb2.LaunchPlanSpec(
-        workflow_id=identifier_pb2.Identifier(
-            resource_type=identifier_pb2.WORKFLOW,
-            project=project,
-            domain=domain,
-            name=name,
-            version=version,
-        ),
-        entity_metadata=launch_plan_pb2.LaunchPlanMetadata(
-            schedule=_schedule(model),
-            notifications=[notification(n) for n in spec.notifications],
-        ),
-        default_inputs=interface_pb2.ParameterMap(parameters=parameters),
-        fixed_inputs=literals_pb2.LiteralMap(literals=fixed),
-        labels=common_pb2.Labels(values=dict(spec.labels)),
-        annotations=common_pb2.Annotations(values=annotations),
-        envs=common_pb2.Envs(
-            values=[literals_pb2.KeyValuePair(key=k, value=v) for k, v in sorted(spec.envs.items())]
-        ),
-        max_parallelism=spec.max_parallelism or 0,
-        raw_output_data_config=common_pb2.RawOutputDataConfig(
-            output_location_prefix=spec.raw_output_data_prefix or ""
-        ),
-        security_context=_security_context(model),
-        overwrite_cache=bool(spec.overwrite_cache),
-    )
-    if spec.interruptible is not None:
-        launch_plan_spec.interruptible.CopyFrom(wrappers_pb2.BoolValue(value=spec.interruptible))
-    types = {n: v.type for n, v in variables.items()}
-    return _desired(manifest, launch_plan_spec, secrets, types, problems)
+        )
+        return False
+    return True
 
 
 def _desired(
@@ -314,20 +356,6 @@ def _schedule(model: LaunchPlanManifest) -> schedule_pb2.Schedule | None:
     return out
 
 
-def _security_context(model: LaunchPlanManifest) -> security_pb2.SecurityContext:
-    spec = model.spec
-    run_as = spec.security_context.run_as if spec.security_context else None
-    return security_pb2.SecurityContext(
-        run_as=security_pb2.Identity(
-            k8s_service_account=spec.service_account
-            or (run_as.k8s_service_account if run_as else None)
-            or "",
-            iam_role=(run_as.iam_role if run_as else None) or "",
-            execution_identity=(run_as.execution_identity if run_as else None) or "",
-        )
-    )
-
-
 def launch_plan_view(spec: launch_plan_pb2.LaunchPlanSpec, *, active: bool) -> dict[str, Any]:
     """The spec in manifest terms, for plan output and diffs (the same shape for both sides)."""
     parameters = spec.default_inputs.parameters
@@ -342,17 +370,17 @@ def launch_plan_view(spec: launch_plan_pb2.LaunchPlanSpec, *, active: bool) -> d
         },
         "active": active,
         "defaultInputs": {
-            n: decoded(p.default, p.var.type)
+            n: _value(p.default, p.var.type)
             for n, p in sorted(parameters.items())
             if p.HasField("default")
         },
         "requiredInputs": sorted(n for n, p in parameters.items() if p.required),
-        "fixedInputs": {n: decoded(v, None) for n, v in sorted(spec.fixed_inputs.literals.items())},
+        "fixedInputs": {n: _value(v, None) for n, v in sorted(spec.fixed_inputs.literals.items())},
         "labels": dict(sorted(spec.labels.values.items())),
         "annotations": {
             k: v for k, v in sorted(spec.annotations.values.items()) if k not in PROVENANCE_KEYS
         },
-        "envs": {kv.key: kv.value for kv in spec.envs.values},
+        "envs": envs_view(spec),
     }
     if spec.entity_metadata.HasField("schedule"):
         if schedule.HasField("cron_schedule"):
@@ -376,18 +404,7 @@ def launch_plan_view(spec: launch_plan_pb2.LaunchPlanSpec, *, active: bool) -> d
         )
     if notifications:
         view["notifications"] = notifications
-    for key, value in (
-        ("maxParallelism", spec.max_parallelism),
-        ("rawOutputDataPrefix", spec.raw_output_data_config.output_location_prefix),
-        ("serviceAccount", spec.security_context.run_as.k8s_service_account),
-        ("iamRole", spec.security_context.run_as.iam_role),
-        ("executionIdentity", spec.security_context.run_as.execution_identity),
-        ("overwriteCache", spec.overwrite_cache),
-    ):
-        if value:
-            view[key] = value
-    if spec.HasField("interruptible"):
-        view["interruptible"] = spec.interruptible.value
+    view.update(run_options_view(spec))
     return view
 
 
@@ -518,15 +535,68 @@ def _create(
     )
 
 
-def _comparable(spec: launch_plan_pb2.LaunchPlanSpec) -> dict[str, Any]:
-    """What decides "same spec": the normalized spec without the provenance annotations, which
-    say who manages a launch plan, not what it runs (deliberately ignored: a new ``ownerId``
-    does not make every explicit version a conflict)."""
+def _value(literal: literals_pb2.Literal, literal_type: Any) -> Any:
+    """A literal as the manifest writes it; one this tool cannot read as a value is shown (and
+    compared) as Admin's literal, so that two such literals never look alike."""
+    try:
+        return from_literal(literal, literal_type)
+    except LiteralError:
+        return {"literal": normalized(literal)}
+
+
+# Admin's fields that ``launch_plan_view`` shows in manifest terms (dotted, in ``normalized``
+# form; ``*`` is every input), and the provenance annotations neither side shows.
+_IN_VIEW = (
+    "workflow_id",
+    "entity_metadata.schedule.cron_schedule.schedule",
+    "entity_metadata.schedule.cron_expression",
+    "entity_metadata.schedule.rate",
+    "entity_metadata.schedule.kickoff_time_input_arg",
+    "entity_metadata.notifications",
+    "default_inputs.parameters.*.default",
+    "default_inputs.parameters.*.required",
+    "fixed_inputs",
+    "labels",
+    "annotations",
+    "envs",
+    "max_parallelism",
+    "raw_output_data_config.output_location_prefix",
+    "security_context.run_as.k8s_service_account",
+    "security_context.run_as.iam_role",
+    "security_context.run_as.execution_identity",
+    "overwrite_cache",
+    "interruptible",
+)
+
+
+def _rest(spec: launch_plan_pb2.LaunchPlanSpec) -> dict[str, Any]:
+    """What Admin's spec holds besides what the view shows (a variable's type, a schedule's
+    offset, fields only other tools set), under Admin's field names."""
     data = normalized(spec)
-    annotations = data.get("annotations", {}).get("values", {})
-    for key in PROVENANCE_KEYS:
-        annotations.pop(key, None)
+    for path in _IN_VIEW:
+        _drop(data, path.split("."))
     return pruned(data)
+
+
+def _drop(data: Any, path: list[str]) -> None:
+    if not isinstance(data, dict) or not path:
+        return
+    head, rest = path[0], path[1:]
+    targets = list(data) if head == "*" else [head]
+    for key in targets:
+        if not rest:
+            data.pop(key, None)
+        else:
+            _drop(data.get(key), rest)
+
+
+def _compared(spec: launch_plan_pb2.LaunchPlanSpec) -> dict[str, Any]:
+    """The one form "same spec" is decided on (the state aside: it is not part of a version),
+    and the diff is shown from: the view, then the rest under Admin's names (snake_case, so
+    never a view's key)."""
+    view = launch_plan_view(spec, active=False)
+    del view["active"]
+    return {**view, **_rest(spec)}
 
 
 def _same(
@@ -538,7 +608,7 @@ def _same(
     # an absent one (encodings do not) and costs far more.
     if _encoded(stored) == _encoded(mine):
         return True
-    return _comparable(stored) == _comparable(mine)
+    return not diff({"spec": _compared(stored)}, {"spec": _compared(mine)})
 
 
 def _encoded(spec: launch_plan_pb2.LaunchPlanSpec) -> bytes:
@@ -622,13 +692,14 @@ def _shown(
 def _conflict_diff(
     stored: launch_plan_pb2.LaunchPlanSpec, stored_view: dict[str, Any], desired: DesiredLaunchPlan
 ) -> tuple[FieldDiff, ...]:
-    """What differs, in manifest terms; the fields the manifest view does not show are named
-    as Admin's fields, so that a conflict never comes with an empty diff."""
-    found = list(diff({"spec": stored_view}, {"spec": desired.view}))
+    """What differs in the compared form (``_compared``), each secret shown as written: the
+    views (a change of state shows too), the rest of both specs (no secret is ever there:
+    references are only allowed in fields the view shows), and the secrets whose values
+    differ."""
+    theirs = {**stored_view, **mask_values(_rest(stored), desired.values)}
+    mine = {**desired.view, **_rest(desired.planned)}
+    found = list(diff({"spec": theirs}, {"spec": mine}))
     found += _secret_diff(stored, desired)
-    if not found:
-        masked = _comparable(_masked(stored, desired))
-        found = list(diff({"spec": masked}, {"spec": _comparable(desired.planned)}))
     return tuple(sorted(found, key=lambda d: d.path))
 
 
@@ -684,8 +755,8 @@ def _plan(pair: Pair[LaunchPlanManifest, list[Any]], planning: Planning) -> Chan
     if pair.desired is None:
         assert pair.actual  # an orphan is the active version no manifest declares
         [stored] = pair.actual
-        address = f"LaunchPlan/{stored.id.project}/{stored.id.domain}/{stored.id.name}"
-        return prune_change(stored, address, planning.actual)
+        address = Address(KIND.name, stored.id.project, stored.id.domain, stored.id.name)
+        return prune_change(stored, str(address), planning.actual)
     built = build(pair.desired, planning)
     if built is None:
         return None

@@ -15,6 +15,8 @@ returns only the compiled closure, to which its compiler adds nodes and edges. A
 shape does not see is still refused by Admin at apply ("different structure"), never lost.
 Both sides are compared in their canonical form (``packages.canonical``), the one ``version:
 auto`` digests: what pyflyte writes differently for the same code is never a conflict.
+The diff is of those same forms, so it shows what was compared. The entities carry no
+provenance (the reconciler adds no labels to them).
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def plan(desired: DesiredRegistration, actual: Actual) -> Change:
         operations.append(operation(request, payload=desired.package.code.data))
     for entity, spec in to_create:
         operations.append(_create(desired, entity, spec))
-    operations.extend(activations)
+    operations.extend(activations.values())
     counts = {kind: sum(1 for e, _ in to_create if e.kind == kind) for kind in RESOURCE}
     reason = (
         f"register {counts['task']} task(s), {counts['workflow']} workflow(s) and "
@@ -104,14 +106,22 @@ def plan(desired: DesiredRegistration, actual: Actual) -> Change:
         else f"activate the launch plans of version {desired.version}"
     )
     action = Action.CREATE if to_create else Action.UPDATE
+    created = {(e.kind, e.name) for e, _ in to_create}
     before = (
         None if len(to_create) == len(desired.package.entities) else {"version": desired.version}
+    )
+    # the launch plans Admin holds inactive that apply activates (those it creates are new)
+    stored_inactive = sorted(n for n in activations if ("launch_plan", n) not in created)
+    activated = diff(
+        {"launchPlans": {n: {"active": False} for n in stored_inactive}},
+        {"launchPlans": {n: {"active": True} for n in stored_inactive}},
     )
     return Change(
         manifest.address,
         action,
         before,
         after,
+        diff=activated,
         reason=reason,
         operations=tuple(operations),
         observed=seen,
@@ -158,10 +168,13 @@ def _create(desired: DesiredRegistration, entity: Entity, spec: Any) -> Operatio
     return operation(request)
 
 
-def _activations(desired: DesiredRegistration, actual: Actual, activate: bool) -> list[Operation]:
+def _activations(
+    desired: DesiredRegistration, actual: Actual, activate: bool
+) -> dict[str, Operation]:
+    """By launch plan name: the activation of each launch plan of the package not active."""
     if not activate:
-        return []
-    operations = []
+        return {}
+    operations = {}
     for entity in desired.package.entities:
         if entity.kind != "launch_plan":
             continue
@@ -178,7 +191,7 @@ def _activations(desired: DesiredRegistration, actual: Actual, activate: bool) -
             ),
             state=launch_plan_pb2.ACTIVE,
         )
-        operations.append(operation(request))
+        operations[entity.name] = operation(request)
     return operations
 
 

@@ -5,6 +5,13 @@
   ``approve``/``reject`` send; a ``value`` is typed by the signal's declared type);
 - already set to the same value: ``noop``; to another value: ``conflict`` (Admin would
   overwrite it silently; ADMIN-SEMANTICS.md, Signals).
+
+Compared: the value's literal, the one Admin holds against the one the manifest gives. Shown:
+both in manifest terms through the same function (``_shown``: ``value``, and for an answer to
+an approval gate ``as: approve|reject``), a value from ``${env:...}`` as its reference on one
+side and ``(secret in Admin)`` on the other; when two different literals read as the same
+value, their encodings are the diff. A signal carries no provenance (Admin keeps no labels on
+it).
 """
 
 from __future__ import annotations
@@ -24,7 +31,15 @@ from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.manifests.signal import SignalManifest
 from reconciler.plan.calls import operation
-from reconciler.plan.common import Context, Problems, decoded, digest, redact, secret_inputs
+from reconciler.plan.common import (
+    Context,
+    Problems,
+    decoded,
+    digest,
+    normalized,
+    redact,
+    secret_inputs,
+)
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change
 from reconciler.read import Actual, EntityKey, Needs
@@ -90,8 +105,7 @@ def plan(
     try:
         literal = _literal(model, literal_type, redact=("spec", "value") in secrets)
     except LiteralError as exc:
-        for problem in exc.problems:
-            problems.add(manifest.diagnostic(("spec", "value"), problem.split(": ", 1)[-1]))
+        problems.literals(manifest, exc)
         return None
     if literal is None:
         problems.add(
@@ -126,17 +140,22 @@ def plan(
             operations=(operation(request, hidden),),
             observed=seen,
         )
-    before = {"value": decoded(current, literal_type)}
-    if any(path[:2] == ("spec", "value") for path in secrets):
-        before = {"value": "(secret in Admin)"}
     if current == literal:
         return Change(manifest.address, Action.NOOP, wanted, wanted, observed=seen)
+    before = _shown(model, decoded(current, literal_type))
+    if any(path[:2] == ("spec", "value") for path in secrets):
+        before = {"value": "(secret in Admin)"}
+    found = diff({"spec": before}, {"spec": wanted})
+    if not found:  # two literals that read as one value: what differs is their encoding
+        found = diff(
+            {"spec": {"value": normalized(current)}}, {"spec": {"value": normalized(literal)}}
+        )
     return Change(
         manifest.address,
         Action.CONFLICT,
         before,
         wanted,
-        diff=diff({"spec": before}, {"spec": wanted}),
+        diff=found,
         reason="the signal is already set to another value; Admin would overwrite it silently, "
         "so apply refuses",
         observed=seen,
@@ -166,10 +185,18 @@ def _current(signal: Any) -> literals_pb2.Literal | None:
 def _wanted_view(model: SignalManifest, secrets: Mapping[FieldPath, str]) -> dict[str, Any]:
     spec = model.spec
     if "value" in spec.model_fields_set:
-        view: dict[str, Any] = {"value": spec.value}
+        view = _shown(model, spec.value)
         redact(view, secrets, ("spec",))
         return view
-    return {"value": bool(spec.approve), "as": "approve" if spec.approve else "reject"}
+    return _shown(model, bool(spec.approve))
+
+
+def _shown(model: SignalManifest, value: Any) -> dict[str, Any]:
+    """A signal's value in manifest terms, the same for what Admin holds and what the manifest
+    asks: an answer to an approval gate also says which (``as``), as the manifest writes it."""
+    if "value" in model.spec.model_fields_set or not isinstance(value, bool):
+        return {"value": value}
+    return {"value": value, "as": "approve" if value else "reject"}
 
 
 def _needs(item: Resolved[SignalManifest], desired: Desired, context: Context) -> Needs:

@@ -24,6 +24,7 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from reconciler.loop.state import PassReport, PassResult, Status
+from reconciler.manifests.address import Address
 
 PASS_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 RPC_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -80,7 +81,7 @@ class LoopMetrics:
         if report.result.succeeded:
             self.last_success.set(report.end)
         for address, _ in report.failures:
-            self.apply_failures.labels(address.split("/", 1)[0]).inc()
+            self.apply_failures.labels(Address.kind_of(address)).inc()
         self._snapshot.update(report)
 
     def exposition(self) -> bytes:

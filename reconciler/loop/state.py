@@ -33,6 +33,7 @@ from typing import Any
 
 from reconciler.admin.console import resource_url
 from reconciler.apply.run import Result
+from reconciler.manifests.address import Address
 from reconciler.plan.model import Action, Change, json_default
 from reconciler.render.fields import field_lines
 
@@ -85,16 +86,23 @@ class ResourceState:
 
     @property
     def kind(self) -> str:
-        return self.address.split("/", 1)[0]
+        return Address.kind_of(self.address)
 
     def to_json(self) -> dict[str, Any]:
-        parts = self.address.split("/")
+        try:
+            parsed: Address | None = Address.parse(self.address)
+        except ValueError:
+            parsed = None
+        name = None
+        if parsed is not None:
+            # a signal's name is its execution's and its id, as its address writes them
+            name = parsed.name if parsed.signal_id is None else f"{parsed.name}/{parsed.signal_id}"
         return {
             "address": self.address,
             "kind": self.kind,
-            "project": parts[1] if len(parts) > 1 else None,
-            "domain": parts[2] if len(parts) > 2 else None,
-            "name": "/".join(parts[3:]) or None,
+            "project": parsed.project if parsed is not None else None,
+            "domain": parsed.domain if parsed is not None else None,
+            "name": name,
             "status": self.status.value,
             "action": self.action.value,
             "reason": self.reason,

@@ -32,6 +32,12 @@ class Address:
         kind, project, domain, name = parts
         return cls(kind, project, domain, name)
 
+    @staticmethod
+    def kind_of(text: str) -> str:
+        """The kind an address names, even one this build cannot parse further (a state file
+        written by another version)."""
+        return text.partition("/")[0]
+
     def __str__(self) -> str:
         head = f"{self.kind}/{self.project}/{self.domain}/{self.name}"
         return head if self.signal_id is None else f"{head}/{self.signal_id}"

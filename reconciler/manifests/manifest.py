@@ -14,20 +14,22 @@ from typing import Generic
 from typing_extensions import TypeVar
 
 from reconciler.diagnostics import Diagnostic, FieldPath, Location, Severity
+from reconciler.manifests.address import Address
 from reconciler.manifests.base import ManifestBase
 from reconciler.manifests.signal import SignalManifest
 from reconciler.manifests.yamlread import Document
 
-M = TypeVar("M", bound=ManifestBase, default=ManifestBase)
-"""The model a manifest holds; a bare ``Manifest`` may hold any kind's."""
+M_co = TypeVar("M_co", bound=ManifestBase, default=ManifestBase, covariant=True)
+"""The model a manifest holds; a bare ``Manifest`` may hold any kind's (covariant: a
+``Manifest[LaunchPlanManifest]`` is a ``Manifest``)."""
 
 
 @dataclass(frozen=True)
-class Manifest(Generic[M]):
+class Manifest(Generic[M_co]):
     """A validated manifest and the document it came from; ``Manifest[LaunchPlanManifest]``
     is one known to hold a launch plan (``reconciler.kinds`` narrows them, by kind)."""
 
-    model: M
+    model: M_co
     document: Document
     source: Path
 
@@ -49,11 +51,14 @@ class Manifest(Generic[M]):
 
     @functools.cached_property  # asked for all the time when planning; the model is frozen
     def address(self) -> str:
-        """``Kind/project/domain/name``; signals are addressed by execution and signal id."""
+        """``Kind/project/domain/name``; signals are addressed by execution and signal id
+        (``Address``)."""
         if isinstance(self.model, SignalManifest):
             spec = self.model.spec
-            return f"Signal/{self.project}/{self.domain}/{spec.execution}/{spec.signal_id}"
-        return f"{self.kind}/{self.project}/{self.domain}/{self.name}"
+            at = Address(self.kind, self.project, self.domain, spec.execution, spec.signal_id)
+        else:
+            at = Address(self.kind, self.project, self.domain, self.name)
+        return str(at)
 
     def location(self, *path: str | int, key: bool = False) -> Location:
         return self.document.location(path, key=key)

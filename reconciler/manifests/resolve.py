@@ -15,17 +15,17 @@ from typing import Any, Generic
 from reconciler.diagnostics import Diagnostic, FieldPath
 from reconciler.manifests.envref import holds_template, substitute
 from reconciler.manifests.load import Manifest
-from reconciler.manifests.manifest import M
+from reconciler.manifests.manifest import M_co
 from reconciler.manifests.parse import parse_manifest
 from reconciler.manifests.yamlread import Document
 
 
 @dataclass(frozen=True)
-class Resolved(Generic[M]):
+class Resolved(Generic[M_co]):
     """A manifest with its references replaced; ``secrets`` maps each path that held a
     reference to the text as written in git (``${env:TOKEN}``)."""
 
-    manifest: Manifest[M]
+    manifest: Manifest[M_co]
     secrets: Mapping[FieldPath, str]
 
 

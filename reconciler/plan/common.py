@@ -14,6 +14,8 @@ from flyteidl.core import execution_pb2 as core_execution
 
 from reconciler.canonical import digest, message_digest, normalized, pruned
 from reconciler.diagnostics import Diagnostic, FieldPath
+from reconciler.errors import LiteralError
+from reconciler.manifests.manifest import Manifest
 from reconciler.plan.model import SecretInput
 from reconciler.shard import Shard
 
@@ -63,6 +65,11 @@ class Problems:
 
     def add(self, diagnostic: Diagnostic) -> None:
         self.items.append(diagnostic)
+
+    def literals(self, manifest: Manifest, error: LiteralError) -> None:
+        """Each value of ``manifest`` that does not fit its type, on the field that holds it."""
+        for problem in error.problems:
+            self.add(manifest.diagnostic(problem.path, problem.message))
 
 
 def redact(view: dict[str, Any], secrets: Mapping[FieldPath, str], prefix: FieldPath) -> None:
@@ -151,7 +158,6 @@ def secret_inputs(
 def decoded(literal: Any, literal_type: Any) -> Any:
     """A literal as a plain value for plan output; never fails the plan over display."""
     from reconciler.admin.literals import from_literal
-    from reconciler.errors import LiteralError
 
     try:
         return from_literal(literal, literal_type)

@@ -102,7 +102,9 @@ def _row(driver: Any, address: str) -> Any:
 
 
 def _status(driver: Any, address: str) -> str:
-    return str(_row(driver, address).find_elements(By.TAG_NAME, "td")[0].text.split("\n")[0])
+    """The row's status, or "" while the page is between two refreshes (no cells yet)."""
+    cells = _row(driver, address).find_elements(By.TAG_NAME, "td")
+    return str(cells[0].text.split("\n")[0]) if cells else ""
 
 
 def _screenshot(driver: Any, name: str) -> Path:
