@@ -25,6 +25,7 @@ from tests.tables import (
     applied,
     launch_plan,
     plan,
+    plan_and_problems,
     registered,
     run,
     signal,
@@ -190,3 +191,32 @@ def test_apply_then_plan_again_leaves_only_the_conflicts(row: Row, tmp_path: Pat
     assert refused == {a for a, action in row.expected.items() if action == "conflict"}
     again = plan(admin, root, prune=row.prune)
     assert {c.address for c in again.changes if c.action.is_change} == refused
+
+
+BACKFILL = """\
+apiVersion: reconciler/v1
+kind: Backfill
+metadata: {name: jan}
+spec:
+  launchPlan: {name: daily}
+  from: 2026-01-01T06:00:00Z
+  to: 2026-01-02T06:00:00Z
+"""
+
+
+def test_no_version_is_never_the_version_the_same_plan_deactivates(tmp_path: Path) -> None:
+    """A run or backfill that names no version runs the active one. When the plan deactivates
+    the version Admin has active, none is active once it is applied: the plan says so before
+    writing anything. (Found in review: the Backfill kind resolved to that version, launched
+    runs of it, and every plan after the apply failed, as no version was active any more.)"""
+    admin = registered()
+    applied({"lp.yaml": launch_plan()})(admin, tmp_path / "before")
+    root = write(
+        tmp_path / "tree",
+        {"lp.yaml": launch_plan(active="false"), "jan.yaml": BACKFILL, "run.yaml": run()},
+    )
+    made, problems = plan_and_problems(admin, root)
+    assert actions(made) == {LP: "deactivate"}
+    said = sorted(str(p) for p in problems)
+    assert len(said) == 2, said
+    assert all("has no active version; give a version or declare it active" in p for p in said)
