@@ -112,7 +112,8 @@ def plan_and_problems(
 ) -> tuple[Plan, list[Diagnostic]]:
     """``plan``, and the problems it found instead of failing on them."""
     options = AdminOptions(paths=(root,), prune=prune)
-    desired, settings = load_desired(options, {})
+    # as plan reads them: Registration packages and local input files too
+    desired, settings = load_desired(options, {}, packages=True)
     context = context_for(settings, options, None)
     actual = fetch_actual(admin, needs(desired, context))
     actual.merge(fetch_actual(admin, followups(desired, actual)))
