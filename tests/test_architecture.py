@@ -4,7 +4,7 @@ Layers, low to high; a module imports only from its own layer or below (its own 
 without forming a cycle: no module-level import cycles at all, lazy imports inside functions
 included)::
 
-    0  reconciler (the package itself), errors, diagnostics, protos, shard, canonical
+    0  reconciler (the package itself), errors, diagnostics, protos, shard, canonical, jsontypes
     1  manifests, config     what git holds: manifests and reconciler.yaml (each reads the other's
                              types: the settings hold manifest field types, the loader reads them)
     2  admin                 the gRPC client, auth, literals; and admin/session, which may start
@@ -47,7 +47,7 @@ import reconciler
 
 PACKAGE = Path(reconciler.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("", "errors", "diagnostics", "protos", "shard", "canonical"),
+    ("", "errors", "diagnostics", "protos", "shard", "canonical", "jsontypes"),
     ("manifests", "config"),
     ("admin",),
     ("packages", "read"),

@@ -17,7 +17,7 @@ it).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from flyteidl.admin import signal_pb2
 from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
@@ -168,14 +168,11 @@ def _literal(
     """``redact``: the value comes from ``${env:...}``; a message must not quote it."""
     spec = model.spec
     if "value" in spec.model_fields_set:
-        return cast(
-            literals_pb2.Literal,
-            to_literal(spec.value, literal_type, path="spec.value", redact=redact),
-        )
+        return to_literal(spec.value, literal_type, path="spec.value", redact=redact)
     if literal_type != BOOLEAN:
         return None
     # flytekit's approve/reject send the literals True/False (ADMIN-SEMANTICS.md, Signals)
-    return cast(literals_pb2.Literal, to_literal(bool(spec.approve), BOOLEAN, path="spec.approve"))
+    return to_literal(bool(spec.approve), BOOLEAN, path="spec.approve")
 
 
 def _current(signal: Any) -> literals_pb2.Literal | None:
