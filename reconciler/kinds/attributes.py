@@ -60,6 +60,7 @@ from flyteidl.admin import (
 from flyteidl.core import literals_pb2, security_pb2
 from google.protobuf import wrappers_pb2
 
+from reconciler.admin.api import AttributesAnswer
 from reconciler.diagnostics import FieldPath
 from reconciler.kinds.base import Desired, Kind, Pair, Planning
 from reconciler.manifests.attributes import AttributesManifest
@@ -71,7 +72,7 @@ from reconciler.plan.common import OWNER_KEY, Context, Problems, digest, mask_va
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, Operation, SecretInput
 from reconciler.plan.secrets import hide_text, secret_values
-from reconciler.read import Actual, AttributesKey, Needs, Unreadable
+from reconciler.read import Actual, AttributesKey, Needs, Observed, Unreadable
 
 Scope = tuple[str, str, str]  # project, domain, workflow; "" where the level has none
 OTHER_VALUE = "(another value in Admin)"
@@ -319,7 +320,7 @@ def _below(actual: Actual, scope: Scope, kind: Type) -> list[Any]:
     ]
 
 
-def observed(actual: Actual, scope: Scope) -> dict[str, Any]:
+def observed(actual: Actual, scope: Scope) -> Observed:
     """What a change at ``scope`` was planned against: its level's rows, the rows below it
     that a delete puts back, and the project's marker."""
     shown: list[Any] = []
@@ -345,7 +346,7 @@ def observed(actual: Actual, scope: Scope) -> dict[str, Any]:
     }
 
 
-def _recheck(observed_: Mapping[str, Any]) -> Needs | None:
+def _recheck(observed_: Observed) -> Needs | None:
     """What ``apply --plan`` reads again for a change that :func:`observed` recorded."""
     if "attributes" not in observed_:
         return None
@@ -361,7 +362,7 @@ def _recheck(observed_: Mapping[str, Any]) -> Needs | None:
     )
 
 
-def _digests(actual: Actual, observed_: Mapping[str, Any]) -> tuple[str, ...]:
+def _digests(actual: Actual, observed_: Observed) -> tuple[str, ...]:
     [(project, domain, workflow)] = observed_["attributes"]
     return (str(observed(actual, (project, domain, workflow))["digest"]),)
 
@@ -427,15 +428,17 @@ class _Orphan:
     change gets."""
 
     address: str
-    rows: Mapping[str, Any]
+    rows: Mapping[str, AttributesAnswer]
 
 
-def _pair(item: Resolved[AttributesManifest], planning: Planning) -> Pair[AttributesManifest, Any]:
+def _pair(
+    item: Resolved[AttributesManifest], planning: Planning
+) -> Pair[AttributesManifest, _Orphan]:
     """Keyed by the level; Admin's side is read per type at that level (see :func:`stored`)."""
     return Pair(item.manifest.model.scope, item, None)
 
 
-def _plan(pair: Pair[AttributesManifest, Any], planning: Planning) -> Change | None:
+def _plan(pair: Pair[AttributesManifest, _Orphan], planning: Planning) -> Change | None:
     if pair.desired is None:
         assert isinstance(pair.actual, _Orphan)
         return _orphan_change(pair.key, pair.actual, planning)
@@ -559,7 +562,7 @@ def _update_change(
     sides: _Sides,
     after_view: dict[str, Any],
     marking: bool,
-    seen: dict[str, Any],
+    seen: Observed,
 ) -> Change:
     changed = diff({"spec": sides.before}, {"spec": after_view})
     reasons = []
@@ -721,13 +724,13 @@ def project_update(found: project_pb2.Project, labels: Mapping[str, str]) -> Ope
     return operation(project)
 
 
-def _orphans(planning: Planning) -> list[Pair[AttributesManifest, Any]]:
+def _orphans(planning: Planning) -> list[Pair[AttributesManifest, _Orphan]]:
     """``--prune``: the levels of owned projects that hold attributes no manifest declares."""
     context, actual = planning.context, planning.actual
     if not context.prune:
         return []
     desired = _declared(planning)
-    found: dict[Scope, dict[str, Any]] = {}
+    found: dict[Scope, dict[str, AttributesAnswer]] = {}
     for kind in TYPES:
         for row in actual.attribute_rows.get(kind.name, []):
             scope: Scope = (row.project, row.domain, row.workflow)
@@ -740,7 +743,7 @@ def _orphans(planning: Planning) -> list[Pair[AttributesManifest, Any]]:
             if owned(actual, row.project, context):
                 found.setdefault(scope, {})[kind.name] = row
     taken = {item.manifest.address for item in desired.values()}
-    pairs: list[Pair[AttributesManifest, Any]] = []
+    pairs: list[Pair[AttributesManifest, _Orphan]] = []
     for scope, rows in sorted(found.items()):
         project, domain, workflow = scope
         name = workflow or (f"{project}-{domain}" if domain else project)

@@ -361,7 +361,9 @@ def _runs(manifest: Manifest[BackfillManifest]) -> tuple[EntityKey, ...]:
     return tuple((manifest.project, manifest.domain, n) for n in run_names(manifest.name))
 
 
-def _pair(item: Resolved[BackfillManifest], planning: Planning) -> Pair[BackfillManifest, Any]:
+def _pair(
+    item: Resolved[BackfillManifest], planning: Planning
+) -> Pair[BackfillManifest, list[execution_pb2.Execution]]:
     """Keyed by project, domain and name; Admin's side is the runs this backfill made."""
     manifest = item.manifest
     key = (manifest.project, manifest.domain, manifest.name)
@@ -369,7 +371,9 @@ def _pair(item: Resolved[BackfillManifest], planning: Planning) -> Pair[Backfill
     return Pair(key, item, [r for r in runs if r is not None] or None)
 
 
-def _plan(pair: Pair[BackfillManifest, Any], planning: Planning) -> Change | None:
+def _plan(
+    pair: Pair[BackfillManifest, list[execution_pb2.Execution]], planning: Planning
+) -> Change | None:
     assert pair.desired is not None  # backfills are never pruned
     return plan(pair.desired.manifest, planning)
 

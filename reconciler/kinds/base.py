@@ -39,7 +39,7 @@ from reconciler.manifests.resolve import Resolved
 from reconciler.packages import DesiredRegistration
 from reconciler.plan.common import Context, Problems
 from reconciler.plan.model import Change
-from reconciler.read import Actual, EntityKey, Needs
+from reconciler.read import Actual, EntityKey, Needs, Observed
 
 M = TypeVar("M", bound=ManifestBase)
 A = TypeVar("A")  # what Admin has under a kind's key
@@ -121,9 +121,9 @@ class Kind(Generic[M, A]):
     needs: Callable[[Resolved[M], Desired, Context], Needs]
     pair: Callable[[Resolved[M], Planning], Pair[M, A]]
     plan: Callable[[Pair[M, A], Planning], Change | None]
-    recheck: Callable[[Mapping[str, Any]], Needs | None]
+    recheck: Callable[[Observed], Needs | None]
     """What to read again to check a saved change; None when it recorded nothing to check."""
-    digests: Callable[[Actual, Mapping[str, Any]], tuple[str, ...]]
+    digests: Callable[[Actual, Observed], tuple[str, ...]]
     """The digests of what Admin has now, made as the builds that save plans make them (this
     build's first): a saved change whose digest is none of them is stale."""
     followups: Callable[[Resolved[M], Desired, Actual], Needs] = no_followups

@@ -53,7 +53,7 @@ from reconciler.plan.common import (
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation, SecretInput
 from reconciler.plan.secrets import hide_text, secret_values
-from reconciler.read import Actual, EntityKey, Needs
+from reconciler.read import Actual, EntityKey, Needs, Observed
 
 Phase = core_execution.WorkflowExecution.Phase
 TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED, Phase.TIMED_OUT})
@@ -487,7 +487,7 @@ def _stored_inputs(desired: DesiredExecution, stored_inputs: Any) -> dict[str, A
     return masked
 
 
-def observed(actual: Actual, keys: list[EntityKey]) -> dict[str, Any]:
+def observed(actual: Actual, keys: list[EntityKey]) -> Observed:
     """The runs a change was planned against (its own, its attempts; a backfill's runs): their
     phase and spec digest, for the staleness check of saved plans."""
     return {"executions": [list(k) for k in keys], "digest": _digest(actual, keys)}
@@ -504,18 +504,18 @@ def _digest(actual: Actual, keys: list[EntityKey]) -> str:
     return digest(state)
 
 
-def recheck(observed: Mapping[str, Any]) -> Needs | None:
+def recheck(observed: Observed) -> Needs | None:
     """What to read again for a change that recorded runs (executions and backfills)."""
     if "executions" not in observed:
         return None
     return Needs(executions=frozenset(_keys(observed)))
 
 
-def digests(actual: Actual, observed: Mapping[str, Any]) -> tuple[str, ...]:
+def digests(actual: Actual, observed: Observed) -> tuple[str, ...]:
     return (_digest(actual, _keys(observed)),)
 
 
-def _keys(observed: Mapping[str, Any]) -> list[EntityKey]:
+def _keys(observed: Observed) -> list[EntityKey]:
     return [(str(p), str(d), str(n)) for p, d, n in observed["executions"]]
 
 
@@ -603,7 +603,7 @@ def _retry(
     attempt_keys: list[EntityKey],
     address: str,
     before: dict[str, Any],
-    seen: dict[str, Any],
+    seen: Observed,
 ) -> Change | None:
     """The next recover/relaunch when the latest attempt failed and attempts remain."""
     chain = [stored] + [actual.executions[k] for k in attempt_keys if k in actual.executions]
@@ -713,14 +713,18 @@ def _gates(manifest: Manifest[ExecutionManifest]) -> tuple[EntityKey, ...]:
     return ((manifest.project, manifest.domain, manifest.name),)
 
 
-def _pair(item: Resolved[ExecutionManifest], planning: Planning) -> Pair[ExecutionManifest, Any]:
+def _pair(
+    item: Resolved[ExecutionManifest], planning: Planning
+) -> Pair[ExecutionManifest, execution_pb2.Execution]:
     """Keyed by project, domain and name; Admin's side is the run of that name."""
     manifest = item.manifest
     key = (manifest.project, manifest.domain, manifest.name)
     return Pair(key, item, planning.actual.executions.get(key))
 
 
-def _plan(pair: Pair[ExecutionManifest, Any], planning: Planning) -> Change | None:
+def _plan(
+    pair: Pair[ExecutionManifest, execution_pb2.Execution], planning: Planning
+) -> Change | None:
     assert pair.desired is not None  # executions are never pruned
     built = build(pair.desired, planning)
     if built is None:

@@ -58,7 +58,7 @@ from reconciler.plan.common import (
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation, SecretInput
 from reconciler.plan.secrets import TEXT, hide_text, read_text, reveal_text, secret_values
-from reconciler.read import Actual, EntityKey, Needs
+from reconciler.read import Actual, EntityKey, Needs, Observed
 
 AUTO = "auto"
 _RATE_UNITS = {"MINUTE": schedule_pb2.MINUTE, "HOUR": schedule_pb2.HOUR, "DAY": schedule_pb2.DAY}
@@ -408,7 +408,7 @@ def launch_plan_view(spec: launch_plan_pb2.LaunchPlanSpec, *, active: bool) -> d
     return view
 
 
-def observed(actual: Actual, key: EntityKey, *, legacy: bool = False) -> dict[str, Any]:
+def observed(actual: Actual, key: EntityKey, *, legacy: bool = False) -> Observed:
     """What a change was planned against: every version of the name, its state and spec.
 
     The spec counts by a hash of its encoding, not of its normalized form: this digest is only
@@ -517,7 +517,7 @@ def _create(
     address: str,
     version: str,
     reason: str,
-    seen: dict[str, Any],
+    seen: Observed,
 ) -> Change:
     operations = [desired.create_operation()]
     if desired.active:
@@ -744,14 +744,16 @@ def _needs(item: Resolved[LaunchPlanManifest], desired: Desired, context: Contex
 
 def _pair(
     item: Resolved[LaunchPlanManifest], planning: Planning
-) -> Pair[LaunchPlanManifest, list[Any]]:
+) -> Pair[LaunchPlanManifest, list[launch_plan_pb2.LaunchPlan]]:
     """Keyed by project, domain and name; Admin's side is every version of that name."""
     manifest = item.manifest
     key = (manifest.project, manifest.domain, manifest.name)
     return Pair(key, item, planning.actual.launch_plans.get(key))
 
 
-def _plan(pair: Pair[LaunchPlanManifest, list[Any]], planning: Planning) -> Change | None:
+def _plan(
+    pair: Pair[LaunchPlanManifest, list[launch_plan_pb2.LaunchPlan]], planning: Planning
+) -> Change | None:
     if pair.desired is None:
         assert pair.actual  # an orphan is the active version no manifest declares
         [stored] = pair.actual
@@ -765,7 +767,9 @@ def _plan(pair: Pair[LaunchPlanManifest, list[Any]], planning: Planning) -> Chan
     return plan(built, planning.actual, pair.desired.manifest.address)
 
 
-def _orphans(planning: Planning) -> list[Pair[LaunchPlanManifest, list[Any]]]:
+def _orphans(
+    planning: Planning,
+) -> list[Pair[LaunchPlanManifest, list[launch_plan_pb2.LaunchPlan]]]:
     """With ``--prune``: owned, active launch plans in scope that no manifest declares.
 
     Only launch plans that carry this repository's owner id are touched (DESIGN.md,
@@ -779,7 +783,7 @@ def _orphans(planning: Planning) -> list[Pair[LaunchPlanManifest, list[Any]]]:
         for r in planning.desired.resolved
         if isinstance(r.manifest.model, LaunchPlanManifest)
     }
-    found: list[Pair[LaunchPlanManifest, list[Any]]] = []
+    found: list[Pair[LaunchPlanManifest, list[launch_plan_pb2.LaunchPlan]]] = []
     for (project, domain), active in sorted(planning.actual.active_in_scope.items()):
         for stored in active:
             key = (project, domain, stored.id.name)
@@ -790,13 +794,14 @@ def _orphans(planning: Planning) -> list[Pair[LaunchPlanManifest, list[Any]]]:
     return found
 
 
-def _recheck(observed: Mapping[str, Any]) -> Needs | None:
+def _recheck(observed: Observed) -> Needs | None:
     if "launch_plans" not in observed:
         return None
-    return Needs(launch_plans=frozenset(tuple(k) for k in observed["launch_plans"]))
+    keys = observed["launch_plans"]
+    return Needs(launch_plans=frozenset((str(p), str(d), str(n)) for p, d, n in keys))
 
 
-def _digests(actual: Actual, observed: Mapping[str, Any]) -> tuple[str, ...]:
+def _digests(actual: Actual, observed: Observed) -> tuple[str, ...]:
     [key] = [(str(p), str(d), str(n)) for p, d, n in observed["launch_plans"]]
     return (
         observed_digest(actual, key),

@@ -22,7 +22,6 @@ provenance (the reconciler adds no labels to them).
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 from typing import Any
 
 from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
@@ -37,7 +36,7 @@ from reconciler.plan.calls import operation
 from reconciler.plan.common import Context, decoded, digest, normalized
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation
-from reconciler.read import Actual, Needs, RegisteredKey
+from reconciler.read import Actual, Needs, Observed, Registered, RegisteredKey
 
 RESOURCE = {
     "task": identifier_pb2.TASK,
@@ -128,7 +127,7 @@ def plan(desired: DesiredRegistration, actual: Actual) -> Change:
     )
 
 
-def observed(actual: Actual, keys: list[RegisteredKey]) -> dict[str, Any]:
+def observed(actual: Actual, keys: list[RegisteredKey]) -> Observed:
     """What exists of the entities, for the staleness check of saved plans."""
     return {"registered": [list(k) for k in keys], "digest": _digest(actual, keys)}
 
@@ -137,17 +136,17 @@ def _digest(actual: Actual, keys: list[RegisteredKey]) -> str:
     return digest([[*key, key in actual.registered] for key in keys])
 
 
-def _recheck(observed: Mapping[str, Any]) -> Needs | None:
+def _recheck(observed: Observed) -> Needs | None:
     if "registered" not in observed:
         return None
     return Needs(registered=frozenset(_keys(observed)))
 
 
-def _digests(actual: Actual, observed: Mapping[str, Any]) -> tuple[str, ...]:
+def _digests(actual: Actual, observed: Observed) -> tuple[str, ...]:
     return (_digest(actual, _keys(observed)),)
 
 
-def _keys(observed: Mapping[str, Any]) -> list[RegisteredKey]:
+def _keys(observed: Observed) -> list[RegisteredKey]:
     return [(str(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in observed["registered"]]
 
 
@@ -305,7 +304,7 @@ def _needs(item: Resolved[RegistrationManifest], desired: Desired, context: Cont
 
 def _pair(
     item: Resolved[RegistrationManifest], planning: Planning
-) -> Pair[RegistrationManifest, dict[RegisteredKey, Any]]:
+) -> Pair[RegistrationManifest, dict[RegisteredKey, Registered]]:
     """Keyed by address: a Registration is its package's entities, each paired in ``plan``
     with the version Admin has of it."""
     planned = planning.desired.registrations[item.manifest.address]
@@ -315,7 +314,7 @@ def _pair(
 
 
 def _plan(
-    pair: Pair[RegistrationManifest, dict[RegisteredKey, Any]], planning: Planning
+    pair: Pair[RegistrationManifest, dict[RegisteredKey, Registered]], planning: Planning
 ) -> Change | None:
     assert pair.desired is not None  # a registration is never pruned
     planned = planning.desired.registrations[pair.desired.manifest.address]

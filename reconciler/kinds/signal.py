@@ -42,7 +42,7 @@ from reconciler.plan.common import (
 )
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change
-from reconciler.read import Actual, EntityKey, Needs
+from reconciler.read import Actual, EntityKey, Needs, Observed
 
 BOOLEAN = types_pb2.LiteralType(simple=types_pb2.SimpleType.BOOLEAN)
 
@@ -51,7 +51,7 @@ def execution_key(manifest: Manifest[SignalManifest]) -> EntityKey:
     return (manifest.project, manifest.domain, manifest.model.spec.execution)
 
 
-def observed(actual: Actual, key: EntityKey, signal_id: str) -> dict[str, Any]:
+def observed(actual: Actual, key: EntityKey, signal_id: str) -> Observed:
     return {"signals": [[*key, signal_id]], "digest": _digest(actual, key, signal_id)}
 
 
@@ -206,24 +206,26 @@ def _gates(manifest: Manifest[SignalManifest]) -> tuple[EntityKey, ...]:
     return (execution_key(manifest),)
 
 
-def _pair(item: Resolved[SignalManifest], planning: Planning) -> Pair[SignalManifest, Any]:
+def _pair(
+    item: Resolved[SignalManifest], planning: Planning
+) -> Pair[SignalManifest, signal_pb2.Signal]:
     """Keyed by execution and signal id; Admin's side is the signal, once the run made it."""
     key = (execution_key(item.manifest), item.manifest.model.spec.signal_id)
     return Pair(key, item, planning.actual.signal(*key))
 
 
-def _plan(pair: Pair[SignalManifest, Any], planning: Planning) -> Change | None:
+def _plan(pair: Pair[SignalManifest, signal_pb2.Signal], planning: Planning) -> Change | None:
     assert pair.desired is not None  # signals are never pruned
     return plan(pair.desired.manifest, pair.desired.secrets, planning.actual, planning.problems)
 
 
-def _recheck(observed: Mapping[str, Any]) -> Needs | None:
+def _recheck(observed: Observed) -> Needs | None:
     if "signals" not in observed:
         return None
     return Needs(signals=frozenset((str(p), str(d), str(n)) for p, d, n, _ in observed["signals"]))
 
 
-def _digests(actual: Actual, observed: Mapping[str, Any]) -> tuple[str, ...]:
+def _digests(actual: Actual, observed: Observed) -> tuple[str, ...]:
     [(project, domain, name, signal_id)] = observed["signals"]
     return (_digest(actual, (project, domain, name), signal_id),)
 
