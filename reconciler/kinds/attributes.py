@@ -289,7 +289,9 @@ def _needs(item: Resolved[AttributesManifest], desired: Desired, context: Contex
     )
 
 
-def stored(actual: Actual, scope: Scope, kind: Type) -> Any:
+def stored(
+    actual: Actual, scope: Scope, kind: Type
+) -> matchable_resource_pb2.MatchingAttributes | Unreadable | None:
     """What Admin holds at exactly this level for this type: ``MatchingAttributes``, None, or
     an :class:`Unreadable`."""
     if kind.name in actual.attribute_rows:
@@ -305,7 +307,7 @@ def stored(actual: Actual, scope: Scope, kind: Type) -> Any:
     return found.attributes if level == scope else None
 
 
-def _below(actual: Actual, scope: Scope, kind: Type) -> list[Any]:
+def _below(actual: Actual, scope: Scope, kind: Type) -> list[AttributesAnswer]:
     """The listed rows of ``kind`` that a delete at ``scope`` also removes."""
     project, domain, _ = scope
     if scope[2]:
@@ -533,7 +535,12 @@ def _compare(
     sides = _Sides()
     for kind in TYPES:
         found = None if new_project else stored(actual, scope, kind)
-        now = view(kind, found) if found is not None else None
+        # an Unreadable level never gets here: plan_one reported it and stopped
+        now = (
+            view(kind, found)
+            if isinstance(found, matchable_resource_pb2.MatchingAttributes)
+            else None
+        )
         value = getattr(model.spec, kind.attr)
         if value is None:
             if now is not None and context.prune and owned(actual, scope[0], context):

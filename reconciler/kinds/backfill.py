@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from croniter import croniter
 from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2, schedule_pb2, workflow_pb2
@@ -58,7 +57,7 @@ def launch_plan_key(manifest: Manifest[BackfillManifest]) -> EntityKey:
     return (ref.project or manifest.project, ref.domain or manifest.domain, ref.name)
 
 
-def ticks(schedule: Any, start: datetime, end: datetime) -> list[datetime]:
+def ticks(schedule: schedule_pb2.Schedule, start: datetime, end: datetime) -> list[datetime]:
     """Every tick of ``schedule`` from ``start`` to ``end``, both included, in UTC."""
     found: list[datetime] = []
     # A tick past datetime's last instant (the end of 9999) is past ``end`` too: OverflowError
@@ -109,7 +108,7 @@ def covered(actual: Actual, key: EntityKey) -> dict[datetime, str]:
     return found
 
 
-def _tick_of(node: Any) -> datetime | None:
+def _tick_of(node: core_workflow.Node) -> datetime | None:
     prefix = "b-"
     if not node.metadata.name.startswith(prefix):
         return None

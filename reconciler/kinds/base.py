@@ -100,15 +100,15 @@ class Pair(Generic[M, A]):
     actual: A | None
 
 
-def no_followups(item: Resolved[Any], desired: Desired, actual: Actual) -> Needs:
+def no_followups(item: Resolved[M], desired: Desired, actual: Actual) -> Needs:
     return Needs()
 
 
-def no_runs(manifest: Manifest[Any]) -> tuple[EntityKey, ...]:
+def no_runs(manifest: Manifest[M]) -> tuple[EntityKey, ...]:
     return ()
 
 
-def no_orphans(planning: Planning) -> list[Pair[Any, Any]]:
+def no_orphans(planning: Planning) -> list[Pair[M, A]]:
     return []
 
 

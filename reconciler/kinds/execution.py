@@ -21,7 +21,7 @@ from typing import Any
 
 from flyteidl.admin import cluster_assignment_pb2, execution_pb2, matchable_resource_pb2
 from flyteidl.core import execution_pb2 as core_execution
-from flyteidl.core import identifier_pb2, literals_pb2
+from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
 
 from reconciler.admin.literals import to_literal_map
 from reconciler.diagnostics import FieldPath
@@ -128,9 +128,9 @@ class Target:
     Admin fills in for inputs the request leaves out (defaults) or may not set (fixed)."""
 
     id: identifier_pb2.Identifier
-    interface: Mapping[str, Any]
-    fixed: Mapping[str, Any] = field(default_factory=dict)
-    defaults: Mapping[str, Any] = field(default_factory=dict)
+    interface: Mapping[str, types_pb2.LiteralType]
+    fixed: Mapping[str, literals_pb2.Literal] = field(default_factory=dict)
+    defaults: Mapping[str, literals_pb2.Literal] = field(default_factory=dict)
 
 
 def build(item: Resolved[ExecutionManifest], planning: Planning) -> DesiredExecution | None:
@@ -373,7 +373,7 @@ def _task_target(
 def execution_view(
     spec: execution_pb2.ExecutionSpec,
     inputs: literals_pb2.LiteralMap | None,
-    interface: Mapping[str, Any],
+    interface: Mapping[str, types_pb2.LiteralType],
 ) -> dict[str, Any]:
     lp = spec.launch_plan
     view: dict[str, Any] = {
@@ -410,7 +410,9 @@ SERVER_FILLED = frozenset({"maxParallelism", "serviceAccount", "iamRole", "execu
 
 
 def conflict_diff(
-    desired: DesiredExecution, stored: Any, stored_inputs: Any | None
+    desired: DesiredExecution,
+    stored: execution_pb2.Execution,
+    stored_inputs: literals_pb2.LiteralMap | None,
 ) -> tuple[FieldDiff, ...]:
     """The run Admin has against the one the manifest asks for, on the fields the spec digest
     covers: what the manifest writes, inputs included; without what Admin fills in by itself
@@ -431,7 +433,9 @@ def conflict_diff(
 
 
 def _compared(
-    desired: DesiredExecution, stored_spec: Any | None, stored_inputs: Any | None
+    desired: DesiredExecution,
+    stored_spec: execution_pb2.ExecutionSpec | None,
+    stored_inputs: literals_pb2.LiteralMap | None,
 ) -> dict[str, Any]:
     target = desired.target
     interface = target.interface if target is not None else {}
@@ -455,7 +459,9 @@ def _compared(
     return dict(view)
 
 
-def _stored_view(desired: DesiredExecution, stored_spec: Any) -> dict[str, Any]:
+def _stored_view(
+    desired: DesiredExecution, stored_spec: execution_pb2.ExecutionSpec
+) -> dict[str, Any]:
     """The run Admin has, each field the manifest gives from ``${env:...}`` shown as written:
     Admin holds the value of the run's launch, which may be a secret rotated since (and so
     unknown to ``desired.values``)."""
@@ -465,7 +471,9 @@ def _stored_view(desired: DesiredExecution, stored_spec: Any) -> dict[str, Any]:
     return masked
 
 
-def _stored_inputs(desired: DesiredExecution, stored_inputs: Any) -> dict[str, Any]:
+def _stored_inputs(
+    desired: DesiredExecution, stored_inputs: literals_pb2.LiteralMap
+) -> dict[str, Any]:
     """A run's inputs as Admin keeps them, less what Admin filled in (a default or fixed value
     the manifest does not write), each secret shown as written."""
     target = desired.target
@@ -598,7 +606,7 @@ def plan(
 
 def _retry(
     desired: DesiredExecution,
-    stored: Any,
+    stored: execution_pb2.Execution,
     actual: Actual,
     attempt_keys: list[EntityKey],
     address: str,
@@ -646,7 +654,8 @@ def _retry(
         )
     new_name = attempt_keys[made][2]
     if desired.on_failure == "recover":
-        request: Any = execution_pb2.ExecutionRecoverRequest(id=latest.id, name=new_name)
+        request: execution_pb2.ExecutionRecoverRequest | execution_pb2.ExecutionRelaunchRequest
+        request = execution_pb2.ExecutionRecoverRequest(id=latest.id, name=new_name)
         action = Action.RECOVER
     else:
         request = execution_pb2.ExecutionRelaunchRequest(id=stored.id, name=new_name)

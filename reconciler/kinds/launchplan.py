@@ -28,7 +28,7 @@ from typing import Any
 
 from flyteidl.admin import launch_plan_pb2, schedule_pb2
 from flyteidl.core import execution_pb2 as core_execution
-from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2
+from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2, types_pb2
 
 from reconciler.admin.literals import from_literal, to_literal_map
 from reconciler.diagnostics import FieldPath, format_path
@@ -109,7 +109,7 @@ class DesiredLaunchPlan:
         return self.at(self.version)
 
     @property
-    def inputs(self) -> Mapping[str, Any]:
+    def inputs(self) -> Mapping[str, types_pb2.LiteralType]:
         """Input name -> LiteralType, for executions of this launch plan."""
         return {n: p.var.type for n, p in self.spec.default_inputs.parameters.items()}
 
@@ -162,7 +162,7 @@ def build(item: Resolved[LaunchPlanManifest], planning: Planning) -> DesiredLaun
 
 def _workflow(
     manifest: Manifest[LaunchPlanManifest], planning: Planning
-) -> tuple[identifier_pb2.Identifier, Any] | None:
+) -> tuple[identifier_pb2.Identifier, Mapping[str, interface_pb2.Variable]] | None:
     """The workflow the launch plan runs, at the version it runs, and its input variables."""
     project, domain, name = key = workflow_key(manifest)
     written = manifest.model.spec.workflow.version
@@ -213,7 +213,7 @@ def _python_defaults(
 
 
 def _parameters(
-    variables: Any,
+    variables: Mapping[str, interface_pb2.Variable],
     fixed: Mapping[str, literals_pb2.Literal],
     defaults: Mapping[str, literals_pb2.Literal],
     python_defaults: Mapping[str, interface_pb2.Parameter],
@@ -239,7 +239,7 @@ def _parameters(
 def _schedulable(
     manifest: Manifest[LaunchPlanManifest],
     parameters: Mapping[str, interface_pb2.Parameter],
-    variables: Any,
+    variables: Mapping[str, interface_pb2.Variable],
     problems: Problems,
 ) -> bool:
     """Whether Admin can run the launch plan on its schedule, if it has one."""
@@ -274,7 +274,7 @@ def _desired(
     manifest: Manifest[LaunchPlanManifest],
     launch_plan_spec: launch_plan_pb2.LaunchPlanSpec,
     secrets: Mapping[FieldPath, str],
-    types: Mapping[str, Any],
+    types: Mapping[str, types_pb2.LiteralType],
     problems: Problems,
 ) -> DesiredLaunchPlan:
     """The built spec with its secrets accounted for: left out of what the plan carries, and
@@ -332,7 +332,10 @@ def _content_version(
 
 
 def _literals(
-    values: Mapping[str, Any], variables: Any, where: str, secrets: Mapping[FieldPath, str]
+    values: Mapping[str, object],
+    variables: Mapping[str, interface_pb2.Variable],
+    where: str,
+    secrets: Mapping[FieldPath, str],
 ) -> dict[str, literals_pb2.Literal]:
     interface = {name: variable.type for name, variable in variables.items()}
     prefix = tuple(where.split("."))
@@ -535,7 +538,7 @@ def _create(
     )
 
 
-def _value(literal: literals_pb2.Literal, literal_type: Any) -> Any:
+def _value(literal: literals_pb2.Literal, literal_type: types_pb2.LiteralType | None) -> object:
     """A literal as the manifest writes it; one this tool cannot read as a value is shown (and
     compared) as Admin's literal, so that two such literals never look alike."""
     try:
@@ -703,7 +706,7 @@ def _conflict_diff(
     return tuple(sorted(found, key=lambda d: d.path))
 
 
-def _replacing(active_now: Any) -> str:
+def _replacing(active_now: launch_plan_pb2.LaunchPlan | None) -> str:
     if active_now is None:
         return ""
     return f" (replacing active version {active_now.id.version})"
@@ -713,7 +716,7 @@ def _with_version(view: dict[str, Any], version: str) -> dict[str, Any]:
     return {"version": version, **view}
 
 
-def prune_change(stored: Any, address: str, actual: Actual) -> Change:
+def prune_change(stored: launch_plan_pb2.LaunchPlan, address: str, actual: Actual) -> Change:
     """Deactivate an owned, active launch plan whose manifest is gone."""
     key = (stored.id.project, stored.id.domain, stored.id.name)
     request = launch_plan_pb2.LaunchPlanUpdateRequest(id=stored.id, state=launch_plan_pb2.INACTIVE)

@@ -163,7 +163,7 @@ def plan(
 
 
 def _literal(
-    model: SignalManifest, literal_type: Any, *, redact: bool = False
+    model: SignalManifest, literal_type: types_pb2.LiteralType, *, redact: bool = False
 ) -> literals_pb2.Literal | None:
     """``redact``: the value comes from ``${env:...}``; a message must not quote it."""
     spec = model.spec
@@ -175,7 +175,7 @@ def _literal(
     return to_literal(bool(spec.approve), BOOLEAN, path="spec.approve")
 
 
-def _current(signal: Any) -> literals_pb2.Literal | None:
+def _current(signal: signal_pb2.Signal) -> literals_pb2.Literal | None:
     return signal.value if signal.HasField("value") and signal.value.ByteSize() else None
 
 
@@ -188,7 +188,7 @@ def _wanted_view(model: SignalManifest, secrets: Mapping[FieldPath, str]) -> dic
     return _shown(model, bool(spec.approve))
 
 
-def _shown(model: SignalManifest, value: Any) -> dict[str, Any]:
+def _shown(model: SignalManifest, value: object) -> dict[str, Any]:
     """A signal's value in manifest terms, the same for what Admin holds and what the manifest
     asks: an answer to an approval gate also says which (``as``), as the manifest writes it."""
     if "value" in model.spec.model_fields_set or not isinstance(value, bool):
