@@ -15,7 +15,7 @@ command exit 1, after every other output was tried.
 
 Redaction as in ``status``: every value the manifests resolve from ``${env:...}``, or that Admin
 holds where they have a reference, is replaced by its reference before the report is built
-(``reconciler.render.redact``).
+(``reconciler.redact``).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from reconciler.errors import AdminError, ReconcilerError
 from reconciler.kinds import execution as execution_kind
 from reconciler.plan.common import decoded
 from reconciler.read import EntityKey
+from reconciler.redact import Redactor, held_values
 from reconciler.render.outputs import (
     Download,
     OutputsReport,
@@ -51,7 +52,6 @@ from reconciler.render.outputs import (
     render_json,
     render_text,
 )
-from reconciler.render.redact import Redactor, held_values
 
 RENDERERS = {"text": render_text, "json": render_json}
 URI_LIST = "text/uri-list"

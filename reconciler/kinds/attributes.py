@@ -68,11 +68,12 @@ from reconciler.manifests.base import ALL_DOMAINS
 from reconciler.manifests.project import ProjectManifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.plan.calls import operation
-from reconciler.plan.common import OWNER_KEY, Context, Problems, digest, mask_values, redact
+from reconciler.plan.common import OWNER_KEY, Context, Problems, digest
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, Operation, SecretInput
 from reconciler.plan.secrets import hide_text, secret_values
 from reconciler.read import Actual, AttributesKey, Needs, Observed, Unreadable
+from reconciler.redact import mask_values, redact
 
 Scope = tuple[str, str, str]  # project, domain, workflow; "" where the level has none
 OTHER_VALUE = "(another value in Admin)"

@@ -45,15 +45,14 @@ from reconciler.plan.common import (
     Problems,
     decoded,
     digest,
-    mask_values,
     notification,
-    redact,
     secret_inputs,
 )
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation, SecretInput
 from reconciler.plan.secrets import hide_text, secret_values
 from reconciler.read import Actual, EntityKey, Needs, Observed
+from reconciler.redact import Held, held_values, mask_values, redact
 
 Phase = core_execution.WorkflowExecution.Phase
 TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED, Phase.TIMED_OUT})
@@ -742,6 +741,15 @@ def _plan(
     return plan(built, planning.actual, manifest.address, attempt_names(manifest))
 
 
+def _held(item: Resolved[ExecutionManifest], actual: Actual) -> list[Held]:
+    """The run's env vars, labels and annotations (and inputs) as Admin holds them."""
+    manifest = item.manifest
+    run = actual.executions.get((manifest.project, manifest.domain, manifest.name))
+    if run is None:
+        return []
+    return held_values(execution_view(run.spec, None, {}), item.secrets, ("spec",))
+
+
 KIND = Kind(
     model=ExecutionManifest,
     needs=_needs,
@@ -752,4 +760,5 @@ KIND = Kind(
     digests=digests,
     runs=_runs,
     gates=_gates,
+    held=_held,
 )

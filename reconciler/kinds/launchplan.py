@@ -47,18 +47,17 @@ from reconciler.plan.common import (
     Context,
     Problems,
     digest,
-    mask_values,
     message_digest,
     normalized,
     notification,
     pruned,
-    redact,
     secret_inputs,
 )
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation, SecretInput
 from reconciler.plan.secrets import TEXT, hide_text, read_text, reveal_text, secret_values
 from reconciler.read import Actual, EntityKey, Needs, Observed
+from reconciler.redact import mask_values, redact
 
 AUTO = "auto"
 _RATE_UNITS = {"MINUTE": schedule_pb2.MINUTE, "HOUR": schedule_pb2.HOUR, "DAY": schedule_pb2.DAY}

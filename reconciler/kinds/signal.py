@@ -31,18 +31,11 @@ from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.manifests.signal import SignalManifest
 from reconciler.plan.calls import operation
-from reconciler.plan.common import (
-    Context,
-    Problems,
-    decoded,
-    digest,
-    normalized,
-    redact,
-    secret_inputs,
-)
+from reconciler.plan.common import Context, Problems, decoded, digest, normalized, secret_inputs
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change
 from reconciler.read import Actual, EntityKey, Needs, Observed
+from reconciler.redact import Held, held_values, redact
 
 BOOLEAN = types_pb2.LiteralType(simple=types_pb2.SimpleType.BOOLEAN)
 
@@ -219,6 +212,22 @@ def _plan(pair: Pair[SignalManifest, signal_pb2.Signal], planning: Planning) -> 
     return plan(pair.desired.manifest, pair.desired.secrets, planning.actual, planning.problems)
 
 
+def _held(item: Resolved[SignalManifest], actual: Actual) -> list[Held]:
+    """The signal's value as Admin holds it, once set."""
+    signal = actual.signal(execution_key(item.manifest), item.manifest.model.spec.signal_id)
+    if signal is None or not signal.HasField("value"):
+        return []
+    value = decoded(signal.value, signal.type)
+    return held_values({"value": value}, item.secrets, ("spec",))
+
+
+def _held_needs(item: Resolved[SignalManifest]) -> Needs:
+    """The run's signals, where the value is a reference (the signal may be set already)."""
+    if ("spec", "value") not in item.secrets:
+        return Needs()
+    return Needs(signals=frozenset({execution_key(item.manifest)}))
+
+
 def _recheck(observed: Observed) -> Needs | None:
     if "signals" not in observed:
         return None
@@ -238,4 +247,6 @@ KIND = Kind(
     recheck=_recheck,
     digests=_digests,
     gates=_gates,
+    held=_held,
+    held_needs=_held_needs,
 )

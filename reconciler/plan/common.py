@@ -1,4 +1,4 @@
-"""Helpers shared by the per-kind planners: provenance, redaction of plan views, secret inputs.
+"""Helpers shared by the per-kind planners: provenance, secret inputs.
 
 The canonical forms and digests live in ``reconciler.canonical`` (the package reader needs them
 too) and are re-exported here."""
@@ -29,12 +29,10 @@ __all__ = [
     "Problems",
     "decoded",
     "digest",
-    "mask_values",
     "message_digest",
     "normalized",
     "notification",
     "pruned",
-    "redact",
     "secret_inputs",
 ]
 
@@ -70,36 +68,6 @@ class Problems:
         """Each value of ``manifest`` that does not fit its type, on the field that holds it."""
         for problem in error.problems:
             self.add(manifest.diagnostic(problem.path, problem.message))
-
-
-def redact(view: dict[str, Any], secrets: Mapping[FieldPath, str], prefix: FieldPath) -> None:
-    """Replace, in a manifest-shaped view, each value that came from ``${env:...}`` by the
-    reference as written (in place). ``prefix`` is where the view sits in the manifest."""
-    for path, written in secrets.items():
-        if path[: len(prefix)] != prefix:
-            continue
-        target: Any = view
-        rest = path[len(prefix) :]
-        for part in rest[:-1]:
-            if not isinstance(target, dict) or part not in target:
-                target = None
-                break
-            target = target[part]
-        if isinstance(target, dict) and rest and rest[-1] in target:
-            target[rest[-1]] = written
-
-
-def mask_values(value: Any, values: Mapping[str, str]) -> Any:
-    """``value`` with every string equal to a resolved secret replaced by its reference as
-    written: for what comes back from Admin, where a secret may sit at a path that holds none
-    in the manifest today."""
-    if isinstance(value, str):
-        return values.get(value, value)
-    if isinstance(value, dict):
-        return {k: mask_values(v, values) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_values(v, values) for v in value]
-    return value
 
 
 _PHASES = {
