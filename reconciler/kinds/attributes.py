@@ -67,7 +67,7 @@ from reconciler.manifests.attributes import AttributesManifest
 from reconciler.manifests.base import ALL_DOMAINS
 from reconciler.manifests.project import ProjectManifest
 from reconciler.manifests.resolve import Resolved
-from reconciler.plan.calls import operation
+from reconciler.plan.calls import Request, operation
 from reconciler.plan.common import OWNER_KEY, Context, Problems, digest
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, Operation, SecretInput
@@ -644,7 +644,7 @@ def _update_with(
     values: Mapping[str, str] | None = None,
 ) -> Operation:
     project, domain, workflow = scope
-    request: Any
+    request: Request
     if workflow:
         request = workflow_attributes_pb2.WorkflowAttributesUpdateRequest(
             attributes=workflow_attributes_pb2.WorkflowAttributes(
@@ -669,7 +669,7 @@ def _update_with(
 
 def _delete(scope: Scope, kind: Type) -> Operation:
     project, domain, workflow = scope
-    request: Any
+    request: Request
     if workflow:
         request = workflow_attributes_pb2.WorkflowAttributesDeleteRequest(
             project=project, domain=domain, workflow=workflow, resource_type=kind.name

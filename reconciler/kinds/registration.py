@@ -32,7 +32,7 @@ from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.registration import RegistrationManifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.packages import DesiredRegistration, Entity, canonical
-from reconciler.plan.calls import operation
+from reconciler.plan.calls import Request, operation
 from reconciler.plan.common import Context, decoded, digest, normalized
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation
@@ -159,7 +159,7 @@ def _create(desired: DesiredRegistration, entity: Entity, spec: Any) -> Operatio
         version=desired.version,
     )
     if entity.kind == "task":
-        request: Any = task_pb2.TaskCreateRequest(id=identifier, spec=spec)
+        request: Request = task_pb2.TaskCreateRequest(id=identifier, spec=spec)
     elif entity.kind == "workflow":
         request = workflow_pb2.WorkflowCreateRequest(id=identifier, spec=spec)
     else:
