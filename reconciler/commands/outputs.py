@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from flyteidl.core import types_pb2
+from flyteidl.admin import execution_pb2
+from flyteidl.core import literals_pb2, types_pb2
 from flyteidl.service import dataproxy_pb2
 from google.protobuf import duration_pb2
 
@@ -95,7 +96,7 @@ def run_outputs(options: OutputsOptions, environ: Mapping[str, str], out: TextIO
 
 
 def _run(
-    client: Admin, address: str, execution: Any, download: Path | None
+    client: Admin, address: str, execution: execution_pb2.Execution, download: Path | None
 ) -> tuple[RunOutputs, dict[str, Any]]:
     """One run's outputs (and downloads), or why there are none; and its inputs, which may
     hold values of secrets rotated since (for the redaction)."""
@@ -139,7 +140,7 @@ def _redacted(run: RunOutputs, redactor: Redactor) -> RunOutputs:
     )
 
 
-def _blob(literal: Any) -> Any | None:
+def _blob(literal: literals_pb2.Literal) -> literals_pb2.Blob | None:
     """The blob a file or directory output holds (also inside ``Optional[...]``), or None."""
     scalar = literal.scalar if literal.HasField("scalar") else None
     if scalar is None:
@@ -151,7 +152,7 @@ def _blob(literal: Any) -> Any | None:
     return None
 
 
-def _download(client: Admin, output: str, blob: Any, target: Path) -> Download:
+def _download(client: Admin, output: str, blob: literals_pb2.Blob, target: Path) -> Download:
     if "/" in output or output in ("", ".", ".."):
         return Download(output, None, "not a name a file can have")
     try:

@@ -17,6 +17,8 @@ from typing import Any, Literal, TextIO
 
 from flyteidl.admin import execution_pb2
 from flyteidl.core import execution_pb2 as core_execution
+from flyteidl.core import metrics_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from reconciler.admin.api import Admin
 from reconciler.admin.client import fetch_all
@@ -161,7 +163,7 @@ def _redacted(
     return {key: redactor.scrub(value) for key, value in row.items()}
 
 
-def _spans(span: Any) -> dict[str, Any]:
+def _spans(span: metrics_pb2.Span) -> dict[str, Any]:
     which = span.WhichOneof("id") or ""
     ident = getattr(span, which) if which else None
     name = (
@@ -182,6 +184,6 @@ def _spans(span: Any) -> dict[str, Any]:
     return out
 
 
-def _time(stamp: Any) -> str:
+def _time(stamp: Timestamp) -> str:
     moment: datetime = stamp.ToDatetime(tzinfo=timezone.utc)
     return moment.isoformat().replace("+00:00", "Z")

@@ -11,10 +11,12 @@ from typing import Any
 
 from flyteidl.admin import common_pb2
 from flyteidl.core import execution_pb2 as core_execution
+from flyteidl.core import literals_pb2, types_pb2
 
 from reconciler.canonical import digest, message_digest, normalized, pruned
 from reconciler.diagnostics import Diagnostic, FieldPath
 from reconciler.errors import LiteralError
+from reconciler.manifests.fields import Notification
 from reconciler.manifests.manifest import Manifest
 from reconciler.plan.model import SecretInput
 from reconciler.shard import Shard
@@ -76,7 +78,7 @@ _PHASES = {
 }
 
 
-def notification(manifest_notification: Any) -> common_pb2.Notification:
+def notification(manifest_notification: Notification) -> common_pb2.Notification:
     """A manifest's ``notifications`` entry as Admin's ``Notification``."""
     out = common_pb2.Notification(phases=[_PHASES[p] for p in manifest_notification.phases])
     if manifest_notification.email:
@@ -98,9 +100,9 @@ def secret_inputs(
     secrets: Mapping[FieldPath, str],
     prefix: FieldPath,
     field_name: str,
-    types: Mapping[str, Any],
+    types: Mapping[str, types_pb2.LiteralType],
     problems: Problems,
-    manifest: Any,
+    manifest: Manifest,
 ) -> tuple[SecretInput, ...]:
     """The inputs under ``prefix`` (``("spec", "inputs")``) whose whole value is an
     ``${env:...}`` template, to be left out of the plan and resolved by apply."""
@@ -123,7 +125,7 @@ def secret_inputs(
     return tuple(found)
 
 
-def decoded(literal: Any, literal_type: Any) -> Any:
+def decoded(literal: literals_pb2.Literal, literal_type: types_pb2.LiteralType | None) -> Any:
     """A literal as a plain value for plan output; never fails the plan over display."""
     from reconciler.admin.literals import from_literal
 
