@@ -63,7 +63,7 @@ from google.protobuf import wrappers_pb2
 from reconciler.admin.api import AttributesAnswer
 from reconciler.diagnostics import FieldPath
 from reconciler.kinds.base import Desired, Kind, Pair, Planning
-from reconciler.manifests.attributes import AttributesManifest
+from reconciler.manifests.attributes import AttributesManifest, WorkflowExecutionConfig
 from reconciler.manifests.base import ALL_DOMAINS
 from reconciler.manifests.project import ProjectManifest
 from reconciler.manifests.resolve import Resolved
@@ -120,7 +120,8 @@ _BEHAVIOUR = {"fail": "FAIL", "useDefault": "USE_DEFAULT"}  # PluginOverride.Mis
 
 
 def to_matching(kind: Type, value: Any) -> matchable_resource_pb2.MatchingAttributes:
-    """A spec field's value as the ``MatchingAttributes`` apply sends for its type."""
+    """A spec field's value as the ``MatchingAttributes`` apply sends for its type. (``value``
+    is the spec's field ``kind.attr``, whose model differs per type: Any, read by that type.)"""
     m = matchable_resource_pb2
     out = m.MatchingAttributes()
     if kind.attr == "task_resources":
@@ -162,7 +163,9 @@ def to_matching(kind: Type, value: Any) -> matchable_resource_pb2.MatchingAttrib
     return out
 
 
-def _execution_config(value: Any) -> matchable_resource_pb2.WorkflowExecutionConfig:
+def _execution_config(
+    value: WorkflowExecutionConfig,
+) -> matchable_resource_pb2.WorkflowExecutionConfig:
     config = matchable_resource_pb2.WorkflowExecutionConfig(
         max_parallelism=value.max_parallelism or 0,
         overwrite_cache=value.overwrite_cache,
@@ -225,7 +228,7 @@ def view(kind: Type, matching: matchable_resource_pb2.MatchingAttributes) -> Any
     return {"clusterPoolName": value.cluster_pool_name} if value.cluster_pool_name else {}
 
 
-def _resources(spec: Any) -> dict[str, str]:
+def _resources(spec: matchable_resource_pb2.TaskResourceSpec) -> dict[str, str]:
     names = {"ephemeral_storage": "ephemeralStorage"}
     return {names.get(f.name, f.name): v for f, v in spec.ListFields() if isinstance(v, str) and v}
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.core import compiler_pb2, identifier_pb2
+from flyteidl.core import workflow_pb2 as core_workflow
 
 from reconciler.kinds.base import Desired, Kind, Pair, Planning
 from reconciler.manifests.launchplan import LaunchPlanManifest
@@ -59,7 +60,7 @@ def plan(desired: DesiredRegistration, actual: Actual) -> Change:
         if stored is None:
             to_create.append((entity, spec))
             continue
-        ours, theirs = _comparable(entity.kind, spec), _comparable_stored(entity.kind, stored)
+        ours, theirs = _comparable(entity.kind, spec), _comparable_stored(stored)
         if ours != theirs:
             differences.append((entity, theirs, ours))
     seen = observed(actual, [desired.key(e) for e in desired.package.entities])
@@ -202,15 +203,15 @@ def _comparable(kind: str, spec: Any) -> dict[str, Any]:
     return _launch_plan(spec.spec)
 
 
-def _comparable_stored(kind: str, stored: Any) -> dict[str, Any]:
-    if kind == "task":
+def _comparable_stored(stored: Registered) -> dict[str, Any]:
+    if isinstance(stored, task_pb2.Task):
         return normalized(canonical(stored.closure.compiled_task.template))
-    if kind == "workflow":
+    if isinstance(stored, workflow_pb2.Workflow):
         return workflow_shape(stored.closure.compiled_workflow.primary.template)
     return _launch_plan(stored.spec)
 
 
-def _launch_plan(spec: Any) -> dict[str, Any]:
+def _launch_plan(spec: launch_plan_pb2.LaunchPlanSpec) -> dict[str, Any]:
     """A launch plan spec with its default inputs as input name -> default value: Admin stores
     its expected inputs in place of ``default_inputs`` (every input, required or defaulted), so
     the parameters themselves differ in form, but a changed default must be a conflict."""
@@ -224,7 +225,7 @@ def _launch_plan(spec: Any) -> dict[str, Any]:
     return data
 
 
-def workflow_shape(template: Any) -> dict[str, Any]:
+def workflow_shape(template: core_workflow.WorkflowTemplate) -> dict[str, Any]:
     """What a workflow is made of, without what Admin's compiler adds (start and end nodes,
     edges derived from bindings), in canonical form: nested nodes (branch cases, array nodes) keep
     their upstream ids, in sorted order."""
