@@ -4,6 +4,7 @@ the local Admin, then fetched and run with flytekit's FlyteRemote."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import re
 import shutil
@@ -596,3 +597,51 @@ def test_a_pyflyte_failure_shows_what_pyflyte_printed(
     assert any(line.strip(" │") == "answer = (6 *" for line in shown), shown
     assert any(line.strip(" │") == "▲" for line in shown), shown
     assert shown[-1].strip() in {"SyntaxError: '(' was never closed", "SyntaxError: invalid syntax"}
+
+
+def test_printed_plans_leave_file_content_out_and_only_saved_plans_apply(  # type: ignore[no-untyped-def]
+    run_cli, local_admin, crunch_remote, file_tree, archives, tmp_path
+) -> None:
+    """A Registration (its code tarball) and a run from local files: ``plan -o json`` gives
+    each upload's size and MD5, never the bytes (DESIGN.md: plans show the path and digest);
+    ``--out`` keeps them, so the saved plan applies, and a printed one is refused whole."""
+    import base64
+
+    from tests.engine.file_entities import CONTENT
+
+    (file_tree / "reg.yaml").write_text(REGISTRATION.format(package=archives["v2"], version="auto"))
+    code = packages.read_package(archives["v2"]).code
+    assert code is not None
+    printed = _run(run_cli, local_admin, "plan", file_tree, "-o", "json")
+    assert printed.code == 0, printed.err
+    for content in (CONTENT, code.data):
+        encoded = base64.b64encode(content).decode()
+        assert encoded[:24] not in printed.out
+        assert encoded[-24:] not in printed.out
+    assert "eu,10" not in printed.out  # CONTENT's text
+    uploads = [
+        operation
+        for change in json.loads(printed.out)["changes"]
+        for operation in change["operations"]
+        if operation["call"] == "UploadPackage"
+    ]
+    assert len(uploads) == 4  # the code tarball, the file, the directory's two files
+    assert all("payload" not in u and u["payload_bytes"] > 0 for u in uploads)
+    assert {u["payload_md5"] for u in uploads} >= {code.md5.hex(), hashlib.md5(CONTENT).hexdigest()}
+
+    (tmp_path / "printed.json").write_text(printed.out)
+    refused = _run(
+        run_cli, local_admin, "apply", "--plan", tmp_path / "printed.json", "--auto-approve"
+    )
+    assert refused.code == 1
+    assert "save plans with --out" in refused.err, refused.err
+    still = _run(run_cli, local_admin, "plan", file_tree, "-o", "json")
+    assert json.loads(still.out)["summary"]["create"] == 2  # nothing was applied
+
+    saved = tmp_path / "saved.json"
+    planned = _run(run_cli, local_admin, "plan", file_tree, "--out", saved)
+    assert planned.code == 0, planned.err
+    applied = _run(run_cli, local_admin, "apply", "--plan", saved, "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    again = _run(run_cli, local_admin, "plan", file_tree, "--detailed-exitcode")
+    assert again.code == 0, again.out + again.err
