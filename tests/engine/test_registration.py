@@ -645,3 +645,46 @@ def test_printed_plans_leave_file_content_out_and_only_saved_plans_apply(  # typ
     assert applied.code == 0, applied.out + applied.err
     again = _run(run_cli, local_admin, "plan", file_tree, "--detailed-exitcode")
     assert again.code == 0, again.out + again.err
+
+
+def test_under_ref_a_package_comes_from_the_revision_or_is_refused(
+    run_cli, running_admin, archives, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A package path that leads out of the revision's copy (absolute, or more ``..`` than the
+    manifest is deep) would be read from this machine's files, and one never committed (build
+    output) is not in the revision: under ``--ref`` both are refused at the manifest's line.
+    In the working tree both are allowed, as the documented ``../dist/...`` example needs."""
+    import shutil
+
+    import git
+
+    top = tmp_path / "repo"
+    root = settings(top / "manifests")
+    (top / ".gitignore").write_text("dist/\n")
+    (top / "dist").mkdir()
+    shutil.copy(archives["v2"], top / "dist" / "flows.tgz")  # build output, ignored
+    shutil.copy(archives["v2"], tmp_path / "outside.tgz")  # beside the repository
+    repo = git.Repo.init(top)
+    author = git.Actor("t", "t@example.com")
+    cases = {
+        "absolute": str(tmp_path / "outside.tgz"),
+        "up and out": "../../outside.tgz",
+        "not committed": "../dist/flows.tgz",
+    }
+    for case, package in cases.items():
+        (root / "reg.yaml").write_text(REGISTRATION.format(package=package, version="auto"))
+        repo.index.add([".gitignore", "manifests/reconciler.yaml", "manifests/reg.yaml"])
+        repo.index.commit(case, author=author, committer=author)
+        working = _run(run_cli, running_admin, "plan", root)
+        assert working.code == 0, f"{case}: {working.err}"
+        refused = _run(run_cli, running_admin, "plan", root, "--ref", "HEAD")
+        assert refused.code == 1, f"{case}: {refused.out}"
+        assert f"HEAD:manifests/reg.yaml:5:12: spec.package: {package!r} is " in refused.err, (
+            f"{case}: {refused.err}"
+        )
+        why = "is not in the revision" if case == "not committed" else "is outside the repository"
+        assert why in refused.err, refused.err
+    # committed, the package is read from the revision
+    repo.index.add(["dist/flows.tgz"], force=True)
+    repo.index.commit("the package", author=author, committer=author)
+    assert _run(run_cli, running_admin, "plan", root, "--ref", "HEAD").code == 0
