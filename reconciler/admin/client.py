@@ -381,9 +381,9 @@ class AdminClient:
     def _put(
         location: dataproxy_pb2.CreateUploadLocationResponse, md5: bytes, data: bytes
     ) -> tuple[int | None, str]:
-        """One PUT of ``data`` to a signed URL: the HTTP status (None when no answer came) and,
-        for a failure, why, in words that hold no part of the URL (nor the blob store's error
-        body, which for a bad signature may quote it)."""
+        """One PUT of ``data`` to a signed URL: the HTTP status (None when no answer came, 0
+        when no request could be made) and, for a failure, why, in words that hold no part of
+        the URL (nor the blob store's error body, which for a bad signature may quote it)."""
         headers = {"Content-MD5": base64.b64encode(md5).decode("ascii")}
         headers.update(dict(location.headers))
         try:
