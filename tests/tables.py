@@ -14,7 +14,7 @@ from pathlib import Path
 from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
 
 from reconciler.apply.run import Result, apply_plan
-from reconciler.diagnostics import has_errors
+from reconciler.diagnostics import Diagnostic, has_errors
 from reconciler.pipeline import AdminOptions, context_for, load_desired
 from reconciler.plan.make import followups, make_plan, needs
 from reconciler.plan.model import Plan
@@ -102,14 +102,22 @@ def write(root: Path, manifests: Mapping[str, str], owner: str = "team-manifests
 
 def plan(admin: MemoryAdmin, root: Path, *, prune: bool = False) -> Plan:
     """The data flow from load to plan, with the in-memory Admin as the remote."""
+    made, problems = plan_and_problems(admin, root, prune=prune)
+    assert not has_errors(problems), problems
+    return made
+
+
+def plan_and_problems(
+    admin: MemoryAdmin, root: Path, *, prune: bool = False
+) -> tuple[Plan, list[Diagnostic]]:
+    """``plan``, and the problems it found instead of failing on them."""
     options = AdminOptions(paths=(root,), prune=prune)
-    desired, settings = load_desired(options, {})
+    # as plan reads them: Registration packages and local input files too
+    desired, settings = load_desired(options, {}, packages=True)
     context = context_for(settings, options, None)
     actual = fetch_actual(admin, needs(desired, context))
     actual.merge(fetch_actual(admin, followups(desired, actual)))
-    made, problems = make_plan(desired, actual, context)
-    assert not has_errors(problems), problems
-    return made
+    return make_plan(desired, actual, context)
 
 
 def actions(made: Plan) -> dict[str, str]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from flyteidl.admin import launch_plan_pb2, signal_pb2
+from flyteidl.admin import launch_plan_pb2, signal_pb2, workflow_pb2
+from flyteidl.core import types_pb2
 
 from reconciler.apply.run import apply_plan
 from tests.localadmin import builders as b
@@ -25,6 +26,7 @@ from tests.tables import (
     applied,
     launch_plan,
     plan,
+    plan_and_problems,
     registered,
     run,
     signal,
@@ -190,3 +192,69 @@ def test_apply_then_plan_again_leaves_only_the_conflicts(row: Row, tmp_path: Pat
     assert refused == {a for a, action in row.expected.items() if action == "conflict"}
     again = plan(admin, root, prune=row.prune)
     assert {c.address for c in again.changes if c.action.is_change} == refused
+
+
+BACKFILL = """\
+apiVersion: reconciler/v1
+kind: Backfill
+metadata: {name: jan}
+spec:
+  launchPlan: {name: daily}
+  from: 2026-01-01T06:00:00Z
+  to: 2026-01-02T06:00:00Z
+"""
+
+
+def test_no_version_is_never_the_version_the_same_plan_deactivates(tmp_path: Path) -> None:
+    """A run or backfill that names no version runs the active one. When the plan deactivates
+    the version Admin has active, none is active once it is applied: the plan says so before
+    writing anything. (Found in review: the Backfill kind resolved to that version, launched
+    runs of it, and every plan after the apply failed, as no version was active any more.)"""
+    admin = registered()
+    applied({"lp.yaml": launch_plan()})(admin, tmp_path / "before")
+    root = write(
+        tmp_path / "tree",
+        {"lp.yaml": launch_plan(active="false"), "jan.yaml": BACKFILL, "run.yaml": run()},
+    )
+    made, problems = plan_and_problems(admin, root)
+    assert actions(made) == {LP: "deactivate"}
+    said = sorted(str(p) for p in problems)
+    assert len(said) == 2, said
+    assert all("has no active version; give a version or declare it active" in p for p in said)
+
+
+def test_a_structured_input_with_a_path_field_does_not_depend_on_a_local_file(
+    tmp_path: Path,
+) -> None:
+    """``{path: ./notes.txt}`` given to a structured (dataclass) input is an ordinary value,
+    sent as written: the run's identity (its spec digest) must not change with the content of
+    a local file that happens to be there. (Found in review: the digest covered the MD5 of
+    every local file an input named, used or not, so editing that file made the launched run
+    a conflict.)"""
+    admin = registered()
+    struct = types_pb2.LiteralType(simple=types_pb2.SimpleType.STRUCT)
+    workflow = b.workflow_id("cfg")
+    admin.create_workflow(
+        workflow_pb2.WorkflowCreateRequest(
+            id=workflow, spec=b.workflow_spec(inputs={"a": b.INT, "cfg": struct})
+        )
+    )
+    admin.create_launch_plan(
+        launch_plan_pb2.LaunchPlanCreateRequest(
+            id=b.lp_id("cfg"), spec=b.lp_spec(workflow, types={"a": b.INT, "cfg": struct})
+        )
+    )
+    manifest = """\
+apiVersion: reconciler/v1
+kind: Execution
+metadata: {name: with-cfg}
+spec:
+  workflow: {name: cfg, version: v1}
+  inputs: {a: 1, cfg: {path: ./notes.txt}}
+"""
+    root = write(tmp_path / "tree", {"run.yaml": manifest})
+    (root / "notes.txt").write_text("first\n")
+    results = apply_plan(plan(admin, root), admin)
+    assert all(r.ok for r in results), [r.message for r in results]
+    (root / "notes.txt").write_text("edited\n")
+    assert actions(plan(admin, root)) == {f"Execution/{b.PROJECT}/{b.DOMAIN}/with-cfg": "noop"}

@@ -202,10 +202,14 @@ def _target(manifest: Manifest[BackfillManifest], planning: Planning) -> Backfil
         return BackfillTarget(declared.id, declared.spec)
     stored = planning.actual.launch_plan(key, version) if version else None
     if stored is None:
-        what = f"version {written}" if written else "active version"
+        what = (
+            f"version {written} in Admin"
+            if written
+            else "active version; give a version or declare it active"
+        )
         planning.problems.add(
             manifest.diagnostic(
-                ("spec", "launchPlan"), f"launch plan {'/'.join(key)} has no {what} in Admin"
+                ("spec", "launchPlan"), f"launch plan {'/'.join(key)} has no {what}"
             )
         )
         return None

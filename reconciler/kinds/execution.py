@@ -158,7 +158,7 @@ def build(item: Resolved[ExecutionManifest], planning: Planning) -> DesiredExecu
         return None
     if overridden:
         return None
-    spec_hash = spec_digest(planning.desired.as_written(manifest), files)
+    spec_hash = spec_digest(planning.desired.as_written(manifest), used)
     execution_spec = _execution_spec(manifest, target.id, spec_hash, planning.context)
     secret = secret_inputs(
         secrets, ("spec", "inputs"), "inputs", target.interface, problems, manifest
@@ -690,7 +690,9 @@ def _needs(item: Resolved[ExecutionManifest], desired: Desired, context: Context
 
 
 def _followups(item: Resolved[ExecutionManifest], desired: Desired, actual: Actual) -> Needs:
-    """The inputs of a run launched from another spec: its conflict shows them."""
+    """The inputs of a run launched from another spec: its conflict shows them. (Which local
+    files the run uses is only known with the target's interface; a ``{path: ...}`` value of a
+    structured input, which ``build`` leaves out of the digest, costs a needless read here.)"""
     manifest = item.manifest
     key = (manifest.project, manifest.domain, manifest.name)
     stored = actual.executions.get(key)

@@ -4,7 +4,8 @@
 - else, for a task or a workflow: the version a Registration manifest of the same tree gives
   it (``version: auto`` included: its version is known once its package is read);
 - else, for a launch plan: the version this plan declares active, else the version active in
-  Admin.
+  Admin, unless this plan declares that very version inactive (it deactivates it, so no version
+  would be active once applied, and the next plan would find none).
 
 ``None`` when none of these gives one (each caller says why in its own terms). Before Admin is
 read (``needs``) only the first two apply: pass no ``planning``.
@@ -36,7 +37,9 @@ def version_to_run(
     if declared is not None and declared.active:
         return declared.version
     active = planning.actual.active_launch_plan(key)
-    return str(active.id.version) if active is not None else None
+    if active is None or (declared is not None and declared.version == active.id.version):
+        return None
+    return str(active.id.version)
 
 
 def _registered(desired: Desired, what: EntityKind, key: EntityKey) -> str | None:
