@@ -318,7 +318,9 @@ def compute_plan(
         root = first.resolve() if snapshot.paths[0].is_dir() else first.resolve().parent
     source = snapshot.source if options.ref is not None else manifest_source(options, desired)
     context = context_for(settings, options, source)
-    projects = {r.manifest.project for r in desired.resolved}
+    # a project the tree declares is registered by the plan, not made in advance
+    declared = {r.manifest.project for r in desired.resolved if r.manifest.kind == "Project"}
+    projects = {r.manifest.project for r in desired.resolved} - declared
     with connected(settings, options.flags, environ, projects, terminal) as (client, connection):
         if options.verbose:
             describe_connection(connection, terminal.say)

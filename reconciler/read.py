@@ -3,8 +3,10 @@
 Per project/domain: one filtered, paged list of launch plans per 100 launch plan names the
 manifests mention (all versions), one filtered list of executions per 100 execution names, and
 the active launch plans (to see what ``--prune`` may touch). Workflows (for their interfaces)
-are read one get per distinct id, concurrently. No per-manifest loop. Everything goes through
-the ``Admin`` interface (``reconciler.admin.api``).
+are read one get per distinct id, concurrently. Projects are read one get each, matchable
+attributes one get per level and type, or one list per type where a level's own row is needed
+(see ``reconciler.kinds.attributes``). No per-manifest loop. Everything goes through the
+``Admin`` interface (``reconciler.admin.api``).
 """
 
 from __future__ import annotations
@@ -14,13 +16,21 @@ from dataclasses import dataclass, field, fields
 from itertools import islice
 from typing import Any, Generic, TypeVar
 
-from flyteidl.admin import execution_pb2, launch_plan_pb2, signal_pb2, task_pb2, workflow_pb2
+from flyteidl.admin import (
+    execution_pb2,
+    launch_plan_pb2,
+    matchable_resource_pb2,
+    project_pb2,
+    signal_pb2,
+    task_pb2,
+    workflow_pb2,
+)
 from flyteidl.core import identifier_pb2, literals_pb2
 from flyteidl.service import dataproxy_pb2
 
-from reconciler.admin.api import NAMES_PER_CALL, Admin, ExecutionId
+from reconciler.admin.api import NAMES_PER_CALL, Admin, AttributesAnswer, ExecutionId
 from reconciler.admin.client import fetch_all
-from reconciler.errors import NotFound
+from reconciler.errors import InvalidArgument, NotFound
 from reconciler.shard import Shard
 
 ProjectDomain = tuple[str, str]
@@ -28,6 +38,7 @@ EntityKey = tuple[str, str, str]  # project, domain, name
 VersionedKey = tuple[str, str, str, str]  # project, domain, name, version
 RegisteredKey = tuple[str, str, str, str, str]  # kind, project, domain, name, version
 Upload = tuple[str, str, str, str, bytes]  # project, domain, filename_root, filename, md5
+AttributesKey = tuple[str, str, str, str]  # project, domain, workflow ("" unset), resource type
 LaunchPlan = launch_plan_pb2.LaunchPlan
 Registered = task_pb2.Task | workflow_pb2.Workflow | launch_plan_pb2.LaunchPlan
 _K = TypeVar("_K")
@@ -48,9 +59,14 @@ class Needs:
     tarballs (root: their digest) and local files given as inputs (root: their MD5)"""
     execution_inputs: frozenset[EntityKey] = frozenset()
     """Executions whose inputs to read (those a plan shows as conflicts, to show the diff)"""
+    projects: frozenset[str] = frozenset()  # projects to get
+    attributes: frozenset[AttributesKey] = frozenset()  # matchable attributes to get
+    attribute_lists: frozenset[str] = frozenset()
+    """Resource types (``MatchableResource`` names) whose every row to list"""
     prune_everywhere: bool = False
-    """List every project/domain's active launch plans (``--prune``: this tree's owner marker
-    may be in scopes that no manifest names any more)"""
+    """List every project/domain's active launch plans, every project and every matchable
+    attributes row (``--prune``: this tree's owner marker may be in scopes that no manifest
+    names any more)"""
     shard: Shard | None = None
     """With ``prune_everywhere``: only the project/domains this replica owns"""
 
@@ -72,6 +88,13 @@ class Actual:
     upload_urls: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
     """Native URLs of the ``Needs.uploads`` by (project, domain, filename_root, filename)"""
     execution_inputs: dict[EntityKey, literals_pb2.LiteralMap] = field(default_factory=dict)
+    projects: dict[str, project_pb2.Project] = field(default_factory=dict)  # absent: none
+    attributes: dict[AttributesKey, AttributesAnswer | Unreadable] = field(default_factory=dict)
+    """What each get answered, at the level found (absent: NOT_FOUND)"""
+    attribute_rows: dict[str, list[AttributesAnswer]] = field(default_factory=dict)
+    """Every row of each listed resource type"""
+    all_projects: list[project_pb2.Project] | None = None
+    """Every project (``--prune``)"""
 
     def launch_plan(self, key: EntityKey, version: str) -> LaunchPlan | None:
         return next((lp for lp in self.launch_plans.get(key, []) if lp.id.version == version), None)
@@ -87,6 +110,11 @@ class Actual:
         self.registered.update(other.registered)
         self.upload_urls.update(other.upload_urls)
         self.execution_inputs.update(other.execution_inputs)
+        self.projects.update(other.projects)
+        self.attributes.update(other.attributes)
+        self.attribute_rows.update(other.attribute_rows)
+        if other.all_projects is not None:
+            self.all_projects = other.all_projects
 
     def signal(self, execution: EntityKey, signal_id: str) -> signal_pb2.Signal | None:
         found = self.signals.get(execution, [])
@@ -101,6 +129,15 @@ class Actual:
             ),
             None,
         )
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A read Admin refused with INVALID_ARGUMENT: the project is not registered or not active,
+    or the domain is unknown (validation/project_validator.go). The planner decides whether
+    that is an error (it is not for a project this plan registers)."""
+
+    message: str
 
 
 _T = TypeVar("_T")
@@ -130,8 +167,18 @@ def _reads(admin: Admin, needs: Needs) -> list[_Read[Any]]:
         for chunk in _chunks(names):
             reads.append(_executions(project, domain, chunk))
     scopes = set(needs.prune_scopes)
+    lists = set(needs.attribute_lists)
     if needs.prune_everywhere:
-        for project in admin.list_projects():
+        projects = admin.list_projects()
+        reads.append(_Read(lambda admin: projects, _keep_projects))
+        # every matchable attributes row: which an owned project holds is the Attributes
+        # kind's to decide (QUALITY_OF_SERVICE_SPECIFICATION is no type it manages)
+        lists |= {
+            name
+            for name, _ in matchable_resource_pb2.MatchableResource.items()
+            if name != "QUALITY_OF_SERVICE_SPECIFICATION"
+        }
+        for project in projects:
             for domain in project.domains:
                 if needs.shard is None or needs.shard.owns(project.id, domain.id):
                     scopes.add((project.id, domain.id))
@@ -141,7 +188,49 @@ def _reads(admin: Admin, needs: Needs) -> list[_Read[Any]]:
     reads.extend(_registered(key) for key in sorted(needs.registered))
     reads.extend(_upload_url(key) for key in sorted(needs.uploads))
     reads.extend(_inputs(key) for key in sorted(needs.execution_inputs))
+    reads.extend(_project(name) for name in sorted(needs.projects))
+    reads.extend(_attributes(key) for key in sorted(needs.attributes))
+    reads.extend(_attribute_rows(name) for name in sorted(lists))
     return reads
+
+
+def _keep_projects(actual: Actual, found: list[project_pb2.Project]) -> None:
+    actual.all_projects = found
+
+
+def _project(name: str) -> _Read[project_pb2.Project | None]:
+    def keep(actual: Actual, found: project_pb2.Project | None) -> None:
+        if found is not None:
+            actual.projects[name] = found
+
+    return _Read(lambda admin: _unless_absent(admin.get_project, name), keep)
+
+
+def _attributes(key: AttributesKey) -> _Read[AttributesAnswer | Unreadable | None]:
+    def keep(actual: Actual, found: AttributesAnswer | Unreadable | None) -> None:
+        if found is not None:
+            actual.attributes[key] = found
+
+    project, domain, workflow, type_name = key
+    resource_type = matchable_resource_pb2.MatchableResource.Value(type_name)
+
+    def fetch(admin: Admin) -> AttributesAnswer | Unreadable | None:
+        try:
+            return admin.get_attributes(project, domain, workflow, resource_type)
+        except NotFound:
+            return None
+        except InvalidArgument as exc:
+            return Unreadable(exc.details)
+
+    return _Read(fetch, keep)
+
+
+def _attribute_rows(type_name: str) -> _Read[list[AttributesAnswer]]:
+    def keep(actual: Actual, found: list[AttributesAnswer]) -> None:
+        actual.attribute_rows[type_name] = found
+
+    resource_type = matchable_resource_pb2.MatchableResource.Value(type_name)
+    return _Read(lambda admin: admin.list_matchable_attributes(resource_type), keep)
 
 
 def fetch_actual(admin: Admin, needs: Needs, *, parallelism: int = 8) -> Actual:

@@ -13,7 +13,9 @@ no more:
   exist (NOT_FOUND); terminating a finished run is FAILED_PRECONDITION; recover and relaunch
   copy the run under a new name with their mode and reference;
 - a signal exists once its run reaches the gate (``gate``); setting an unknown one is
-  INVALID_ARGUMENT, setting a set one overwrites it (Admin has no compare-and-set).
+  INVALID_ARGUMENT, setting a set one overwrites it (Admin has no compare-and-set);
+- projects can be read; no matchable attributes are held (the Project and Attributes kinds
+  are tested against the local Admin, which has Admin's rules for them).
 
 Integration tests keep using the local Admin over gRPC, whose fidelity flytekit checks.
 """
@@ -28,6 +30,7 @@ from typing import TypeVar
 from flyteidl.admin import (
     execution_pb2,
     launch_plan_pb2,
+    matchable_resource_pb2,
     project_pb2,
     signal_pb2,
     task_pb2,
@@ -37,7 +40,7 @@ from flyteidl.core import compiler_pb2, identifier_pb2, interface_pb2, literals_
 from flyteidl.core import execution_pb2 as core_execution
 from flyteidl.service import dataproxy_pb2
 
-from reconciler.admin.api import ExecutionId
+from reconciler.admin.api import AttributesAnswer, ExecutionId
 from reconciler.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 
 Phase = core_execution.WorkflowExecution.Phase
@@ -89,14 +92,31 @@ class MemoryAdmin:
 
     def list_projects(self) -> list[project_pb2.Project]:
         self.calls["list_projects"] += 1
-        return [
-            project_pb2.Project(
-                id=project,
-                name=project,
-                domains=[project_pb2.Domain(id=d, name=d) for d in domains],
-            )
-            for project, domains in sorted(self.projects.items())
-        ]
+        return [self._project(project) for project in sorted(self.projects)]
+
+    def _project(self, project: str) -> project_pb2.Project:
+        return project_pb2.Project(
+            id=project,
+            name=project,
+            domains=[project_pb2.Domain(id=d, name=d) for d in self.projects[project]],
+        )
+
+    def get_project(self, identifier: str) -> project_pb2.Project:
+        self.calls["get_project"] += 1
+        if identifier not in self.projects:
+            raise NotFound(f"project [{identifier}] not found")
+        return self._project(identifier)
+
+    def get_attributes(
+        self, project: str, domain: str, workflow: str, resource_type: int
+    ) -> AttributesAnswer:
+        self.calls["get_attributes"] += 1
+        kind = matchable_resource_pb2.MatchableResource.Name(resource_type)
+        raise NotFound(f"Resource [{project} {domain} {workflow} {kind}] not found")
+
+    def list_matchable_attributes(self, resource_type: int) -> list[AttributesAnswer]:
+        self.calls["list_matchable_attributes"] += 1
+        return []
 
     def list_launch_plans(
         self, project: str, domain: str, names: Sequence[str]

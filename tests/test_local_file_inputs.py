@@ -71,3 +71,12 @@ def test_empty_directories_and_missing_paths_are_problems(tmp_path: Path) -> Non
     assert (read_local_file(tmp_path, "nope.csv").problem or "").startswith(
         "nope.csv does not exist"
     )
+
+
+def test_a_directory_input_never_takes_git_metadata_along(tmp_path: Path) -> None:
+    write(tmp_path / "data" / "a.csv", "1\n")
+    write(tmp_path / "data" / ".git" / "config", "[credential]\n\thelper = store\n")
+    write(tmp_path / "data" / "sub" / ".git", "gitdir: ../../.git/modules/sub\n")
+    write(tmp_path / "data" / "sub" / "b.csv", "2\n")
+    local = read_local_file(tmp_path, "data")
+    assert [m.name for m in local.members] == ["a.csv", "sub/b.csv"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.manifests.parse import KINDS
 from tests.conftest import EXAMPLES, REPO, write
 
 LP = """apiVersion: reconciler/v1
@@ -30,7 +31,7 @@ def test_examples_hold_every_kind_in_two_projects_and_two_domains(run_cli) -> No
     result = run_cli("validate", EXAMPLES, "-o", "json")
     addresses = [m["address"] for m in json.loads(result.out)["manifests"]]
     kinds = {a.split("/")[0] for a in addresses}
-    assert kinds == {"Registration", "LaunchPlan", "Execution", "Backfill", "Signal"}
+    assert kinds == set(KINDS)
     assert len({a.split("/")[1] for a in addresses}) >= 2
     assert len({a.split("/")[2] for a in addresses}) >= 2
 

@@ -20,9 +20,13 @@ from typing import Protocol
 from flyteidl.admin import (
     execution_pb2,
     launch_plan_pb2,
+    matchable_resource_pb2,
+    project_attributes_pb2,
+    project_domain_attributes_pb2,
     project_pb2,
     signal_pb2,
     task_pb2,
+    workflow_attributes_pb2,
     workflow_pb2,
 )
 from flyteidl.core import identifier_pb2
@@ -33,6 +37,8 @@ NAMES_PER_CALL = 100
 that want those round trips to overlap split longer lists by it."""
 
 ExecutionId = identifier_pb2.WorkflowExecutionIdentifier
+AttributesAnswer = matchable_resource_pb2.MatchableAttributesConfiguration
+"""Matchable attributes with the level they were found at (project, domain, workflow)."""
 
 
 class Admin(Protocol):
@@ -43,6 +49,21 @@ class Admin(Protocol):
         ...
 
     def list_projects(self) -> list[project_pb2.Project]: ...
+
+    def get_project(self, identifier: str) -> project_pb2.Project: ...
+
+    def get_attributes(
+        self, project: str, domain: str, workflow: str, resource_type: int
+    ) -> AttributesAnswer:
+        """The matching attributes Admin answers for a level: project (``domain`` and
+        ``workflow`` empty), project-domain (``workflow`` empty) or workflow, through the
+        level's ``Get*Attributes``. Admin answers from the most specific row at or above the
+        level asked for, and the answer names the level it came from."""
+        ...
+
+    def list_matchable_attributes(self, resource_type: int) -> list[AttributesAnswer]:
+        """Every row of one matchable resource type, as stored (every level, every project)."""
+        ...
 
     def list_launch_plans(
         self, project: str, domain: str, names: Sequence[str]
@@ -112,6 +133,34 @@ class Admin(Protocol):
     def relaunch_execution(self, request: execution_pb2.ExecutionRelaunchRequest) -> None: ...
 
     def set_signal(self, request: signal_pb2.SignalSetRequest) -> None: ...
+
+    def register_project(self, request: project_pb2.ProjectRegisterRequest) -> None: ...
+
+    def update_project(self, project: project_pb2.Project) -> None: ...
+
+    def update_project_attributes(
+        self, request: project_attributes_pb2.ProjectAttributesUpdateRequest
+    ) -> None: ...
+
+    def update_project_domain_attributes(
+        self, request: project_domain_attributes_pb2.ProjectDomainAttributesUpdateRequest
+    ) -> None: ...
+
+    def update_workflow_attributes(
+        self, request: workflow_attributes_pb2.WorkflowAttributesUpdateRequest
+    ) -> None: ...
+
+    def delete_project_attributes(
+        self, request: project_attributes_pb2.ProjectAttributesDeleteRequest
+    ) -> None: ...
+
+    def delete_project_domain_attributes(
+        self, request: project_domain_attributes_pb2.ProjectDomainAttributesDeleteRequest
+    ) -> None: ...
+
+    def delete_workflow_attributes(
+        self, request: workflow_attributes_pb2.WorkflowAttributesDeleteRequest
+    ) -> None: ...
 
     def upload(self, request: dataproxy_pb2.CreateUploadLocationRequest, data: bytes) -> None:
         """Put ``data`` where ``request`` says (an upload location, then the file sent there

@@ -27,10 +27,14 @@ from flyteidl.admin import (
     common_pb2,
     execution_pb2,
     launch_plan_pb2,
+    matchable_resource_pb2,
+    project_attributes_pb2,
+    project_domain_attributes_pb2,
     project_pb2,
     signal_pb2,
     task_pb2,
     version_pb2,
+    workflow_attributes_pb2,
     workflow_pb2,
 )
 from flyteidl.core import identifier_pb2
@@ -42,7 +46,7 @@ from flyteidl.service import (
 )
 
 from reconciler.admin import filters
-from reconciler.admin.api import NAMES_PER_CALL, ExecutionId
+from reconciler.admin.api import NAMES_PER_CALL, AttributesAnswer, ExecutionId
 from reconciler.admin.auth import AuthMetadata, BearerAuth, TokenCache, discover, token_source
 from reconciler.admin.channel import open_channel
 from reconciler.admin.retry import RetryPolicy
@@ -248,6 +252,48 @@ class AdminClient:
     def list_projects(self) -> list[project_pb2.Project]:
         return self._pages("ListProjects", project_pb2.ProjectListRequest(), "projects")
 
+    def get_project(self, identifier: str) -> project_pb2.Project:
+        return self._call("GetProject", project_pb2.ProjectGetRequest(id=identifier))  # type: ignore[no-any-return]
+
+    def get_attributes(
+        self, project: str, domain: str, workflow: str, resource_type: int
+    ) -> AttributesAnswer:
+        kind = matchable_resource_pb2.MatchableResource.Name(resource_type)
+        found: Any
+        if workflow:
+            found = self._call(
+                "GetWorkflowAttributes",
+                workflow_attributes_pb2.WorkflowAttributesGetRequest(
+                    project=project, domain=domain, workflow=workflow, resource_type=kind
+                ),
+            ).attributes
+        elif domain:
+            found = self._call(
+                "GetProjectDomainAttributes",
+                project_domain_attributes_pb2.ProjectDomainAttributesGetRequest(
+                    project=project, domain=domain, resource_type=kind
+                ),
+            ).attributes
+        else:
+            found = self._call(
+                "GetProjectAttributes",
+                project_attributes_pb2.ProjectAttributesGetRequest(
+                    project=project, resource_type=kind
+                ),
+            ).attributes
+        return AttributesAnswer(
+            attributes=found.matching_attributes,
+            project=found.project,
+            domain=getattr(found, "domain", ""),
+            workflow=getattr(found, "workflow", ""),
+        )
+
+    def list_matchable_attributes(self, resource_type: int) -> list[AttributesAnswer]:
+        request = matchable_resource_pb2.ListMatchableAttributesRequest(
+            resource_type=matchable_resource_pb2.MatchableResource.Name(resource_type)
+        )
+        return list(self._call("ListMatchableAttributes", request).configurations)
+
     def list_launch_plans(
         self, project: str, domain: str, names: Sequence[str]
     ) -> list[launch_plan_pb2.LaunchPlan]:
@@ -335,6 +381,42 @@ class AdminClient:
 
     def set_signal(self, request: signal_pb2.SignalSetRequest) -> None:
         self._call("SetSignal", request, service="signals")
+
+    def register_project(self, request: project_pb2.ProjectRegisterRequest) -> None:
+        self._call("RegisterProject", request)
+
+    def update_project(self, project: project_pb2.Project) -> None:
+        self._call("UpdateProject", project)
+
+    def update_project_attributes(
+        self, request: project_attributes_pb2.ProjectAttributesUpdateRequest
+    ) -> None:
+        self._call("UpdateProjectAttributes", request)
+
+    def update_project_domain_attributes(
+        self, request: project_domain_attributes_pb2.ProjectDomainAttributesUpdateRequest
+    ) -> None:
+        self._call("UpdateProjectDomainAttributes", request)
+
+    def update_workflow_attributes(
+        self, request: workflow_attributes_pb2.WorkflowAttributesUpdateRequest
+    ) -> None:
+        self._call("UpdateWorkflowAttributes", request)
+
+    def delete_project_attributes(
+        self, request: project_attributes_pb2.ProjectAttributesDeleteRequest
+    ) -> None:
+        self._call("DeleteProjectAttributes", request)
+
+    def delete_project_domain_attributes(
+        self, request: project_domain_attributes_pb2.ProjectDomainAttributesDeleteRequest
+    ) -> None:
+        self._call("DeleteProjectDomainAttributes", request)
+
+    def delete_workflow_attributes(
+        self, request: workflow_attributes_pb2.WorkflowAttributesDeleteRequest
+    ) -> None:
+        self._call("DeleteWorkflowAttributes", request)
 
     def upload(self, request: dataproxy_pb2.CreateUploadLocationRequest, data: bytes) -> None:
         """Upload ``data`` to the location DataProxy gives for ``request``, with an HTTP PUT.

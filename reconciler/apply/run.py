@@ -185,6 +185,7 @@ def _done(action: Action) -> str:
         Action.CREATE: "created",
         Action.UPDATE: "updated",
         Action.DEACTIVATE: "deactivated",
+        Action.DELETE: "deleted",
         Action.TERMINATE: "terminated",
         Action.RECOVER: "recovery launched",
         Action.RELAUNCH: "relaunch launched",

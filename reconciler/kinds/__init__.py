@@ -1,6 +1,7 @@
 """The resource kinds: one module each, and one line each in ``KINDS``.
 
-``KINDS`` is also the order in which a plan is made and applied: registrations first (what they
+``KINDS`` is also the order in which a plan is made and applied: projects first (everything
+else lives in one), then attributes (before the runs they apply to), registrations (what they
 register is what launch plans and executions refer to), then launch plans (created, then
 activated), executions, backfills and signals. ``base.py`` says what a kind provides;
 ``versions.py`` is the one rule for which version a manifest runs.
@@ -13,10 +14,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.kinds import backfill, execution, launchplan, registration, signal
+from reconciler.kinds import (
+    attributes,
+    backfill,
+    execution,
+    launchplan,
+    project,
+    registration,
+    signal,
+)
 from reconciler.kinds.base import Kind
 
 KINDS: tuple[Kind[Any, Any], ...] = (
+    project.KIND,
+    attributes.KIND,
     registration.KIND,
     launchplan.KIND,
     execution.KIND,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.manifests.attributes import AttributesManifest
 from reconciler.manifests.backfill import BackfillManifest
 from reconciler.manifests.execution import ExecutionManifest, attempt_name
 from reconciler.manifests.fields import EXECUTION_NAME_MAX, EntityRef
@@ -23,6 +24,7 @@ def check_tree(manifests: Sequence[Manifest]) -> list[Diagnostic]:
         problems.extend(_check_one(manifest))
     problems.extend(_duplicates(manifests))
     problems.extend(_execution_names(manifests))
+    problems.extend(_attribute_scopes(manifests))
     launch_plans = {
         (m.project, m.domain, m.name): m
         for m in manifests
@@ -67,6 +69,12 @@ def _check_one(manifest: Manifest) -> Iterator[Diagnostic]:
                 ("spec", "to"),
                 f"'to' ({model.spec.end.isoformat()}) is before 'from' "
                 f"({model.spec.start.isoformat()})",
+            )
+    elif isinstance(model, AttributesManifest):
+        if model.spec.workflow is not None and model.metadata.domain is None:
+            yield manifest.diagnostic(
+                ("spec", "workflow"),
+                "workflow attributes are per domain: set metadata.domain too",
             )
     elif isinstance(model, RegistrationManifest):
         if model.spec.package is not None:
@@ -118,6 +126,23 @@ def _execution_names(manifests: Sequence[Manifest]) -> Iterator[Diagnostic]:
                     f"execution name {name!r} ({what}) is also used by {owner[1]} at "
                     f"{owner[0].location()}",
                 )
+
+
+def _attribute_scopes(manifests: Sequence[Manifest]) -> Iterator[Diagnostic]:
+    """Admin holds one set of attributes per level: two manifests for one would undo each
+    other at every apply."""
+    first: dict[tuple[str, str, str], Manifest] = {}
+    for manifest in manifests:
+        model = manifest.model
+        if not isinstance(model, AttributesManifest):
+            continue
+        seen = first.setdefault(model.scope, manifest)
+        if seen is not manifest and seen.address != manifest.address:
+            yield manifest.diagnostic(
+                ("metadata", "name"),
+                f"attributes for the same level as {seen.address} (at {seen.location()}); "
+                "one manifest per project, project-domain or workflow",
+            )
 
 
 def _references(

@@ -18,7 +18,7 @@ with them once the input's type is known.
   ``FlyteDirectory`` (not as a tarball: the task reads a directory prefix, file by file, and
   would have no step that unpacks an archive). flytekit names each file by its base name only,
   which loses subdirectories; here each keeps its relative path. Symbolic links inside a
-  directory are skipped, as flytekit skips them.
+  directory are skipped, as flytekit skips them, and so is any ``.git`` inside it.
 - A path must stay inside the git repository that holds the manifest (when there is one): what
   the commit label and ``--ref`` claim must be in the commit. Symbolic links are resolved first.
 - The bytes travel in the plan (apply reads nothing but the plan, STYLE.md 2), so an input is
@@ -44,6 +44,7 @@ from reconciler.manifests.manifest import Manifest
 
 PATH_KEY = "path"
 MAX_BYTES = 64 * 1024 * 1024
+GIT_DIR = ".git"
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -124,12 +125,15 @@ def read_local_file(base: Path, written: str) -> LocalFile:
     members = []
     total = 0
     for file in sorted(resolved.rglob("*")):
-        if file.is_symlink() or not file.is_file():
+        relative = file.relative_to(resolved)
+        # a repository's own metadata is never data: ``path: .`` at the root must not upload
+        # ``.git`` (its config may hold credentials), nor a submodule's
+        if GIT_DIR in relative.parts or file.is_symlink() or not file.is_file():
             continue
         total += file.stat().st_size
         if total > MAX_BYTES:
             return LocalFile(written, True, problem=f"{written} holds more than 64 MiB")
-        members.append(Member(file.relative_to(resolved).as_posix(), file.read_bytes()))
+        members.append(Member(relative.as_posix(), file.read_bytes()))
     if not members:
         return LocalFile(written, True, problem=f"{written} is an empty directory")
     members.sort(key=lambda m: m.name)

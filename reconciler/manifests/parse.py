@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from reconciler.diagnostics import Diagnostic, FieldPath
+from reconciler.manifests.attributes import AttributesManifest
 from reconciler.manifests.backfill import BackfillManifest
 from reconciler.manifests.base import ManifestBase
 from reconciler.manifests.envref import Malformed, holds_template
@@ -25,6 +26,7 @@ from reconciler.manifests.envref import references as env_references
 from reconciler.manifests.execution import ExecutionManifest
 from reconciler.manifests.fields import API_VERSION, resolved_values
 from reconciler.manifests.launchplan import LaunchPlanManifest
+from reconciler.manifests.project import ProjectManifest
 from reconciler.manifests.registration import RegistrationManifest
 from reconciler.manifests.signal import SignalManifest
 from reconciler.manifests.yamlread import Document
@@ -37,6 +39,8 @@ KINDS: dict[str, type[ManifestBase]] = {
         ExecutionManifest,
         BackfillManifest,
         SignalManifest,
+        ProjectManifest,
+        AttributesManifest,
     )
 }
 
@@ -85,7 +89,11 @@ def parse_manifest(
     metadata = data.get("metadata")
     if isinstance(metadata, dict):
         defaults = {"project": project, "domain": domain}
-        filled = {k: v for k, v in defaults.items() if v is not None and k not in metadata}
+        filled = {
+            k: v
+            for k, v in defaults.items()
+            if v is not None and k not in metadata and k in KINDS[kind].DEFAULTED
+        }
         if filled:
             data = {**data, "metadata": {**metadata, **filled}}
     if resolved:

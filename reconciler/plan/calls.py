@@ -14,6 +14,10 @@ Guarantees):
   is a digest of the ticks it runs, so an older run over other ticks is not this one).
 - ``RecoverExecution``, ``RelaunchExecution``: when the run of that name is a recovery
   (relaunch) of the same run.
+- ``RegisterProject``: when the registered project is the one asked for (Admin answers
+  ALREADY_EXISTS to any registration of an existing id; ADMIN-SEMANTICS.md, Projects).
+- ``UpdateProject`` and the ``Update*Attributes`` / ``Delete*Attributes`` calls replace or
+  remove what is there, so they are idempotent as they stand.
 - the others: never (their ALREADY_EXISTS is an error). ``TerminateExecution`` of a run that
   reached a terminal phase in the meantime (FAILED_PRECONDITION) is found done, and
   ``SetSignal`` reads the signal first, as Admin's SetSignal overwrites silently.
@@ -32,8 +36,12 @@ from typing import Any, Generic, TypeVar
 from flyteidl.admin import (
     execution_pb2,
     launch_plan_pb2,
+    project_attributes_pb2,
+    project_domain_attributes_pb2,
+    project_pb2,
     signal_pb2,
     task_pb2,
+    workflow_attributes_pb2,
     workflow_pb2,
 )
 from flyteidl.service import dataproxy_pb2
@@ -156,6 +164,13 @@ def _same_attempt(mode: int) -> Callable[[Admin, _Again], bool]:
     return same
 
 
+def _same_project(admin: Admin, request: project_pb2.ProjectRegisterRequest) -> bool:
+    """Whether the registered project is the one asked for (Admin adds its domains)."""
+    stored, wanted = admin.get_project(request.project.id), request.project
+    same = all(getattr(stored, f) == getattr(wanted, f) for f in ("id", "description", "state"))
+    return same and dict(stored.labels.values) == dict(wanted.labels.values)
+
+
 def _same_id(one: Any, other: Any, *, versioned: bool = False) -> bool:
     fields = ("project", "domain", "name") + (("version",) if versioned else ())
     return all(getattr(one, f) == getattr(other, f) for f in fields)
@@ -243,6 +258,48 @@ CALLS: Mapping[str, Call[Any]] = {
             "SetSignal",
             signal_pb2.SignalSetRequest,
             lambda admin, request, payload: _set_signal(admin, request),
+        ),
+        Call(
+            "RegisterProject",
+            project_pb2.ProjectRegisterRequest,
+            _made(lambda admin, request: admin.register_project(request)),
+            _same_project,
+            made=_registered("project"),
+        ),
+        Call(
+            "UpdateProject",
+            project_pb2.Project,
+            _made(lambda admin, request: admin.update_project(request)),
+        ),
+        Call(
+            "UpdateProjectAttributes",
+            project_attributes_pb2.ProjectAttributesUpdateRequest,
+            _made(lambda admin, request: admin.update_project_attributes(request)),
+        ),
+        Call(
+            "UpdateProjectDomainAttributes",
+            project_domain_attributes_pb2.ProjectDomainAttributesUpdateRequest,
+            _made(lambda admin, request: admin.update_project_domain_attributes(request)),
+        ),
+        Call(
+            "UpdateWorkflowAttributes",
+            workflow_attributes_pb2.WorkflowAttributesUpdateRequest,
+            _made(lambda admin, request: admin.update_workflow_attributes(request)),
+        ),
+        Call(
+            "DeleteProjectAttributes",
+            project_attributes_pb2.ProjectAttributesDeleteRequest,
+            _made(lambda admin, request: admin.delete_project_attributes(request)),
+        ),
+        Call(
+            "DeleteProjectDomainAttributes",
+            project_domain_attributes_pb2.ProjectDomainAttributesDeleteRequest,
+            _made(lambda admin, request: admin.delete_project_domain_attributes(request)),
+        ),
+        Call(
+            "DeleteWorkflowAttributes",
+            workflow_attributes_pb2.WorkflowAttributesDeleteRequest,
+            _made(lambda admin, request: admin.delete_workflow_attributes(request)),
         ),
     )
 }

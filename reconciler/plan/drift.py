@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from reconciler.plan.model import Action, Change
 
-DRIFT_ACTIONS = frozenset({Action.UPDATE, Action.DEACTIVATE, Action.CONFLICT})
+DRIFT_ACTIONS = frozenset({Action.UPDATE, Action.DEACTIVATE, Action.DELETE, Action.CONFLICT})
 
 
 def drifted(changes: Iterable[Change]) -> list[Change]:

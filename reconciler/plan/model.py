@@ -32,6 +32,7 @@ What ``before`` and ``after`` mean per action (Terraform documents the same per 
 - ``create``: before null; after the resource as it will be created.
 - ``update`` / ``deactivate`` / ``terminate`` / ``set``: before the current state; after the
   state apply leaves.
+- ``delete`` (attributes pruned): before what Admin has; after null.
 - ``recover`` / ``relaunch``: before the failed run; after the run apply starts.
 - ``noop``: before and after are the same current state.
 - ``conflict``: before what Admin has; after what git asks for; apply refuses it.
@@ -59,6 +60,7 @@ class Action(enum.Enum):
     CREATE = "create"
     UPDATE = "update"
     DEACTIVATE = "deactivate"
+    DELETE = "delete"
     TERMINATE = "terminate"
     RECOVER = "recover"
     RELAUNCH = "relaunch"
@@ -93,6 +95,7 @@ _MARKERS = {
     Action.UPDATE: "~",
     Action.SET: "~",
     Action.DEACTIVATE: "-",
+    Action.DELETE: "-",
     Action.TERMINATE: "-",
     Action.CONFLICT: "!",
     Action.WAIT: "?",

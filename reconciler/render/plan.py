@@ -24,6 +24,7 @@ _SUMMARY = (
     (Action.CREATE, "to create"),
     (Action.UPDATE, "to update"),
     (Action.DEACTIVATE, "to deactivate"),
+    (Action.DELETE, "to delete"),
     (Action.TERMINATE, "to terminate"),
     (Action.RECOVER, "to recover"),
     (Action.RELAUNCH, "to relaunch"),

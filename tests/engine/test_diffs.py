@@ -236,7 +236,32 @@ def _signal_conflict(run_cli, admin, stub, tmp_path: Path) -> dict[str, Any]:  #
     return _plan(run_cli, admin, root)[f"Signal/{PROJECT}/{DOMAIN}/run-g/ok"]  # type: ignore[no-any-return]
 
 
+def _project_update(run_cli, admin, stub, tmp_path: Path) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    root = settings(tmp_path / "m")
+    project = "apiVersion: reconciler/v1\nkind: Project\nmetadata: {{name: acme}}\nspec: {spec}\n"
+    (root / "project.yaml").write_text(project.format(spec="{description: first}"))
+    _apply(run_cli, admin, root)
+    (root / "project.yaml").write_text(project.format(spec="{description: second}"))
+    return _plan(run_cli, admin, root)["Project/acme/-/acme"]  # type: ignore[no-any-return]
+
+
+def _attributes_update(run_cli, admin, stub, tmp_path: Path) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    root = settings(tmp_path / "m")
+    attributes = (
+        "apiVersion: reconciler/v1\nkind: Attributes\n"
+        f"metadata: {{{{name: queues, domain: {DOMAIN}}}}}\n"
+        "spec: {{executionQueue: {{tags: [{tag}]}}}}\n"
+    )
+    (root / "attributes.yaml").write_text(attributes.format(tag="gpu"))
+    _apply(run_cli, admin, root)
+    (root / "attributes.yaml").write_text(attributes.format(tag="cpu"))
+    return _plan(run_cli, admin, root)[f"Attributes/{PROJECT}/{DOMAIN}/queues"]  # type: ignore[no-any-return]
+
+
 SCENARIOS: dict[str, tuple[tuple[str, Scenario], ...]] = {
+    # projects and attributes change in place: never a conflict
+    "Project": (("update", _project_update),),
+    "Attributes": (("update", _attributes_update),),
     "Registration": (("conflict", _registration_conflict), ("update", _registration_activation)),
     "LaunchPlan": (("conflict", _launch_plan_conflict), ("update", _launch_plan_activation)),
     "Execution": (("conflict", _execution_conflict),),
