@@ -15,7 +15,7 @@ def test_examples_apply_end_to_end_and_then_plan_empty(run_cli, tmp_path: Path) 
     endpoint = ("--endpoint", f"local:{tmp_path / 'admin.db'}")
     first = run_cli("apply", EXAMPLES, "--auto-approve", *endpoint)
     assert first.code == 0, first.out + first.err
-    assert "Apply: 17 done, 0 failed." in first.out
+    assert "Apply: 18 done, 0 failed." in first.out
     assert "? Signal/flytesnacks/production/close-2026-11/release_ok  (wait)" in first.out
     # by now the run waits at its approval gate: the second apply approves it
     second = run_cli("apply", EXAMPLES, "--auto-approve", *endpoint)
@@ -23,4 +23,4 @@ def test_examples_apply_end_to_end_and_then_plan_empty(run_cli, tmp_path: Path) 
     assert "ok Signal/flytesnacks/production/close-2026-11/release_ok: set" in second.out
     last = run_cli("plan", EXAMPLES, "--detailed-exitcode", *endpoint)
     assert last.code == 0, last.out + last.err
-    assert "Plan: 18 unchanged." in last.out
+    assert "Plan: 19 unchanged." in last.out
