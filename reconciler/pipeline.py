@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,7 +112,8 @@ def load_desired(
         else:
             resolved.append(outcome)
     say = terminal.say if options.verbose else None
-    registrations = _registrations(resolved, problems, say) if packages else {}
+    revision = snapshot if snapshot is not None and snapshot.root is not None else None
+    registrations = _registrations(resolved, problems, say, revision) if packages else {}
     if has_errors(problems):
         raise InvalidManifestsError(problems)
     if options.targets and packages:
@@ -143,13 +145,24 @@ def load_desired(
 
 
 def _registrations(
-    resolved: Sequence[Resolved], problems: list[Diagnostic], say: Notice | None = None
+    resolved: Sequence[Resolved],
+    problems: list[Diagnostic],
+    say: Notice | None = None,
+    revision: Snapshot | None = None,
 ) -> dict[str, DesiredRegistration]:
     """Read each Registration's package (or serialize its source) and decide its version.
 
     Each distinct source is serialized once per run, whatever number of Registrations share it,
-    and distinct sources in parallel; ``say`` (``-v``) is told how long each one took."""
-    manifests = [item.manifest for item in REGISTRATION.of(resolved)]
+    and distinct sources in parallel; ``say`` (``-v``) is told how long each one took. Read
+    from a ``revision`` (``--ref``), a package or source it does not hold is refused, before
+    anything is read or serialized."""
+    manifests = []
+    for item in REGISTRATION.of(resolved):
+        refused = _not_in_revision(item.manifest, revision) if revision is not None else None
+        if refused is None:
+            manifests.append(item.manifest)
+        else:
+            problems.append(refused)
     sources = {m.address: _source_of(m) for m in manifests}
     serialized = serialize_sources(s for s in sources.values() if s is not None)
     if say is not None:
@@ -185,6 +198,41 @@ def _registrations(
         )
         found[manifest.address] = DesiredRegistration(manifest, package, version)
     return found
+
+
+def _not_in_revision(
+    manifest: Manifest[RegistrationManifest], revision: Snapshot
+) -> Diagnostic | None:
+    """Why a Registration read from a revision's copy (``--ref``) cannot have its package or
+    source, or None. The path is relative to the manifest in the copy, so an absolute one, or
+    one with more ``..`` than the manifest is deep, leads out of the copy, to this machine's
+    files: a plan that claims a commit would register code that commit does not hold. In the
+    working tree such paths are allowed (``dist/`` is build output, often not committed)."""
+    assert revision.root is not None
+    assert revision.source is not None
+    spec = manifest.model.spec
+    where: tuple[str, ...]
+    if spec.package is not None:
+        where, written, what = ("spec", "package"), spec.package, "a package"
+    else:
+        assert spec.source is not None
+        where, written, what = ("spec", "source", "path"), spec.source.path, "source"
+    target = Path(os.path.normpath(manifest.source.parent / written))
+    at = f"--ref {revision.source.ref} ({revision.source.short})"
+    if not target.resolve().is_relative_to(revision.root.resolve()):
+        return manifest.diagnostic(
+            where,
+            f"{written!r} is outside the repository: with {at} {what} must come from that "
+            "revision, not from this machine's files",
+        )
+    if not target.exists():
+        return manifest.diagnostic(
+            where,
+            f"{written!r} is not in the revision {at}: with --ref {what} is read from the "
+            "commit, so build output that is not committed is not there; commit it, or plan "
+            "from the working tree",
+        )
+    return None
 
 
 def _source_of(manifest: Manifest[RegistrationManifest]) -> SourceCode | None:

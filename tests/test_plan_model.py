@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 
 import pytest
 
+from reconciler.loop.state import LoopState, PassReport, PassResult, ResourceState
 from reconciler.plan.diff import diff
 from reconciler.plan.model import (
     FORMAT_VERSION,
@@ -17,6 +20,8 @@ from reconciler.plan.model import (
     Plan,
     Source,
 )
+from reconciler.render.drift import DriftReport
+from reconciler.render.drift import render_json as render_drift_json
 from reconciler.render.plan import render_json, render_markdown, render_text, summary_line
 
 
@@ -210,3 +215,88 @@ def test_text_and_markdown_name_the_source_in_one_line(source: Source | None, li
     [shown] = [x for x in markdown.getvalue().splitlines() if x.startswith("Source: ")]
     assert ("with uncommitted changes" in shown) == bool(source and source.dirty)
     assert (source is None) == ("not in a git repository" in shown)
+
+
+# --- file content: in the saved plan only -------------------------------------------------
+
+CONTENT = b"region,amount\neu,10\nus,20\n" * 64
+
+
+def _uploading() -> Plan:
+    """A run launched from a local file: an upload (the file's bytes as payload), a launch."""
+    upload = Operation("UploadPackage", b"\x0a\x01p", payload=CONTENT)
+    return Plan.of(
+        [
+            Change(
+                "Execution/p/d/crunch",
+                Action.CREATE,
+                None,
+                {"inputs": {"data": "data/jan.csv (md5 abc)"}},
+                reason="launch",
+                operations=(upload, Operation("CreateExecution", b"\x0a\x01e")),
+            )
+        ]
+    )
+
+
+def _leaks(text: str) -> bool:
+    encoded = base64.b64encode(CONTENT).decode()
+    return "eu,10" in text or encoded[:40] in text or encoded[-40:] in text
+
+
+def test_printed_plans_give_a_payloads_size_and_md5_and_never_its_bytes() -> None:
+    printed = _uploading().dumps()
+    assert not _leaks(printed)
+    [upload, _] = json.loads(printed)["changes"][0]["operations"]
+    assert upload == {
+        "call": "UploadPackage",
+        "request": "CgFw",
+        "payload_bytes": len(CONTENT),
+        "payload_md5": hashlib.md5(CONTENT).hexdigest(),
+    }
+    out = io.StringIO()
+    render_json(_uploading(), out)
+    assert out.getvalue() == printed
+
+
+def test_the_saved_plan_keeps_the_payload_and_reads_back_whole() -> None:
+    saved = json.loads(_uploading().dumps(payloads=True))
+    [upload, _] = saved["changes"][0]["operations"]
+    assert base64.b64decode(upload["payload"]) == CONTENT
+    assert Plan.from_json(saved) == _uploading()
+
+
+def test_a_printed_plan_with_uploads_is_refused_as_a_whole() -> None:
+    with pytest.raises(ValueError, match="save plans with --out"):
+        Plan.from_json(json.loads(_uploading().dumps()))
+    # a plan without uploads prints whole: nothing is left out, so it may be applied
+    assert Plan.from_json(json.loads(_plan().dumps())) == _plan()
+
+
+def test_a_payload_that_does_not_match_its_size_and_md5_is_refused() -> None:
+    saved = json.loads(_uploading().dumps(payloads=True))
+    upload = saved["changes"][0]["operations"][0]
+    upload["payload"] = base64.b64encode(CONTENT[:-1] + b"!").decode()
+    with pytest.raises(ValueError, match="does not match its size and MD5"):
+        Plan.from_json(saved)
+
+
+def test_no_other_output_shows_a_payload() -> None:
+    plan = _uploading()
+    [change] = plan.changes
+    shown = []
+    for render in (render_text, render_markdown):
+        out = io.StringIO()
+        render(plan, out)
+        shown.append(out.getvalue())
+    out = io.StringIO()
+    render_drift_json(DriftReport(plan.changes), out)
+    shown.append(out.getvalue())
+    resource = ResourceState.of(change, None, "http://console")
+    report = PassReport(1, 0.0, 1.0, PassResult.DRIFTED, resources=(resource,))
+    state = LoopState()
+    state.record(report)
+    shown.append(json.dumps(state.to_json(), default=str))  # /api/state, the state file
+    shown.append(json.dumps(report.summary(), default=str))  # the JSON log line
+    assert not any(_leaks(text) for text in shown)
+    assert "data/jan.csv (md5 abc)" in shown[0]

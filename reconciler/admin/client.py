@@ -12,11 +12,12 @@ concurrency so that the planner reads many entities in few round trips of wall t
 from __future__ import annotations
 
 import base64
+import http.client
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -164,9 +165,7 @@ class AdminClient:
             except grpc.RpcError as exc:
                 code = status_of(exc)
                 self._observe(method, code.name, sent)
-                delay = next(delays, None) if code in RETRYABLE else None
-                if delay is not None and self._clock() - started + delay < self._retry.total_time:
-                    self._sleep(delay)
+                if code in RETRYABLE and self._backoff(delays, started):
                     continue
                 error = translate(exc, method=method, endpoint=self.connection.endpoint)
                 error.attempts = attempt
@@ -178,6 +177,16 @@ class AdminClient:
                         details=error.details,
                     ) from exc
                 raise error from exc
+
+    def _backoff(self, delays: Iterator[float], started: float) -> bool:
+        """Wait before the next attempt of something first tried at ``started`` (by
+        ``self._clock``); False, without waiting, when the retry policy allows no more
+        attempts or no more time."""
+        delay = next(delays, None)
+        if delay is None or self._clock() - started + delay >= self._retry.total_time:
+            return False
+        self._sleep(delay)
+        return True
 
     def _observe(self, method: str, code: str, sent: float) -> None:
         if self._observer is not None:
@@ -415,10 +424,17 @@ class AdminClient:
         self._call("DeleteWorkflowAttributes", request)
 
     def upload(self, request: dataproxy_pb2.CreateUploadLocationRequest, data: bytes) -> None:
-        """The location is content-addressed (``filename_root`` names the content), so content
+        """Upload ``data`` to the location DataProxy gives for ``request``, with an HTTP PUT.
+
+        The location is content-addressed (``filename_root`` names the content), so content
         already there is not sent again: asked for without an MD5, Admin answers ALREADY_EXISTS
         when a file is at that path (flyteadmin ``dataproxy/service.go``; a file of other
-        content could not be at this root)."""
+        content could not be at this root). For the same reason a PUT is safe to repeat (it
+        writes the same bytes to the same place), so it is retried as gRPC calls are: on a 5xx
+        or 429 answer, a connection failure or a timeout, with the client's ``RetryPolicy``. A
+        403 is what a signed URL that expired meanwhile gets (the local Admin checks the
+        expiry as a bucket does): the location is asked for once more, and the PUT made to the
+        new URL. Errors name the file, never the URL: a signed URL is a credential."""
         what = request.filename or "the upload"
         if request.filename and request.filename_root:
             probe = dataproxy_pb2.CreateUploadLocationRequest()
@@ -429,18 +445,49 @@ class AdminClient:
             except AlreadyExists:
                 return
         location = self.create_upload_location(request)
-        headers = {"Content-MD5": base64.b64encode(request.content_md5).decode("ascii")}
+        started = self._clock()
+        delays = self._retry.delays()
+        renewed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            status, why = self._put(location, request.content_md5, data)
+            if status is not None and 200 <= status < 300:
+                return
+            if status == 403 and not renewed:
+                renewed = True
+                location = self.create_upload_location(request)
+                continue
+            transient = status is None or status >= 500 or status == 429
+            if transient and self._backoff(delays, started):
+                continue
+            tries = "1 attempt" if attempt == 1 else f"{attempt} attempts"
+            raise ReconcilerError(f"uploading {what} failed after {tries}: {why}")
+
+    @staticmethod
+    def _put(
+        location: dataproxy_pb2.CreateUploadLocationResponse, md5: bytes, data: bytes
+    ) -> tuple[int | None, str]:
+        """One PUT of ``data`` to a signed URL: the HTTP status (None when no answer came, 0
+        when no request could be made) and, for a failure, why, in words that hold no part of
+        the URL (nor the blob store's error body, which for a bad signature may quote it)."""
+        headers = {"Content-MD5": base64.b64encode(md5).decode("ascii")}
         headers.update(dict(location.headers))
-        put = urllib.request.Request(location.signed_url, data=data, method="PUT", headers=headers)
         try:
+            put = urllib.request.Request(
+                location.signed_url, data=data, method="PUT", headers=headers
+            )
             with urllib.request.urlopen(put, timeout=UPLOAD_TIMEOUT) as response:
-                status = response.status
+                status = int(response.status)
+                return status, f"the blob store answered HTTP {status}"
         except urllib.error.HTTPError as exc:
-            raise ReconcilerError(f"uploading {what} failed: HTTP {exc.code}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise ReconcilerError(f"uploading {what} failed: {exc}") from None
-        if status >= 300:
-            raise ReconcilerError(f"uploading {what} failed: HTTP {status}")
+            return exc.code, f"the blob store answered HTTP {exc.code} {exc.reason}"
+        except urllib.error.URLError as exc:
+            return None, f"no answer from the blob store ({exc.reason})"
+        except (OSError, http.client.HTTPException) as exc:
+            return None, f"no answer from the blob store ({type(exc).__name__}: {exc})"
+        except ValueError:  # its message would quote the URL
+            return 0, "DataProxy gave a signed URL that is not a URL"
 
 
 def _untold(text: str) -> None:

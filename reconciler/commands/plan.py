@@ -49,10 +49,11 @@ def render(plan: Plan, output: str, out: TextIO, *, verbose: bool) -> None:
 
 
 def save(plan: Plan, path: Path) -> None:
-    """Write the plan file whole or not at all."""
+    """Write the plan file whole or not at all, with the content of its uploads (apply reads
+    nothing but the plan), which printed plans leave out."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(
         "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
     ) as handle:
-        handle.write(plan.dumps())
+        handle.write(plan.dumps(payloads=True))
     os.replace(handle.name, path)

@@ -12,6 +12,10 @@ output) it answers with a ``text/uri-list`` of the native URLs of the files belo
 bucket lists a prefix, so that a client can fetch a directory file by file with one signed URL
 each (object stores' signed URLs do not list: that part is this store's own).
 
+With fault injection on (``LocalAdmin(faults=...)``), the injector that faults gRPC calls
+faults the ``PUT`` too (``faults.py``: 503, a connection reset, a response lost after the blob
+was written), as a flaky network between a client and a bucket does.
+
 The same server answers ``POST /oauth2/token`` (client credentials) when auth is configured, so
 that the ClientSecret flow can be exercised end to end against the token endpoint that
 ``AuthMetadataService`` advertises.
@@ -26,11 +30,19 @@ import json
 import os
 import secrets
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from reconciler.localadmin.clock import Clock
+from reconciler.localadmin.faults import (
+    BLOB_PUT,
+    HTTP_STATUS,
+    Fault,
+    FaultInjector,
+    reset_connection,
+)
 
 BLOB_DIR = "blobs"
 """The blob store's directory under the data dir."""
@@ -38,11 +50,18 @@ URI_LIST = "text/uri-list"
 
 
 class BlobServer:
-    def __init__(self, data_dir: Path, clock: Clock, token_issuer: TokenIssuer | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        clock: Clock,
+        token_issuer: TokenIssuer | None = None,
+        faults: FaultInjector | None = None,
+    ):
         self.root = (data_dir / BLOB_DIR).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.clock = clock
         self.token_issuer = token_issuer
+        self.faults = faults
         self._secret = secrets.token_bytes(32)
         self._expected_md5: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -148,11 +167,23 @@ def _handler_for(store: BlobServer) -> type[BaseHTTPRequestHandler]:
             return relative if store.check(relative, expires, signature) else None
 
         def do_PUT(self) -> None:
+            fault = store.faults.decide(BLOB_PUT) if store.faults is not None else None
+            if fault is Fault.DELAY:
+                assert store.faults is not None
+                time.sleep(store.faults.faults.delay)
+            # read first, whatever the answer: a client still sending a large body would see
+            # a broken connection instead of the answer (a 403 for an expired URL, say)
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if fault in HTTP_STATUS:
+                self._reply(HTTP_STATUS[fault], b"injected fault")
+                return
+            if fault is Fault.RESET:
+                self._reset()
+                return
             relative = self._authorized()
             if relative is None:
                 self._reply(403, b"invalid or expired signature")
                 return
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             actual = base64.b64encode(hashlib.md5(body).digest()).decode()
             given = self.headers.get("Content-MD5", "")
             expected = store.expected_md5(relative)
@@ -166,7 +197,17 @@ def _handler_for(store: BlobServer) -> type[BaseHTTPRequestHandler]:
             partial = target.with_name(f".{target.name}.{secrets.token_hex(8)}.part")
             partial.write_bytes(body)
             os.replace(partial, target)
-            self._reply(200)
+            if fault is Fault.DROP_RESPONSE:
+                self._reply(503, b"injected fault: the response was lost after the write")
+            elif fault is Fault.RESET_AFTER_COMMIT:
+                self._reset()
+            else:
+                self._reply(200)
+
+        def _reset(self) -> None:
+            """End the connection with an RST, no answer sent."""
+            self.close_connection = True
+            reset_connection(self.connection)
 
         def do_GET(self) -> None:
             relative = self._authorized()

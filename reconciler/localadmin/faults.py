@@ -24,9 +24,18 @@ gets one of ``kinds``, picked by the same seeded generator:
 ``reset-after-commit``
     as ``drop-response``, but the answer is lost in a real connection reset.
 
+The same injector faults the blob server's ``PUT`` (``dataproxy.py``; the uploads that follow
+``CreateUploadLocation``), counted as calls to the method :data:`BLOB_PUT`, each kind as HTTP
+has it: ``unavailable`` and ``resource-exhausted`` answer 503 (S3's "SlowDown" is a 503),
+``deadline-exceeded`` 504, before anything is written; ``reset`` resets the connection (RST)
+before anything is written; ``drop-response`` writes the blob and answers 503, and
+``reset-after-commit`` writes it and resets the connection: the upload happened, the client
+saw it fail.
+
 A call counts as one when it reaches the server while the injector is enabled; numbers start
-at 1 and count every service (``AuthMetadataService`` included). The injector records what it
-did (``injected``), so a test can say how many faults its run survived.
+at 1 and count every service (``AuthMetadataService`` and the blob server's PUT included).
+The injector records what it did (``injected``), so a test can say how many faults its run
+survived.
 
 :class:`KillClient` is the crash half: after the handler of call number ``k`` has run (the write
 is committed), it SIGKILLs the client process before the answer is sent, which is the worst
@@ -72,6 +81,10 @@ _BEFORE = {
     ),
 }
 RESETS = frozenset({Fault.RESET, Fault.RESET_AFTER_COMMIT})
+BLOB_PUT = "PUT /blobs"
+"""The method name of the blob server's PUT, for ``Faults.methods`` and ``Injected.by_method``."""
+HTTP_STATUS = {Fault.UNAVAILABLE: 503, Fault.RESOURCE_EXHAUSTED: 503, Fault.DEADLINE_EXCEEDED: 504}
+"""The answer of a PUT faulted before the write, by kind."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +142,9 @@ class FaultInjector(grpc.ServerInterceptor):  # type: ignore[misc]
         self._lock = threading.Lock()
         self.injected = Injected()
 
-    def _decide(self, method: str) -> Fault | None:
+    def decide(self, method: str) -> Fault | None:
+        """Count a call to ``method`` (a short name: ``CreateExecution``, :data:`BLOB_PUT`) and
+        say which fault it gets, if any."""
         faults = self.faults
         with self._lock:
             if not self.enabled:
@@ -157,7 +172,7 @@ class FaultInjector(grpc.ServerInterceptor):  # type: ignore[misc]
         if handler is None or handler.unary_unary is None:
             return handler
         method = details.method.rsplit("/", 1)[-1]
-        fault = self._decide(method)
+        fault = self.decide(method)
         if fault is None:
             return handler
         behaviour = handler.unary_unary
@@ -319,7 +334,7 @@ class ResetProxy:
         try:
             server = socket.create_connection(self.upstream, timeout=5)
         except OSError:
-            _abort(client)
+            reset_connection(client)
             return
         for sock in (client, server):
             sock.setblocking(False)
@@ -359,7 +374,7 @@ class ResetProxy:
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(one)
             if abort:
-                _abort(one)
+                reset_connection(one)
             else:
                 one.close()
 
@@ -369,8 +384,8 @@ class ResetProxy:
                 self._close_pair(sock, abort=True)
 
 
-def _abort(sock: socket.socket) -> None:
-    """Close with RST instead of FIN."""
+def reset_connection(sock: socket.socket) -> None:
+    """Close with RST instead of FIN (a connection reset, as the peer sees it)."""
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()

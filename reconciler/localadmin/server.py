@@ -114,8 +114,10 @@ class LocalAdmin:
         self.scheduler = (
             Scheduler(self.launch_plans, self.executions, self.clock) if scheduler else None
         )
-        self.blobs, self.auth = _blobs_and_auth(auth or AuthSettings(), self.data_dir, self.clock)
         self.proxy, self.fault_injector = _fault_injection(faults)
+        self.blobs, self.auth = _blobs_and_auth(
+            auth or AuthSettings(), self.data_dir, self.clock, self.fault_injector
+        )
         self._server = self._grpc_server(workers, interceptors)
         self.port = self._listen(port)
         self._ticker: Ticker | None = None
@@ -295,12 +297,13 @@ class LocalAdmin:
 
 
 def _blobs_and_auth(
-    auth: AuthSettings, data_dir: Path, clock: Clock
+    auth: AuthSettings, data_dir: Path, clock: Clock, faults: FaultInjector | None
 ) -> tuple[BlobServer, AuthSettings]:
-    """The blob/token HTTP server, and ``auth`` with its token endpoint pointing there when
-    OAuth2 clients are configured and no endpoint is given."""
+    """The blob/token HTTP server (its PUTs faulted by ``faults``, as gRPC calls are), and
+    ``auth`` with its token endpoint pointing there when OAuth2 clients are configured and no
+    endpoint is given."""
     issuer = TokenIssuer(auth.clients, auth.client_tokens) if auth.clients else None
-    blobs = BlobServer(data_dir, clock, issuer)
+    blobs = BlobServer(data_dir, clock, issuer, faults)
     if auth.clients and not auth.token_endpoint:
         auth = dataclasses.replace(auth, token_endpoint=f"{blobs.base_url}/oauth2/token")
     return blobs, auth

@@ -12,7 +12,9 @@ for it. Two cases:
 - ``--ref REV`` (a commit, tag or branch): the revision's whole tree is written from the git
   objects into a temporary directory and the manifests are read there, so that
   ``reconciler.yaml`` and the relative package and source paths of Registration manifests
-  (``../dist/...``, ``../src``) all come from that revision. Nothing is checked out: the
+  (``../dist/...``, ``../src``) all come from that revision; a path that leads out of the copy
+  (absolute, or too many ``..``) is refused by the planner (``Snapshot.root``), as is one the
+  revision does not hold (build output that was never committed). Nothing is checked out: the
   working tree, the index and HEAD are never touched, and the copy is removed afterwards.
 """
 
@@ -89,6 +91,9 @@ class Snapshot:
     paths: tuple[Path, ...]
     source: Source | None = None
     display: Callable[[Path], str] | None = None
+    root: Path | None = None
+    """The copy of the revision's tree (``--ref``): what the manifests read must be under it,
+    or it would come from this machine's files rather than from the revision."""
 
 
 @contextlib.contextmanager
@@ -141,7 +146,7 @@ def manifests_at(paths: Sequence[Path], ref: str | None) -> Iterator[Snapshot]:
                 except ValueError:
                     return str(path)
 
-            yield Snapshot(tuple(root / rel for rel in relative), source, display)
+            yield Snapshot(tuple(root / rel for rel in relative), source, display, root)
 
 
 def working_tree_source(paths: Sequence[Path], also: Iterable[Path] = ()) -> Source | None:

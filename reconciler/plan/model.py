@@ -4,7 +4,8 @@ A plan is a pure value: ``make_plan`` builds it without I/O, renderers print it,
 consumes it and nothing else (STYLE.md 1-2). Display-only fields (``reason``, ``before``,
 ``after``, ``diff``, ``summary``) never steer apply: only ``operations`` do.
 
-JSON format version 1 (``to_json``/``from_json``, also the saved plan file of ``plan --out``)::
+JSON format version 1 (``to_json``/``from_json``; ``plan -o json`` prints it, ``plan --out``
+saves it)::
 
     {"format_version": 1,
      "source": {"repo": "/src/manifests-repo", "commit": "<40 hex>", "ref": "v3", "dirty": false},
@@ -17,6 +18,14 @@ JSON format version 1 (``to_json``/``from_json``, also the saved plan file of ``
      "summary": {"noop": 3, "create": 1, ...}}
 
 ``source`` is null when the manifests are not in a git repository (see ``Source``).
+
+Payloads (the bytes an upload sends: a Registration's code tarball, a local file given as an
+input) are in the saved plan only, so that ``apply --plan`` reads nothing but the plan
+(STYLE.md 2). Every other output shows an operation's payload as its size and MD5
+(``payload_bytes``, ``payload_md5``; saved plans carry them too): a 60 MB input must not land in
+a CI log as base64, and DESIGN.md promises that plans show a file's path and digest, never its
+content. A plan without the payloads its operations declare (a printed one) is refused by
+``from_json``, before anything is applied.
 
 What ``before`` and ``after`` mean per action (Terraform documents the same per action):
 
@@ -34,6 +43,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -147,9 +157,11 @@ class Operation:
     request: bytes
     secrets: tuple[SecretInput, ...] = ()
     payload: bytes = b""
-    """Bytes the call sends besides the request (the code tarball of ``UploadPackage``)."""
+    """Bytes the call sends besides the request (the content ``UploadPackage`` uploads)."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, payloads: bool = False) -> dict[str, Any]:
+        """The operation as plans write it; the payload's bytes only with ``payloads`` (the
+        saved plan), its size and MD5 always (see the module docstring)."""
         data: dict[str, Any] = {
             "call": self.call,
             "request": base64.b64encode(self.request).decode("ascii"),
@@ -157,17 +169,35 @@ class Operation:
         if self.secrets:
             data["secrets"] = [s.to_json() for s in self.secrets]
         if self.payload:
-            data["payload"] = base64.b64encode(self.payload).decode("ascii")
+            data["payload_bytes"] = len(self.payload)
+            data["payload_md5"] = _md5(self.payload)
+            if payloads:
+                data["payload"] = base64.b64encode(self.payload).decode("ascii")
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Operation:
+        payload = base64.b64decode(str(data.get("payload", "")), validate=True)
+        size = data.get("payload_bytes")
+        if size and not payload:
+            raise ValueError(
+                f"it holds no content for its {data['call']} operations (plan -o json prints "
+                "plans without file content); save plans with --out to apply them"
+            )
+        if size is not None and (size != len(payload) or data.get("payload_md5") != _md5(payload)):
+            raise ValueError(
+                f"the content of a {data['call']} operation does not match its size and MD5"
+            )
         return cls(
             str(data["call"]),
             base64.b64decode(str(data["request"]), validate=True),
             tuple(SecretInput.from_json(s) for s in data.get("secrets", ())),
-            base64.b64decode(str(data.get("payload", "")), validate=True),
+            payload,
         )
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()  # DataProxy's content address, not security
 
 
 @dataclass(frozen=True)
@@ -183,7 +213,7 @@ class Change:
     """What Admin state the change was planned against: the keys read and their digest, so
     that ``apply --plan`` can read them again and refuse a stale plan."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, payloads: bool = False) -> dict[str, Any]:
         return {
             "address": self.address,
             "action": self.action.value,
@@ -191,7 +221,7 @@ class Change:
             "after": self.after,
             "diff": [d.to_json() for d in self.diff],
             "reason": self.reason,
-            "operations": [o.to_json() for o in self.operations],
+            "operations": [o.to_json(payloads=payloads) for o in self.operations],
             "observed": dict(self.observed),
         }
 
@@ -239,17 +269,19 @@ class Plan:
     def conflicts(self) -> Sequence[Change]:
         return [c for c in self.changes if c.action is Action.CONFLICT]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, payloads: bool = False) -> dict[str, Any]:
+        """The plan as JSON: as printed, or with ``payloads`` as saved for ``apply --plan``."""
         return {
             "format_version": FORMAT_VERSION,
             "source": self.source.to_json() if self.source is not None else None,
-            "changes": [c.to_json() for c in self.changes],
+            "changes": [c.to_json(payloads=payloads) for c in self.changes],
             "summary": self.summary,
             **({"metadata": dict(self.metadata)} if self.metadata else {}),
         }
 
-    def dumps(self) -> str:
-        return json.dumps(self.to_json(), indent=2, sort_keys=False, default=json_default) + "\n"
+    def dumps(self, *, payloads: bool = False) -> str:
+        data = self.to_json(payloads=payloads)
+        return json.dumps(data, indent=2, sort_keys=False, default=json_default) + "\n"
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Plan:

@@ -1,5 +1,6 @@
-"""Plan renderers: text for terminals and CI logs, JSON for tools (and ``plan --out``), and
-Markdown for pull request comments. They print the plan and decide nothing."""
+"""Plan renderers: text for terminals and CI logs, JSON for tools, and Markdown for pull request
+comments. They print the plan and decide nothing; none prints the content of a file the plan
+uploads (the JSON gives its size and MD5: the saved plan of ``plan --out`` alone holds it)."""
 
 from __future__ import annotations
 

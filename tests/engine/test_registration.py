@@ -4,6 +4,7 @@ the local Admin, then fetched and run with flytekit's FlyteRemote."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import re
 import shutil
@@ -596,3 +597,94 @@ def test_a_pyflyte_failure_shows_what_pyflyte_printed(
     assert any(line.strip(" │") == "answer = (6 *" for line in shown), shown
     assert any(line.strip(" │") == "▲" for line in shown), shown
     assert shown[-1].strip() in {"SyntaxError: '(' was never closed", "SyntaxError: invalid syntax"}
+
+
+def test_printed_plans_leave_file_content_out_and_only_saved_plans_apply(  # type: ignore[no-untyped-def]
+    run_cli, local_admin, crunch_remote, file_tree, archives, tmp_path
+) -> None:
+    """A Registration (its code tarball) and a run from local files: ``plan -o json`` gives
+    each upload's size and MD5, never the bytes (DESIGN.md: plans show the path and digest);
+    ``--out`` keeps them, so the saved plan applies, and a printed one is refused whole."""
+    import base64
+
+    from tests.engine.file_entities import CONTENT
+
+    (file_tree / "reg.yaml").write_text(REGISTRATION.format(package=archives["v2"], version="auto"))
+    code = packages.read_package(archives["v2"]).code
+    assert code is not None
+    printed = _run(run_cli, local_admin, "plan", file_tree, "-o", "json")
+    assert printed.code == 0, printed.err
+    for content in (CONTENT, code.data):
+        encoded = base64.b64encode(content).decode()
+        assert encoded[:24] not in printed.out
+        assert encoded[-24:] not in printed.out
+    assert "eu,10" not in printed.out  # CONTENT's text
+    uploads = [
+        operation
+        for change in json.loads(printed.out)["changes"]
+        for operation in change["operations"]
+        if operation["call"] == "UploadPackage"
+    ]
+    assert len(uploads) == 4  # the code tarball, the file, the directory's two files
+    assert all("payload" not in u and u["payload_bytes"] > 0 for u in uploads)
+    assert {u["payload_md5"] for u in uploads} >= {code.md5.hex(), hashlib.md5(CONTENT).hexdigest()}
+
+    (tmp_path / "printed.json").write_text(printed.out)
+    refused = _run(
+        run_cli, local_admin, "apply", "--plan", tmp_path / "printed.json", "--auto-approve"
+    )
+    assert refused.code == 1
+    assert "save plans with --out" in refused.err, refused.err
+    still = _run(run_cli, local_admin, "plan", file_tree, "-o", "json")
+    assert json.loads(still.out)["summary"]["create"] == 2  # nothing was applied
+
+    saved = tmp_path / "saved.json"
+    planned = _run(run_cli, local_admin, "plan", file_tree, "--out", saved)
+    assert planned.code == 0, planned.err
+    applied = _run(run_cli, local_admin, "apply", "--plan", saved, "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    again = _run(run_cli, local_admin, "plan", file_tree, "--detailed-exitcode")
+    assert again.code == 0, again.out + again.err
+
+
+def test_under_ref_a_package_comes_from_the_revision_or_is_refused(
+    run_cli, running_admin, archives, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A package path that leads out of the revision's copy (absolute, or more ``..`` than the
+    manifest is deep) would be read from this machine's files, and one never committed (build
+    output) is not in the revision: under ``--ref`` both are refused at the manifest's line.
+    In the working tree both are allowed, as the documented ``../dist/...`` example needs."""
+    import shutil
+
+    import git
+
+    top = tmp_path / "repo"
+    root = settings(top / "manifests")
+    (top / ".gitignore").write_text("dist/\n")
+    (top / "dist").mkdir()
+    shutil.copy(archives["v2"], top / "dist" / "flows.tgz")  # build output, ignored
+    shutil.copy(archives["v2"], tmp_path / "outside.tgz")  # beside the repository
+    repo = git.Repo.init(top)
+    author = git.Actor("t", "t@example.com")
+    cases = {
+        "absolute": str(tmp_path / "outside.tgz"),
+        "up and out": "../../outside.tgz",
+        "not committed": "../dist/flows.tgz",
+    }
+    for case, package in cases.items():
+        (root / "reg.yaml").write_text(REGISTRATION.format(package=package, version="auto"))
+        repo.index.add([".gitignore", "manifests/reconciler.yaml", "manifests/reg.yaml"])
+        repo.index.commit(case, author=author, committer=author)
+        working = _run(run_cli, running_admin, "plan", root)
+        assert working.code == 0, f"{case}: {working.err}"
+        refused = _run(run_cli, running_admin, "plan", root, "--ref", "HEAD")
+        assert refused.code == 1, f"{case}: {refused.out}"
+        assert f"HEAD:manifests/reg.yaml:5:12: spec.package: {package!r} is " in refused.err, (
+            f"{case}: {refused.err}"
+        )
+        why = "is not in the revision" if case == "not committed" else "is outside the repository"
+        assert why in refused.err, refused.err
+    # committed, the package is read from the revision
+    repo.index.add(["dist/flows.tgz"], force=True)
+    repo.index.commit("the package", author=author, committer=author)
+    assert _run(run_cli, running_admin, "plan", root, "--ref", "HEAD").code == 0

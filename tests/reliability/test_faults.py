@@ -1,6 +1,7 @@
-"""Apply through a flaky network to an overloaded Admin: 30% of calls delayed, failed with a
-transient status, cut by a real connection reset, or answered with an error after the write was
-committed. Apply converges, the plan after it is empty, and Admin holds no duplicate.
+"""Apply through a flaky network to an overloaded Admin: 30% of calls (the blob server's upload
+PUTs among them) delayed, failed with a transient status, cut by a real connection reset, or
+answered with an error after the write was committed. Apply converges, the plan after it is
+empty, and Admin holds no duplicate.
 
 Convergence is counted in ``reconciler apply`` runs, as a CI job or the reconcile loop would
 re-run them. The tree needs two runs per stage without faults (the runs must fail, and the gates
@@ -30,7 +31,10 @@ from tests.reliability.tree import write_tree
 
 MAX_RUNS = 6
 """``reconciler apply`` runs per stage; 2 are needed without faults."""
-TRANSIENT = re.compile(r"cannot reach FlyteAdmin|did not answer in time|too many requests")
+TRANSIENT = re.compile(
+    r"cannot reach FlyteAdmin|did not answer in time|too many requests"
+    r"|uploading \S+ failed after \d+ attempts"  # the blob server's PUT is faulted too
+)
 
 
 # --- the injector itself ------------------------------------------------------------------
@@ -104,7 +108,7 @@ def test_a_dropped_response_comes_after_the_write_is_committed(kind: Fault) -> N
 def test_seeded_rate_faults_the_same_calls_every_time() -> None:
     def faulted(seed: int) -> list[int]:
         injector = FaultInjector(Faults(rate=0.3, seed=seed, kinds=(Fault.UNAVAILABLE,)))
-        return [n for n in range(1, 201) if injector._decide("GetVersion") is not None]
+        return [n for n in range(1, 201) if injector.decide("GetVersion") is not None]
 
     first = faulted(7)
     assert first == faulted(7)
@@ -114,7 +118,7 @@ def test_seeded_rate_faults_the_same_calls_every_time() -> None:
 
 def test_faults_start_after_the_first_calls() -> None:
     injector = FaultInjector(Faults(rate=1.0, after=3, kinds=(Fault.UNAVAILABLE,)))
-    assert [injector._decide("GetVersion") for _ in range(5)] == [
+    assert [injector.decide("GetVersion") for _ in range(5)] == [
         None,
         None,
         None,
