@@ -14,10 +14,13 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from reconciler.jsontypes import JSON
+
 
 def normalized(message: Message) -> dict[str, Any]:
     """A protobuf message as a canonical dict: proto field names, empty values dropped, so that
-    a field Admin echoes back empty equals a field never set."""
+    a field Admin echoes back empty equals a field never set. (JSON, but ``Any``: its readers
+    know the message, hence the shape, and index it directly.)"""
     data = json_format.MessageToDict(message, preserving_proto_field_name=True)
     return pruned(data)
 
@@ -28,7 +31,7 @@ def pruned(data: dict[str, Any]) -> dict[str, Any]:
     return kept if isinstance(kept, dict) else {}
 
 
-def _prune(value: Any) -> Any:
+def _prune(value: JSON) -> JSON:
     if isinstance(value, dict):
         kept = {k: _prune(v) for k, v in value.items()}
         return {k: v for k, v in kept.items() if v not in ({}, [], None, "", False, 0)}
@@ -37,7 +40,7 @@ def _prune(value: Any) -> Any:
     return value
 
 
-def digest(value: Any, length: int = 16) -> str:
+def digest(value: object, length: int = 16) -> str:
     """A short content hash, the same on every machine and Python version."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:length]

@@ -15,13 +15,19 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn, TypeVar
 
 import click
 
 from reconciler import __version__
 from reconciler.commands import Outcome
 from reconciler.errors import InvalidManifestsError, ReconcilerError, UsageError
+
+if TYPE_CHECKING:  # the commands are imported when run, to keep --help fast
+    from reconciler.commands.reconcile_common import AdminOptions
+
+# The values of the -o/--output (and --log-format) choices: click.Choice passes no others.
+TextOrJson = Literal["text", "json"]
 
 # Exit codes are part of the contract (DESIGN.md, Commands).
 EXIT_CODES = {Outcome.SUCCESS: 0, Outcome.FAILURE: 1, Outcome.CHANGES: 2, Outcome.CONFLICT: 3}
@@ -93,7 +99,11 @@ def cli() -> None:
 @_ref_option
 @_verbose_option
 def validate(
-    paths: tuple[Path, ...], environment: str | None, output: str, ref: str | None, verbose: int
+    paths: tuple[Path, ...],
+    environment: str | None,
+    output: Literal["text", "json", "github"],
+    ref: str | None,
+    verbose: int,
 ) -> None:
     """Check manifests offline and report every problem (exit 0 valid, 1 invalid).
 
@@ -103,7 +113,7 @@ def validate(
     """
     from reconciler.commands.validate import ValidateOptions, run_validate
 
-    options = ValidateOptions(paths, environment, output, verbose=verbose > 0, ref=ref)  # type: ignore[arg-type]
+    options = ValidateOptions(paths, environment, output, verbose=verbose > 0, ref=ref)
     _finish(run_validate(options, sys.stdout))
 
 
@@ -187,7 +197,7 @@ def _admin_options(
     targets: tuple[str, ...] = (),
     prune: bool = False,
     ref: str | None = None,
-) -> Any:
+) -> AdminOptions:
     from reconciler.commands.reconcile_common import AdminOptions
     from reconciler.config import ConnectionFlags
 
@@ -234,7 +244,7 @@ def plan(
     insecure: bool | None,
     config_file: Path | None,
     environment: str | None,
-    output: str,
+    output: Literal["text", "json", "markdown"],
     out_file: Path | None,
     detailed_exitcode: bool,
     targets: tuple[str, ...],
@@ -248,7 +258,7 @@ def plan(
     admin = _admin_options(
         paths, endpoint, insecure, config_file, environment, verbose, targets, prune, ref
     )
-    options = PlanOptions(admin, output, out_file, detailed_exitcode)  # type: ignore[arg-type]
+    options = PlanOptions(admin, output, out_file, detailed_exitcode)
     _finish(run_plan(options, dict(os.environ), sys.stdout))
 
 
@@ -306,7 +316,11 @@ def apply(
 
 
 def _report_command(
-    name: str, help_text: str, run: Callable[[Any, str], Any], *, with_ref: bool = False
+    name: str,
+    help_text: str,
+    run: Callable[[AdminOptions, TextOrJson], Outcome],
+    *,
+    with_ref: bool = False,
 ) -> None:
     """A command that reads Admin for the manifests in PATHS and reports (drift, status,
     signals): the same arguments, a different report. ``with_ref``: it plans, so it can read
@@ -319,7 +333,7 @@ def _report_command(
         insecure: bool | None,
         config_file: Path | None,
         environment: str | None,
-        output: str,
+        output: TextOrJson,
         verbose: int,
         ref: str | None = None,
     ) -> None:
@@ -341,22 +355,22 @@ def _report_command(
     cli.command(name, help=help_text)(decorated)
 
 
-def _drift(admin: Any, output: str) -> Any:
+def _drift(admin: AdminOptions, output: TextOrJson) -> Outcome:
     from reconciler.commands.drift import DriftOptions, run_drift
 
-    return run_drift(DriftOptions(admin, output), dict(os.environ), sys.stdout)  # type: ignore[arg-type]
+    return run_drift(DriftOptions(admin, output), dict(os.environ), sys.stdout)
 
 
-def _status(admin: Any, output: str) -> Any:
+def _status(admin: AdminOptions, output: TextOrJson) -> Outcome:
     from reconciler.commands.status import StatusOptions, run_status
 
-    return run_status(StatusOptions(admin, output), dict(os.environ), sys.stdout)  # type: ignore[arg-type]
+    return run_status(StatusOptions(admin, output), dict(os.environ), sys.stdout)
 
 
-def _signals(admin: Any, output: str) -> Any:
+def _signals(admin: AdminOptions, output: TextOrJson) -> Outcome:
     from reconciler.commands.signals import SignalsOptions, run_signals
 
-    return run_signals(SignalsOptions(admin, output), dict(os.environ), sys.stdout)  # type: ignore[arg-type]
+    return run_signals(SignalsOptions(admin, output), dict(os.environ), sys.stdout)
 
 
 _report_command(
@@ -397,7 +411,7 @@ def outputs(
     insecure: bool | None,
     config_file: Path | None,
     environment: str | None,
-    output: str,
+    output: TextOrJson,
     download: Path | None,
     verbose: int,
 ) -> None:
@@ -406,7 +420,7 @@ def outputs(
     from reconciler.commands.outputs import OutputsOptions, run_outputs
 
     admin = _admin_options(paths, endpoint, insecure, config_file, environment, verbose)
-    options = OutputsOptions(admin, output, download)  # type: ignore[arg-type]
+    options = OutputsOptions(admin, output, download)
     _finish(run_outputs(options, dict(os.environ), sys.stdout))
 
 
@@ -521,7 +535,7 @@ def reconcile(
     listen: str,
     notify: tuple[str, ...],
     renotify: float,
-    log_format: str,
+    log_format: TextOrJson,
     shutdown_timeout: float,
     webhook_secret_env: str | None,
     ref: str | None,
@@ -550,7 +564,7 @@ def reconcile(
         jitter=jitter,
         self_heal=self_heal,
         renotify=renotify,
-        log_format=log_format,  # type: ignore[arg-type]
+        log_format=log_format,
         state_file=state_file,
     )
     options = ReconcileOptions(

@@ -490,15 +490,15 @@ def _build(
             "FLYTE_PLATFORM_URL, admin.endpoint in reconciler.yaml, or a flytectl config file"
         )
     endpoint = normalize_endpoint(raw_endpoint)
-    auth_type = values.get("auth_type")
-    if isinstance(auth_type, str):
-        canonical = _AUTH_ALIASES.get(auth_type.lower())
-        if canonical is None:
+    written = values.get("auth_type")
+    auth_type: AuthType | None = None
+    if isinstance(written, str):
+        auth_type = _AUTH_ALIASES.get(written.lower())
+        if auth_type is None:
             raise ConfigError(
-                f"{sources['auth_type']}: unknown auth type {auth_type!r}; expected "
+                f"{sources['auth_type']}: unknown auth type {written!r}; expected "
                 "ClientSecret, Pkce, ExternalCommand or DeviceFlow"
             )
-        auth_type = canonical
     secret = _client_secret(values, sources, environ)
     if auth_type is None and secret is not None:
         auth_type, sources["auth_type"] = "ClientSecret", sources["client_secret"]
@@ -510,16 +510,22 @@ def _build(
         insecure=bool(values.get("insecure", False)),
         insecure_skip_verify=bool(values.get("insecure_skip_verify", False)),
         ca_cert_file_path=Path(str(ca)).expanduser() if ca else None,
-        auth_type=auth_type,  # type: ignore[arg-type]
+        auth_type=auth_type,
         client_id=_optional_str(values.get("client_id")),
         client_secret=secret,
-        scopes=tuple(values.get("scopes", ())),  # type: ignore[arg-type]
+        scopes=_strings(values.get("scopes")),
         audience=_optional_str(values.get("audience")),
-        command=tuple(values.get("command", ())),  # type: ignore[arg-type]
-        proxy_command=tuple(values.get("proxy_command", ())),  # type: ignore[arg-type]
+        command=_strings(values.get("command")),
+        proxy_command=_strings(values.get("proxy_command")),
         console_endpoint=_optional_str(values.get("console_endpoint")),
         sources={k: v for k, v in sources.items() if k in values or k in ("auth_type",)},
     )
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    """A list setting, which every source gives as strings (``_parse``, ``_coerce`` and the
+    settings file's ``list[NonEmptyStr]``); absent is empty."""
+    return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
 
 
 def _optional_str(value: object) -> str | None:

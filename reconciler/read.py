@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import islice
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 
 from flyteidl.admin import (
     execution_pb2,
@@ -42,6 +42,22 @@ AttributesKey = tuple[str, str, str, str]  # project, domain, workflow ("" unset
 LaunchPlan = launch_plan_pb2.LaunchPlan
 Registered = task_pb2.Task | workflow_pb2.Workflow | launch_plan_pb2.LaunchPlan
 _K = TypeVar("_K")
+
+
+class Observed(TypedDict, total=False):
+    """What a change was planned against, as its plan records it: the keys its kind read (as
+    JSON lists) and a digest of what Admin had under them. ``apply --plan`` reads the keys again
+    (each kind's ``recheck``) and refuses the change when the digest differs. A saved plan is
+    read back from a file, so the kinds make each part of a key a ``str`` again."""
+
+    projects: list[str]
+    attributes: list[list[str]]  # project, domain, workflow ("" unset)
+    lists: list[str]  # matchable attribute types read as whole lists
+    registered: list[list[str]]  # RegisteredKey
+    launch_plans: list[list[str]]  # EntityKey
+    executions: list[list[str]]  # EntityKey
+    signals: list[list[str]]  # EntityKey and the signal id
+    digest: str
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,11 @@ Layers, low to high; a module imports only from its own layer or below (its own 
 without forming a cycle: no module-level import cycles at all, lazy imports inside functions
 included)::
 
-    0  reconciler (the package itself), errors, diagnostics, protos, shard, canonical
+    0  reconciler (the package itself), errors, diagnostics, protos, shard, canonical, jsontypes
     1  manifests, config     what git holds: manifests and reconciler.yaml (each reads the other's
                              types: the settings hold manifest field types, the loader reads them)
+       redact                keeping what manifests resolved from ``${env:...}`` out of plans
+                             and reports (its rules read the manifests' references)
     2  admin                 the gRPC client, auth, literals; and admin/session, which may start
                              the local Admin
     3  packages, read        pyflyte packages and serialized Python source; what Admin has for
@@ -47,8 +49,8 @@ import reconciler
 
 PACKAGE = Path(reconciler.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("", "errors", "diagnostics", "protos", "shard", "canonical"),
-    ("manifests", "config"),
+    ("", "errors", "diagnostics", "protos", "shard", "canonical", "jsontypes"),
+    ("manifests", "config", "redact"),
     ("admin",),
     ("packages", "read"),
     ("plan", "kinds"),
@@ -189,7 +191,7 @@ def test_the_import_graph_was_read() -> None:
     # a parser that found nothing would pass everything below
     assert len(GRAPH) > 50
     assert "reconciler.plan.model" in GRAPH["reconciler.plan.make"]
-    assert "reconciler.kinds.execution" in GRAPH["reconciler.commands.status"]  # from-package form
+    assert "reconciler.kinds.execution" in GRAPH["reconciler.kinds.backfill"]  # from-package form
     assert LOCALADMIN in GRAPH["reconciler.admin.session"]  # an import inside a function
 
 

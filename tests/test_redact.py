@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.commands.status import _redacted
+from flyteidl.admin import signal_pb2
+from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
+
+from reconciler.commands.status import _redacted, held_in_admin
+from reconciler.kinds import KINDS
+from reconciler.kinds.base import union
 from reconciler.manifests.load import load_tree
 from reconciler.manifests.resolve import Resolved, resolve
-from reconciler.render.redact import Redactor
+from reconciler.read import Actual
+from reconciler.redact import Redactor
 from tests.conftest import write
 
 RUN = """\
@@ -71,3 +77,41 @@ def test_values_admin_holds_for_references_are_learned_even_after_rotation() -> 
     assert redactor.text(text) == (
         "${env:TOKEN} / ${env:USER} / ${env:PASS} / ${env:NOTE} / ${env:TOKEN} / other shape"
     )
+
+
+SIGNALS = """\
+apiVersion: reconciler/v1
+kind: Signal
+metadata: {name: secret-gate, project: p, domain: d}
+spec: {execution: run-1, signalId: token, value: "${env:TOKEN}"}
+---
+apiVersion: reconciler/v1
+kind: Signal
+metadata: {name: plain-gate, project: p, domain: d}
+spec: {execution: run-2, signalId: ok, approve: true}
+"""
+
+
+def test_what_status_reads_and_learns_for_references_comes_from_each_kind(tmp_path: Path) -> None:
+    write(tmp_path / "signals.yaml", SIGNALS)
+    tree = load_tree([tmp_path])
+    assert tree.ok, tree.diagnostics
+    items = [resolve(manifest, ENVIRON) for manifest in tree.manifests]
+    resolved = [item for item in items if isinstance(item, Resolved)]
+    assert len(resolved) == 2
+    # only the signal set from the environment needs its run's signals read
+    needs = union(kind.held_needs(item) for kind in KINDS for item in kind.of(resolved))
+    assert needs.signals == {("p", "d", "run-1")}
+    # Admin holds the value of the apply that set it, a secret rotated since
+    string = types_pb2.LiteralType(simple=types_pb2.STRING)
+    old = literals_pb2.Literal(
+        scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(string_value="old-token"))
+    )
+    run = identifier_pb2.WorkflowExecutionIdentifier(project="p", domain="d", name="run-1")
+    signal = signal_pb2.Signal(
+        id=identifier_pb2.SignalIdentifier(signal_id="token", execution_id=run),
+        type=string,
+        value=old,
+    )
+    actual = Actual(signals={("p", "d", "run-1"): [signal]})
+    assert held_in_admin(resolved, actual) == [("${env:TOKEN}", "old-token")]

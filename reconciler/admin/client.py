@@ -319,10 +319,15 @@ class AdminClient:
     def get_launch_plan(self, identifier: identifier_pb2.Identifier) -> launch_plan_pb2.LaunchPlan:
         return self._get("GetLaunchPlan", identifier, identifier_pb2.LAUNCH_PLAN)  # type: ignore[no-any-return]
 
-    def _get(self, method: str, identifier: identifier_pb2.Identifier, resource: int) -> Any:
+    def _get(
+        self,
+        method: str,
+        identifier: identifier_pb2.Identifier,
+        resource: identifier_pb2.ResourceType,
+    ) -> Any:
         """An entity by id; the resource type is set here, so callers need not."""
         request = common_pb2.ObjectGetRequest(id=identifier)
-        request.id.resource_type = resource  # type: ignore[assignment]
+        request.id.resource_type = resource
         return self._call(method, request)
 
     def get_execution(self, identifier: ExecutionId) -> execution_pb2.Execution:

@@ -104,7 +104,7 @@ import difflib
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeAlias, TypeVar
 
 import msgpack  # type: ignore[import-untyped]  # no stubs or py.typed
 import pydantic
@@ -115,6 +115,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from reconciler.diagnostics import FieldPath
 from reconciler.errors import LiteralError, LiteralProblem
+from reconciler.jsontypes import JSON
 
 __all__ = ["from_literal", "literal_type_name", "to_literal", "to_literal_map"]
 
@@ -122,8 +123,14 @@ Literal = literals_pb2.Literal
 LiteralMap = literals_pb2.LiteralMap
 LiteralType = types_pb2.LiteralType
 SimpleType = types_pb2.SimpleType
+Primitive = literals_pb2.Primitive
+
+YamlValue: TypeAlias = JSON | dt.datetime | dt.date | list["YamlValue"] | dict[str, "YamlValue"]
+"""What ``from_literal`` gives back: a value as a manifest writes it (YAML adds timestamps and dates
+to JSON). What a manifest gives is checked here at runtime, so the readers take ``object``."""
 
 _T = TypeVar("_T")
+_V = TypeVar("_V")
 _K = TypeVar("_K", int, str)
 _UTC = dt.timezone.utc
 _INT64 = range(-(2**63), 2**63)
@@ -160,7 +167,7 @@ _ONEOF_KINDS = {
 }
 
 
-def _kind(lt: Any) -> str:
+def _kind(lt: LiteralType) -> str:
     which = lt.WhichOneof("type")
     if which == "simple":
         return _SIMPLE_KINDS.get(lt.simple, "unknown")
@@ -171,7 +178,9 @@ def _kind(lt: Any) -> str:
 # Public API
 
 
-def to_literal(value: Any, literal_type: Any, *, path: str, redact: bool = False) -> Any:
+def to_literal(
+    value: object, literal_type: LiteralType, *, path: str, redact: bool = False
+) -> Literal:
     """The ``Literal`` flytekit would make for ``value`` as an input of type ``literal_type``.
 
     ``path`` names the value in messages (``inputs.limit``); ``redact`` keeps the value out of them.
@@ -184,12 +193,12 @@ def to_literal(value: Any, literal_type: Any, *, path: str, redact: bool = False
 
 
 def to_literal_map(
-    values: Mapping[str, Any],
-    interface: Mapping[str, Any],
+    values: Mapping[str, object],
+    interface: Mapping[str, LiteralType],
     *,
     where: str,
     redact: bool | Collection[str] = False,
-) -> Any:
+) -> LiteralMap:
     """A ``LiteralMap`` of ``values``, each converted by its type in ``interface`` (name -> type).
 
     ``where`` prefixes every path (``spec.inputs``). ``redact`` is ``True`` for every value or the
@@ -197,7 +206,7 @@ def to_literal_map(
     reported together in one :class:`LiteralError`.
     """
     problems: list[LiteralProblem] = []
-    literals: dict[str, Any] = {}
+    literals: dict[str, Literal] = {}
     for name, value in values.items():
         at = _At.start(where, redact is True or (not isinstance(redact, bool) and name in redact))
         at = at.key(name)
@@ -214,7 +223,9 @@ def to_literal_map(
     return LiteralMap(literals=literals)
 
 
-def from_literal(literal: Any, literal_type: Any | None = None, *, path: str = "value") -> Any:
+def from_literal(
+    literal: Literal, literal_type: LiteralType | None = None, *, path: str = "value"
+) -> YamlValue:
     """The YAML-able value behind ``literal``; ``literal_type`` (optional) restores typed details.
 
     Raises :class:`LiteralError` for literals no manifest value could stand for (binary data in an
@@ -226,7 +237,7 @@ def from_literal(literal: Any, literal_type: Any | None = None, *, path: str = "
         raise LiteralError(exc.problems) from None
 
 
-def literal_type_name(literal_type: Any) -> str:
+def literal_type_name(literal_type: LiteralType) -> str:
     """A short, Python-like name for messages: ``list[str]``, ``Optional[datetime]``, ..."""
     return _NAMERS.get(_kind(literal_type), _name_simple)(literal_type)
 
@@ -273,12 +284,13 @@ class _Mismatch(Exception):
         self.problems = list(problems)
 
 
-def _fail(at: _At, expected: str, value: Any, hint: str = "") -> NoReturn:
+def _fail(at: _At, expected: str, value: object, hint: str = "") -> NoReturn:
     hint = "" if at.redact else hint
     raise _Mismatch([at.problem(f"expected {expected}, got {_describe(value, at.redact)}{hint}")])
 
 
-# (kind, redacted description, full description) in the order isinstance must try them.
+# (kind, redacted description, full description) in the order isinstance must try them. A row's
+# function takes the row's kind, which a Callable type cannot say: hence Any.
 _DESCRIPTIONS: list[tuple[type | tuple[type, ...], str, Callable[[Any], str]]] = [
     (bool, "a boolean", lambda v: f"the boolean {str(v).lower()}"),
     (int, "an integer", lambda v: f"the integer {v}"),
@@ -293,7 +305,7 @@ _DESCRIPTIONS: list[tuple[type | tuple[type, ...], str, Callable[[Any], str]]] =
 ]
 
 
-def _describe(value: Any, redact: bool) -> str:
+def _describe(value: object, redact: bool) -> str:
     """``the string 'ten'``; with ``redact`` only the kind: ``a string``."""
     if value is None:
         return "null"
@@ -319,7 +331,7 @@ def _known(what: str, names: Collection[str], name: str) -> str:
 # Readers: a YAML value -> the Python value of one kind (shared by literals and struct fields)
 
 
-def _read_int(value: Any, lt: Any, at: _At) -> int:
+def _read_int(value: object, lt: LiteralType, at: _At) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         if value not in _INT64:
             _fail(at, "int (64-bit)", value)
@@ -332,7 +344,7 @@ def _read_int(value: Any, lt: Any, at: _At) -> int:
     _fail(at, literal_type_name(lt), value, hint)
 
 
-def _read_float(value: Any, lt: Any, at: _At) -> float:
+def _read_float(value: object, lt: LiteralType, at: _At) -> float:
     if isinstance(value, float) or (
         not at.strict and isinstance(value, int) and not isinstance(value, bool)
     ):
@@ -354,7 +366,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _read_str(value: Any, lt: Any, at: _At) -> str:
+def _read_str(value: object, lt: LiteralType, at: _At) -> str:
     if isinstance(value, str):
         return value
     hint = ""
@@ -363,18 +375,18 @@ def _read_str(value: Any, lt: Any, at: _At) -> str:
     _fail(at, literal_type_name(lt), value, hint)
 
 
-def _read_bool(value: Any, lt: Any, at: _At) -> bool:
+def _read_bool(value: object, lt: LiteralType, at: _At) -> bool:
     if isinstance(value, bool):
         return value
     _fail(at, literal_type_name(lt), value)
 
 
-def _read_none(value: Any, lt: Any, at: _At) -> None:
+def _read_none(value: object, lt: LiteralType, at: _At) -> None:
     if value is not None:
         _fail(at, literal_type_name(lt), value)
 
 
-def _read_datetime(value: Any, lt: Any, at: _At) -> dt.datetime:
+def _read_datetime(value: object, lt: LiteralType, at: _At) -> dt.datetime:
     """An aware UTC datetime; naive values are UTC (as protobuf's ``Timestamp.FromDatetime``)."""
     if isinstance(value, dt.datetime):
         moment = value
@@ -404,7 +416,7 @@ def _parse_datetime(text: str) -> dt.datetime | None:
         return None
 
 
-def _read_date(value: Any, lt: Any, at: _At) -> dt.date:
+def _read_date(value: object, lt: LiteralType, at: _At) -> dt.date:
     """A calendar date, for struct fields whose schema says ``format: date``."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
@@ -438,7 +450,7 @@ _MAX_DURATION_NANOS = 315_576_000_000 * 10**9
 _TIME_RANGE = " (outside the years 1 to 9999 in UTC)"
 
 
-def _read_duration(value: Any, lt: Any, at: _At) -> dt.timedelta:
+def _read_duration(value: object, lt: LiteralType, at: _At) -> dt.timedelta:
     hint = ' (such as "1h30m", "90s", "PT1H" or a number of seconds)'
     if isinstance(value, dt.timedelta):
         if abs(value) > dt.timedelta(microseconds=_MAX_DURATION_NANOS // 1000):
@@ -475,13 +487,13 @@ def _integral(nanos: Decimal) -> int | None:
     return int(nanos)
 
 
-def _read_enum(value: Any, lt: Any, at: _At) -> str:
+def _read_enum(value: object, lt: LiteralType, at: _At) -> str:
     if isinstance(value, str) and value in lt.enum_type.values:
         return value
     _fail(at, literal_type_name(lt), value)
 
 
-def _read_uri(value: Any, lt: Any, at: _At) -> str:
+def _read_uri(value: object, lt: LiteralType, at: _At) -> str:
     if isinstance(value, str) and _URI.fullmatch(value):
         return value
     _fail(
@@ -493,7 +505,7 @@ def _read_uri(value: Any, lt: Any, at: _At) -> str:
     )
 
 
-def _read_dataset(value: Any, lt: Any, at: _At) -> tuple[str, str | None]:
+def _read_dataset(value: object, lt: LiteralType, at: _At) -> tuple[str, str | None]:
     """``(uri, format)`` from ``"s3://..."`` or ``{uri: ..., format: ...}``."""
     if isinstance(value, Mapping) and set(value) <= {"uri", "format"} and "uri" in value:
         fmt = value.get("format")
@@ -503,7 +515,7 @@ def _read_dataset(value: Any, lt: Any, at: _At) -> tuple[str, str | None]:
     return _read_uri(value, lt, at), None
 
 
-def _read_mapping(value: Any, lt: Any, at: _At) -> Mapping[str, Any]:
+def _read_mapping(value: object, lt: LiteralType, at: _At) -> Mapping[str, object]:
     if isinstance(value, Mapping):
         bad = [k for k in value if not isinstance(k, str)]
         if bad:
@@ -514,15 +526,15 @@ def _read_mapping(value: Any, lt: Any, at: _At) -> Mapping[str, Any]:
     _fail(at, literal_type_name(lt), value)
 
 
-def _read_list(value: Any, lt: Any, at: _At) -> list[Any]:
+def _read_list(value: object, lt: LiteralType, at: _At) -> list[object]:
     if isinstance(value, list):
         return value
     _fail(at, literal_type_name(lt), value)
 
 
-def _each(items: Iterable[tuple[_K, Any]], convert: Callable[[_K, Any], Any]) -> dict[_K, Any]:
+def _each(items: Iterable[tuple[_K, _V]], convert: Callable[[_K, _V], _T]) -> dict[_K, _T]:
     """Convert every item, collecting the problems of all of them before failing."""
-    out: dict[_K, Any] = {}
+    out: dict[_K, _T] = {}
     problems: list[LiteralProblem] = []
     for key, item in items:
         try:
@@ -538,11 +550,13 @@ def _each(items: Iterable[tuple[_K, Any]], convert: Callable[[_K, Any], Any]) ->
 # Unions: flytekit's exact rules first, manifest conveniences second
 
 
-def _choose(value: Any, lt: Any, at: _At, convert: Callable[[Any, Any, _At], _T]) -> tuple[Any, _T]:
+def _choose(
+    value: object, lt: LiteralType, at: _At, convert: Callable[[object, LiteralType, _At], _T]
+) -> tuple[LiteralType, _T]:
     """The variant ``value`` goes to and its conversion, as flytekit's UnionTransformer picks."""
     variants = list(lt.union_type.variants)
     exact = dataclasses.replace(at, strict=True)
-    matches: list[tuple[Any, _T]] = []
+    matches: list[tuple[LiteralType, _T]] = []
     for variant in variants:
         try:
             matches.append((variant, convert(value, variant, exact)))
@@ -582,7 +596,7 @@ def _choose(value: Any, lt: Any, at: _At, convert: Callable[[Any, Any, _At], _T]
 # YAML value -> Literal
 
 
-def _encode(value: Any, lt: Any, at: _At) -> Any:
+def _encode(value: object, lt: LiteralType, at: _At) -> Literal:
     encoder = _ENCODERS.get(_kind(lt))
     if encoder is None:
         raise _Mismatch(
@@ -591,28 +605,28 @@ def _encode(value: Any, lt: Any, at: _At) -> Any:
     return encoder(value, lt, at)
 
 
-def _primitive(**value: Any) -> Any:
-    return Literal(scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(**value)))
+def _primitive(primitive: literals_pb2.Primitive) -> Literal:
+    return Literal(scalar=literals_pb2.Scalar(primitive=primitive))
 
 
-def _encode_datetime(value: Any, lt: Any, at: _At) -> Any:
+def _encode_datetime(value: object, lt: LiteralType, at: _At) -> Literal:
     stamp = Timestamp()
     stamp.FromDatetime(_read_datetime(value, lt, at))
-    return _primitive(datetime=stamp)
+    return _primitive(Primitive(datetime=stamp))
 
 
-def _encode_duration(value: Any, lt: Any, at: _At) -> Any:
+def _encode_duration(value: object, lt: LiteralType, at: _At) -> Literal:
     duration = Duration()
     duration.FromTimedelta(_read_duration(value, lt, at))
-    return _primitive(duration=duration)
+    return _primitive(Primitive(duration=duration))
 
 
-def _encode_none(value: Any, lt: Any, at: _At) -> Any:
+def _encode_none(value: object, lt: LiteralType, at: _At) -> Literal:
     _read_none(value, lt, at)
     return Literal(scalar=literals_pb2.Scalar(none_type=literals_pb2.Void()))
 
 
-def _encode_list(value: Any, lt: Any, at: _At) -> Any:
+def _encode_list(value: object, lt: LiteralType, at: _At) -> Literal:
     items = _read_list(value, lt, at)
     converted = _each(
         enumerate(items), lambda i, item: _encode(item, lt.collection_type, at.index(i))
@@ -620,19 +634,19 @@ def _encode_list(value: Any, lt: Any, at: _At) -> Any:
     return Literal(collection=literals_pb2.LiteralCollection(literals=list(converted.values())))
 
 
-def _encode_map(value: Any, lt: Any, at: _At) -> Any:
+def _encode_map(value: object, lt: LiteralType, at: _At) -> Literal:
     items = _read_mapping(value, lt, at)
     converted = _each(items.items(), lambda k, item: _encode(item, lt.map_value_type, at.key(k)))
     return Literal(map=LiteralMap(literals=converted))
 
 
-def _encode_union(value: Any, lt: Any, at: _At) -> Any:
+def _encode_union(value: object, lt: LiteralType, at: _At) -> Literal:
     variant, literal = _choose(value, lt, at, _encode)
     union = literals_pb2.Union(value=literal, type=_stored_type(variant))
     return Literal(scalar=literals_pb2.Scalar(union=union))
 
 
-def _stored_type(variant: Any) -> Any:
+def _stored_type(variant: LiteralType) -> LiteralType:
     """The variant as flytekit records it in the literal: the transformer's own type, i.e. without
     the annotations a user's ``FlyteAnnotation`` merged into the declared variant."""
     if not variant.HasField("annotation"):
@@ -646,13 +660,13 @@ def _stored_type(variant: Any) -> Any:
     return stored
 
 
-def _encode_blob(value: Any, lt: Any, at: _At) -> Any:
+def _encode_blob(value: object, lt: LiteralType, at: _At) -> Literal:
     metadata = literals_pb2.BlobMetadata(type=lt.blob)
     blob = literals_pb2.Blob(uri=_read_uri(value, lt, at), metadata=metadata)
     return Literal(scalar=literals_pb2.Scalar(blob=blob))
 
 
-def _encode_dataset(value: Any, lt: Any, at: _At) -> Any:
+def _encode_dataset(value: object, lt: LiteralType, at: _At) -> Literal:
     uri, fmt = _read_dataset(value, lt, at)
     sdt = types_pb2.StructuredDatasetType()
     sdt.CopyFrom(lt.structured_dataset_type)
@@ -668,7 +682,7 @@ def _encode_dataset(value: Any, lt: Any, at: _At) -> Any:
     return Literal(scalar=literals_pb2.Scalar(structured_dataset=dataset))
 
 
-def _encode_struct(value: Any, lt: Any, at: _At) -> Any:
+def _encode_struct(value: object, lt: LiteralType, at: _At) -> Literal:
     schema = _Schema.of(lt)
     at = dataclasses.replace(at, pydantic=schema is not None and schema.is_pydantic())
     plain = _plain_struct(value, lt, schema, at)
@@ -690,7 +704,7 @@ def _encode_struct(value: Any, lt: Any, at: _At) -> Any:
     return literal
 
 
-def _is_msgpack(lt: Any) -> bool:
+def _is_msgpack(lt: LiteralType) -> bool:
     if not lt.HasField("annotation"):
         return False
     annotations = json_format.MessageToDict(lt.annotation.annotations)
@@ -698,15 +712,15 @@ def _is_msgpack(lt: Any) -> bool:
     return isinstance(meta, dict) and meta.get(_SERIALIZATION_FORMAT) == _MSGPACK_TAG
 
 
-_ENCODERS: dict[str, Callable[[Any, Any, _At], Any]] = {
-    "int": lambda v, lt, at: _primitive(integer=_read_int(v, lt, at)),
-    "float": lambda v, lt, at: _primitive(float_value=_read_float(v, lt, at)),
-    "str": lambda v, lt, at: _primitive(string_value=_read_str(v, lt, at)),
-    "bool": lambda v, lt, at: _primitive(boolean=_read_bool(v, lt, at)),
+_ENCODERS: dict[str, Callable[[object, LiteralType, _At], Literal]] = {
+    "int": lambda v, lt, at: _primitive(Primitive(integer=_read_int(v, lt, at))),
+    "float": lambda v, lt, at: _primitive(Primitive(float_value=_read_float(v, lt, at))),
+    "str": lambda v, lt, at: _primitive(Primitive(string_value=_read_str(v, lt, at))),
+    "bool": lambda v, lt, at: _primitive(Primitive(boolean=_read_bool(v, lt, at))),
     "datetime": _encode_datetime,
     "duration": _encode_duration,
     "none": _encode_none,
-    "enum": lambda v, lt, at: _primitive(string_value=_read_enum(v, lt, at)),
+    "enum": lambda v, lt, at: _primitive(Primitive(string_value=_read_enum(v, lt, at))),
     "list": _encode_list,
     "map": _encode_map,
     "union": _encode_union,
@@ -724,11 +738,11 @@ _ENCODERS: dict[str, Callable[[Any, Any, _At], Any]] = {
 class _Schema:
     """A node of a struct's JSON schema, with its document (for ``$ref``)."""
 
-    node: Mapping[str, Any]
-    root: Mapping[str, Any]
+    node: Mapping[str, JSON]
+    root: Mapping[str, JSON]
 
     @classmethod
-    def of(cls, lt: Any) -> _Schema | None:
+    def of(cls, lt: LiteralType) -> _Schema | None:
         if not lt.HasField("metadata"):
             return None
         doc = json_format.MessageToDict(lt.metadata)
@@ -740,7 +754,7 @@ class _Schema:
             ref = node.get("$ref")
             if not isinstance(ref, str) or not ref.startswith("#/"):
                 break
-            target: Any = self.root
+            target: object = self.root
             for part in ref[2:].split("/"):
                 target = target.get(part) if isinstance(target, Mapping) else None
             if not isinstance(target, Mapping):
@@ -754,7 +768,7 @@ class _Schema:
             found = found[index] if isinstance(found, list) and index < len(found) else None
         return _Schema(found, self.root).resolved() if isinstance(found, Mapping) else None
 
-    def properties(self) -> Mapping[str, Any]:
+    def properties(self) -> Mapping[str, JSON]:
         props = self.node.get("properties")
         return props if isinstance(props, Mapping) else {}
 
@@ -782,13 +796,13 @@ class _Schema:
         )
 
 
-def _fields(lt: Any, schema: _Schema | None) -> dict[str, Any | None]:
+def _fields(lt: LiteralType, schema: _Schema | None) -> dict[str, LiteralType | None]:
     """Field name -> field type; ``None`` for a field nothing says anything about.
 
     flytekit records field types in ``structure.dataclass_type``, but a struct inside a union has
     its structure replaced by the variant tag, so there only the JSON schema tells the types.
     """
-    fields: dict[str, Any | None] = {}
+    fields: dict[str, LiteralType | None] = {}
     if lt.HasField("structure"):
         fields.update(lt.structure.dataclass_type.items())
     for name in schema.properties() if schema else ():
@@ -819,7 +833,7 @@ _SCHEMA_SIMPLE = {
 }
 
 
-def _type_from_schema(schema: _Schema) -> Any | None:
+def _type_from_schema(schema: _Schema) -> LiteralType | None:
     """The ``LiteralType`` flytekit would give the field a JSON schema node describes."""
     node = schema.node
     kind = node.get("type")
@@ -833,15 +847,18 @@ def _type_from_schema(schema: _Schema) -> Any | None:
         if not variants or len(known) != len(variants):
             return None
         return types_pb2.LiteralType(union_type=types_pb2.UnionType(variants=known))
-    if isinstance(node.get("enum"), list) and all(isinstance(v, str) for v in node["enum"]):
-        return types_pb2.LiteralType(enum_type=types_pb2.EnumType(values=node["enum"]))
+    enum = node.get("enum")
+    if isinstance(enum, list) and all(isinstance(v, str) for v in enum):
+        names = [str(v) for v in enum]
+        return types_pb2.LiteralType(enum_type=types_pb2.EnumType(values=names))
     if kind == "array":
         items = schema.child("items")
         item_type = _type_from_schema(items) if items is not None else None
         return types_pb2.LiteralType(collection_type=item_type) if item_type else None
     if kind == "object" or "properties" in node:
-        if node.get("title") in _SCHEMA_TITLES:
-            return _SCHEMA_TITLES[node["title"]]
+        title = node.get("title")
+        if isinstance(title, str) and title in _SCHEMA_TITLES:
+            return _SCHEMA_TITLES[title]
         values = schema.child("additionalProperties")
         if values is not None and "properties" not in node:
             value_type = _type_from_schema(values)
@@ -860,7 +877,7 @@ def _type_from_schema(schema: _Schema) -> Any | None:
     return None if simple is None else types_pb2.LiteralType(simple=simple)
 
 
-def _plain(value: Any, lt: Any | None, schema: _Schema | None, at: _At) -> Any:
+def _plain(value: object, lt: LiteralType | None, schema: _Schema | None, at: _At) -> JSON:
     if lt is None:
         return _plain_any(value, at)
     plain = _PLAIN.get(_kind(lt))
@@ -871,17 +888,18 @@ def _plain(value: Any, lt: Any | None, schema: _Schema | None, at: _At) -> Any:
     return plain(value, lt, schema, at)
 
 
-def _plain_struct(value: Any, lt: Any, schema: _Schema | None, at: _At) -> dict[str, Any]:
+def _plain_struct(
+    value: object, lt: LiteralType, schema: _Schema | None, at: _At
+) -> dict[str, JSON]:
     items = _read_mapping(value, lt, at)
     if schema is None or not schema.properties():
         # A nested model's own type carries its schema; the parent's node may say nothing.
         schema = _Schema.of(lt) or schema
     fields = _fields(lt, schema)
     if not fields:
-        untyped: dict[str, Any] = _plain_any(items, at)
-        return untyped
+        return _plain_mapping(items, at)
 
-    def field(name: str, item: Any) -> Any:
+    def field(name: str, item: object) -> JSON:
         if name not in fields:
             raise _Mismatch(
                 [at.key(name).problem(f"unknown field; {_known('fields', fields, name)}")]
@@ -911,7 +929,7 @@ def _plain_struct(value: Any, lt: Any, schema: _Schema | None, at: _At) -> dict[
     return out
 
 
-def _plain_any(value: Any, at: _At) -> Any:
+def _plain_any(value: object, at: _At) -> JSON:
     """A free-form JSON value; YAML timestamps and dates become ISO strings."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -925,11 +943,15 @@ def _plain_any(value: Any, at: _At) -> Any:
         bad = [k for k in value if not isinstance(k, str)]
         if bad:
             raise _Mismatch([at.problem(f"keys of a struct must be strings, got {bad[0]!r}")])
-        return _each(value.items(), lambda k, v: _plain_any(v, at.key(k)))
+        return _plain_mapping(value, at)
     _fail(at, "a JSON value", value)
 
 
-def _plain_datetime(value: Any, lt: Any, schema: _Schema | None, at: _At) -> str:
+def _plain_mapping(value: Mapping[str, object], at: _At) -> dict[str, JSON]:
+    return _each(value.items(), lambda k, v: _plain_any(v, at.key(k)))
+
+
+def _plain_datetime(value: object, lt: LiteralType, schema: _Schema | None, at: _At) -> str:
     if schema is not None and schema.format == "date":
         return _read_date(value, lt, at).isoformat()
     moment = _read_datetime(value, lt, at)
@@ -938,14 +960,14 @@ def _plain_datetime(value: Any, lt: Any, schema: _Schema | None, at: _At) -> str
     return moment.isoformat()
 
 
-def _plain_duration(value: Any, lt: Any, schema: _Schema | None, at: _At) -> Any:
+def _plain_duration(value: object, lt: LiteralType, schema: _Schema | None, at: _At) -> JSON:
     duration = _read_duration(value, lt, at)
     if at.pydantic:
-        return _DURATION_ADAPTER.dump_python(duration, mode="json")
+        return str(_DURATION_ADAPTER.dump_python(duration, mode="json"))
     return duration.total_seconds()
 
 
-def _plain_list(value: Any, lt: Any, schema: _Schema | None, at: _At) -> list[Any]:
+def _plain_list(value: object, lt: LiteralType, schema: _Schema | None, at: _At) -> list[JSON]:
     items = _read_list(value, lt, at)
     sub = schema.child("items") if schema else None
     converted = _each(
@@ -954,35 +976,39 @@ def _plain_list(value: Any, lt: Any, schema: _Schema | None, at: _At) -> list[An
     return list(converted.values())
 
 
-def _plain_map(value: Any, lt: Any, schema: _Schema | None, at: _At) -> dict[str, Any]:
+def _plain_map(value: object, lt: LiteralType, schema: _Schema | None, at: _At) -> dict[str, JSON]:
     items = _read_mapping(value, lt, at)
     sub = schema.child("additionalProperties") if schema else None
     return _each(items.items(), lambda k, item: _plain(item, lt.map_value_type, sub, at.key(k)))
 
 
-def _plain_union(value: Any, lt: Any, schema: _Schema | None, at: _At) -> Any:
+def _plain_union(value: object, lt: LiteralType, schema: _Schema | None, at: _At) -> JSON:
     return _choose(value, lt, at, _plain_in(lt, schema))[1]
 
 
-def _plain_in(lt: Any, schema: _Schema | None) -> Callable[[Any, Any, _At], Any]:
+def _plain_in(
+    lt: LiteralType, schema: _Schema | None
+) -> Callable[[object, LiteralType, _At], JSON]:
     """``_plain`` for a union's variants, each with its ``anyOf`` schema when they line up."""
     variants = list(lt.union_type.variants)
     any_of = schema.node.get("anyOf") if schema else None
     aligned = isinstance(any_of, list) and len(any_of) == len(variants)
 
-    def convert(value: Any, variant: Any, at: _At) -> Any:
+    def convert(value: object, variant: LiteralType, at: _At) -> JSON:
         sub = schema.child("anyOf", variants.index(variant)) if schema and aligned else None
         return _plain(value, variant, sub, at)
 
     return convert
 
 
-def _plain_dataset(value: Any, lt: Any, schema: _Schema | None, at: _At) -> dict[str, Any]:
+def _plain_dataset(
+    value: object, lt: LiteralType, schema: _Schema | None, at: _At
+) -> dict[str, JSON]:
     uri, fmt = _read_dataset(value, lt, at)
     return {"uri": uri, "file_format": fmt or ""}
 
 
-_PLAIN: dict[str, Callable[[Any, Any, _Schema | None, _At], Any]] = {
+_PLAIN: dict[str, Callable[[object, LiteralType, _Schema | None, _At], JSON]] = {
     "int": lambda v, lt, s, at: _read_int(v, lt, at),
     "float": lambda v, lt, s, at: _read_float(v, lt, at),
     "str": lambda v, lt, s, at: _read_str(v, lt, at),
@@ -1000,7 +1026,7 @@ _PLAIN: dict[str, Callable[[Any, Any, _Schema | None, _At], Any]] = {
 }
 
 
-def _unplain(value: Any, lt: Any | None, schema: _Schema | None, at: _At) -> Any:
+def _unplain(value: JSON, lt: LiteralType | None, schema: _Schema | None, at: _At) -> YamlValue:
     """Reverse of ``_plain``: a decoded JSON/MessagePack value back to its manifest form.
 
     Best effort: a value that does not look like the type is returned unchanged, so reading a
@@ -1012,20 +1038,20 @@ def _unplain(value: Any, lt: Any | None, schema: _Schema | None, at: _At) -> Any
     return value if unplain is None else unplain(value, lt, schema, at)
 
 
-def _unplain_int(value: Any, lt: Any, schema: _Schema | None, at: _At) -> Any:
+def _unplain_int(value: JSON, lt: LiteralType, schema: _Schema | None, at: _At) -> YamlValue:
     # A JSON Struct stores every number as a double.
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
 
 
-def _unplain_float(value: Any, lt: Any, schema: _Schema | None, at: _At) -> Any:
+def _unplain_float(value: JSON, lt: LiteralType, schema: _Schema | None, at: _At) -> YamlValue:
     if isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
 
 
-def _unplain_datetime(value: Any, lt: Any, schema: _Schema | None, at: _At) -> Any:
+def _unplain_datetime(value: JSON, lt: LiteralType, schema: _Schema | None, at: _At) -> YamlValue:
     if not isinstance(value, str):
         return value
     if schema is not None and schema.format == "date":
@@ -1042,7 +1068,7 @@ def _unplain_datetime(value: Any, lt: Any, schema: _Schema | None, at: _At) -> A
         _fail(at, literal_type_name(lt), value, _TIME_RANGE)
 
 
-def _unplain_duration(value: Any, lt: Any, schema: _Schema | None, at: _At) -> Any:
+def _unplain_duration(value: JSON, lt: LiteralType, schema: _Schema | None, at: _At) -> YamlValue:
     try:
         duration = _read_duration(value, lt, dataclasses.replace(at, strict=False))
     except _Mismatch:
@@ -1050,7 +1076,7 @@ def _unplain_duration(value: Any, lt: Any, schema: _Schema | None, at: _At) -> A
     return _format_duration(_duration_nanos(duration))
 
 
-def _unplain_struct(value: Any, lt: Any, schema: _Schema | None, at: _At) -> Any:
+def _unplain_struct(value: JSON, lt: LiteralType, schema: _Schema | None, at: _At) -> YamlValue:
     if not isinstance(value, Mapping):
         return value
     if schema is None or not schema.properties():
@@ -1062,21 +1088,21 @@ def _unplain_struct(value: Any, lt: Any, schema: _Schema | None, at: _At) -> Any
     }
 
 
-def _unplain_list(value: Any, lt: Any, schema: _Schema | None, at: _At) -> Any:
+def _unplain_list(value: JSON, lt: LiteralType, schema: _Schema | None, at: _At) -> YamlValue:
     if not isinstance(value, list):
         return value
     sub = schema.child("items") if schema else None
     return [_unplain(v, lt.collection_type, sub, at) for v in value]
 
 
-def _unplain_map(value: Any, lt: Any, schema: _Schema | None, at: _At) -> Any:
+def _unplain_map(value: JSON, lt: LiteralType, schema: _Schema | None, at: _At) -> YamlValue:
     if not isinstance(value, Mapping):
         return value
     sub = schema.child("additionalProperties") if schema else None
     return {k: _unplain(v, lt.map_value_type, sub, at) for k, v in value.items()}
 
 
-def _unplain_union(value: Any, lt: Any, schema: _Schema | None, at: _At) -> Any:
+def _unplain_union(value: JSON, lt: LiteralType, schema: _Schema | None, at: _At) -> YamlValue:
     # The plain form does not say which variant wrote it: take the first variant that reads it
     # and would write it back the same (so "2024-01-01T00:00:00+00:00" stays a string for
     # union[str, datetime], as it went in).
@@ -1095,20 +1121,20 @@ def _unplain_union(value: Any, lt: Any, schema: _Schema | None, at: _At) -> Any:
     return value
 
 
-def _unplain_blob(value: Any, lt: Any, schema: _Schema | None, at: _At) -> Any:
+def _unplain_blob(value: JSON, lt: LiteralType, schema: _Schema | None, at: _At) -> YamlValue:
     if isinstance(value, Mapping) and isinstance(value.get("path"), str):
         return value["path"]
     return value
 
 
-def _unplain_dataset(value: Any, lt: Any, schema: _Schema | None, at: _At) -> Any:
+def _unplain_dataset(value: JSON, lt: LiteralType, schema: _Schema | None, at: _At) -> YamlValue:
     if isinstance(value, Mapping) and isinstance(value.get("uri"), str):
         fmt = value.get("file_format") or ""
         return value["uri"] if not fmt else {"uri": value["uri"], "format": fmt}
     return value
 
 
-_UNPLAIN: dict[str, Callable[[Any, Any, _Schema | None, _At], Any]] = {
+_UNPLAIN: dict[str, Callable[[JSON, LiteralType, _Schema | None, _At], YamlValue]] = {
     "int": _unplain_int,
     "float": _unplain_float,
     "datetime": _unplain_datetime,
@@ -1126,7 +1152,7 @@ _UNPLAIN: dict[str, Callable[[Any, Any, _Schema | None, _At], Any]] = {
 # Literal -> YAML value
 
 
-def _decode(literal: Any, lt: Any | None, at: _At) -> Any:
+def _decode(literal: Literal, lt: LiteralType | None, at: _At) -> YamlValue:
     which = literal.WhichOneof("value")
     if which == "scalar":
         scalar = literal.scalar
@@ -1145,11 +1171,12 @@ def _decode(literal: Any, lt: Any | None, at: _At) -> Any:
         value_type = lt.map_value_type if lt is not None and _kind(lt) == "map" else None
         return {k: _decode(v, value_type, at.key(k)) for k, v in literal.map.literals.items()}
     if which == "offloaded_metadata":
-        return {"offloaded": literal.offloaded_metadata.uri}
+        offloaded: dict[str, YamlValue] = {"offloaded": literal.offloaded_metadata.uri}
+        return offloaded
     raise _Mismatch([at.problem("the literal holds no value")])
 
 
-def _decode_primitive(primitive: Any, lt: Any | None, at: _At) -> Any:
+def _decode_primitive(primitive: Primitive, lt: LiteralType | None, at: _At) -> YamlValue:
     which = primitive.WhichOneof("value")
     kind = _kind(lt) if lt is not None else None
     if which == "integer":
@@ -1159,29 +1186,37 @@ def _decode_primitive(primitive: Any, lt: Any | None, at: _At) -> Any:
         value = primitive.float_value
         return int(value) if kind == "int" and value.is_integer() else value
     if which == "datetime":
-        return primitive.datetime.ToDatetime(tzinfo=_UTC)
+        moment: dt.datetime = primitive.datetime.ToDatetime(tzinfo=_UTC)
+        return moment
     if which == "duration":
         d = primitive.duration
         return _format_duration(d.seconds * 10**9 + d.nanos)
-    if which is None:
-        raise _Mismatch([at.problem("the literal holds no value")])
-    return getattr(primitive, which)
+    if which == "string_value":
+        return primitive.string_value
+    if which == "boolean":
+        return primitive.boolean
+    raise _Mismatch([at.problem("the literal holds no value")])
 
 
-def _decode_union(union: Any, lt: Any | None, at: _At) -> Any:
+def _decode_union(union: literals_pb2.Union, lt: LiteralType | None, at: _At) -> YamlValue:
     stored = union.type if union.HasField("type") else None
     return _decode(union.value, stored, at)
 
 
-def _decode_dataset(dataset: Any, lt: Any | None, at: _At) -> Any:
+def _decode_dataset(
+    dataset: literals_pb2.StructuredDataset, lt: LiteralType | None, at: _At
+) -> YamlValue:
     fmt = dataset.metadata.structured_dataset_type.format
     expected = (
         lt.structured_dataset_type.format if lt is not None and _kind(lt) == "dataset" else ""
     )
-    return dataset.uri if fmt == expected else {"uri": dataset.uri, "format": fmt}
+    if fmt == expected:
+        return dataset.uri
+    with_format: dict[str, YamlValue] = {"uri": dataset.uri, "format": fmt}
+    return with_format
 
 
-def _decode_binary(binary: Any, lt: Any | None, at: _At) -> Any:
+def _decode_binary(binary: literals_pb2.Binary, lt: LiteralType | None, at: _At) -> YamlValue:
     if binary.tag != _MSGPACK_TAG:
         raise _Mismatch([at.problem(f"binary literal in unknown format {binary.tag!r}")])
     try:
@@ -1191,11 +1226,11 @@ def _decode_binary(binary: Any, lt: Any | None, at: _At) -> Any:
     return _unplain_typed(value, lt, at)
 
 
-def _decode_generic(generic: Any, lt: Any | None, at: _At) -> Any:
+def _decode_generic(generic: struct_pb2.Struct, lt: LiteralType | None, at: _At) -> YamlValue:
     return _unplain_typed(_integral_floats(json_format.MessageToDict(generic)), lt, at)
 
 
-def _integral_floats(value: Any) -> Any:
+def _integral_floats(value: JSON) -> JSON:
     """JSON ``Struct``s hold every number as a double; give integral ones back as ints (typed
     float fields turn them back into floats)."""
     if isinstance(value, float) and value.is_integer():
@@ -1207,17 +1242,19 @@ def _integral_floats(value: Any) -> Any:
     return value
 
 
-def _unplain_typed(value: Any, lt: Any | None, at: _At) -> Any:
+def _unplain_typed(value: JSON, lt: LiteralType | None, at: _At) -> YamlValue:
     schema = _Schema.of(lt) if lt is not None else None
     at = dataclasses.replace(at, pydantic=schema is not None and schema.is_pydantic())
     return _unplain(value, lt, schema, at)
 
 
-def _decode_error(error: Any, lt: Any | None, at: _At) -> Any:
-    return {"error": error.message, "failedNodeId": error.failed_node_id}
+def _decode_error(error: types_pb2.Error, lt: LiteralType | None, at: _At) -> YamlValue:
+    shown: dict[str, YamlValue] = {"error": error.message, "failedNodeId": error.failed_node_id}
+    return shown
 
 
-_SCALAR_DECODERS: dict[str, Callable[[Any, Any | None, _At], Any]] = {
+# Keyed by the Scalar oneof each reads; the message passed is the one of that name (hence Any).
+_SCALAR_DECODERS: dict[str, Callable[[Any, LiteralType | None, _At], YamlValue]] = {
     "primitive": _decode_primitive,
     "none_type": lambda v, lt, at: None,
     "union": _decode_union,
@@ -1253,18 +1290,18 @@ def _format_duration(nanos: int) -> str:
 # Names for messages
 
 
-def _name_simple(lt: Any) -> str:
+def _name_simple(lt: LiteralType) -> str:
     kind = _kind(lt)
     return {"none": "None", "unset": "unknown type"}.get(kind, kind)
 
 
-def _name_struct(lt: Any) -> str:
+def _name_struct(lt: LiteralType) -> str:
     schema = _Schema.of(lt)
     title = schema.node.get("title") if schema else None
     return f"struct {title}" if isinstance(title, str) and title else "struct"
 
 
-def _name_union(lt: Any) -> str:
+def _name_union(lt: LiteralType) -> str:
     variants = list(lt.union_type.variants)
     others = [v for v in variants if _kind(v) != "none"]
     if len(variants) == 2 and len(others) == 1:
@@ -1272,18 +1309,18 @@ def _name_union(lt: Any) -> str:
     return f"union[{', '.join(literal_type_name(v) for v in variants)}]"
 
 
-def _name_blob(lt: Any) -> str:
+def _name_blob(lt: LiteralType) -> str:
     multipart = lt.blob.dimensionality == types_pb2.BlobType.MULTIPART
     shape = "multipart directory" if multipart else "single file"
     return f"blob ({shape}{', ' + lt.blob.format if lt.blob.format else ''})"
 
 
-def _name_dataset(lt: Any) -> str:
+def _name_dataset(lt: LiteralType) -> str:
     fmt = lt.structured_dataset_type.format
     return f"structured dataset ({fmt})" if fmt else "structured dataset"
 
 
-_NAMERS: dict[str, Callable[[Any], str]] = {
+_NAMERS: dict[str, Callable[[LiteralType], str]] = {
     "list": lambda lt: f"list[{literal_type_name(lt.collection_type)}]",
     "map": lambda lt: f"map[str, {literal_type_name(lt.map_value_type)}]",
     "enum": lambda lt: "enum {" + ", ".join(lt.enum_type.values) + "}",

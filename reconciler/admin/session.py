@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from reconciler.admin.client import AdminClient
+from reconciler.admin.client import AdminClient, Notice
 from reconciler.config import Connection
 
 DEFAULT_LOCAL_DB = Path(".reconciler") / "local-admin.db"
@@ -24,13 +24,18 @@ SETTLE_SECONDS = 3.0
 
 @contextlib.contextmanager
 def open_admin(
-    connection: Connection, *, projects: Iterable[str] = (), **client_options: object
+    connection: Connection,
+    *,
+    projects: Iterable[str] = (),
+    interactive: bool = False,
+    notify: Notice | None = None,
 ) -> Iterator[AdminClient]:
     """``projects``: for the in-process local Admin only, projects to create when missing; it is
     a sandbox for trying manifests out, so the projects they name are made for them (a real
-    Admin's projects are created by its operators)."""
+    Admin's projects are created by its operators). ``interactive`` and ``notify``: the
+    client's, for a login that needs a person."""
     if not connection.is_local:
-        with AdminClient(connection, **client_options) as client:  # type: ignore[arg-type]
+        with AdminClient(connection, interactive=interactive, notify=notify) as client:
             yield client
         return
     from reconciler.localadmin import LocalAdmin
@@ -47,5 +52,5 @@ def open_admin(
         direct = dataclasses.replace(
             connection, endpoint=local.endpoint, insecure=True, auth_type=None
         )
-        with AdminClient(direct, **client_options) as client:  # type: ignore[arg-type]
+        with AdminClient(direct, interactive=interactive, notify=notify) as client:
             yield client

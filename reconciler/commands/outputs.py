@@ -15,7 +15,7 @@ command exit 1, after every other output was tried.
 
 Redaction as in ``status``: every value the manifests resolve from ``${env:...}``, or that Admin
 holds where they have a reference, is replaced by its reference before the report is built
-(``reconciler.render.redact``).
+(``reconciler.redact``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from flyteidl.core import types_pb2
+from flyteidl.admin import execution_pb2
+from flyteidl.core import literals_pb2, types_pb2
 from flyteidl.service import dataproxy_pb2
 from google.protobuf import duration_pb2
 
@@ -44,6 +45,7 @@ from reconciler.errors import AdminError, ReconcilerError
 from reconciler.kinds import execution as execution_kind
 from reconciler.plan.common import decoded
 from reconciler.read import EntityKey
+from reconciler.redact import Redactor, held_values
 from reconciler.render.outputs import (
     Download,
     OutputsReport,
@@ -51,7 +53,6 @@ from reconciler.render.outputs import (
     render_json,
     render_text,
 )
-from reconciler.render.redact import Redactor, held_values
 
 RENDERERS = {"text": render_text, "json": render_json}
 URI_LIST = "text/uri-list"
@@ -95,7 +96,7 @@ def run_outputs(options: OutputsOptions, environ: Mapping[str, str], out: TextIO
 
 
 def _run(
-    client: Admin, address: str, execution: Any, download: Path | None
+    client: Admin, address: str, execution: execution_pb2.Execution, download: Path | None
 ) -> tuple[RunOutputs, dict[str, Any]]:
     """One run's outputs (and downloads), or why there are none; and its inputs, which may
     hold values of secrets rotated since (for the redaction)."""
@@ -139,7 +140,7 @@ def _redacted(run: RunOutputs, redactor: Redactor) -> RunOutputs:
     )
 
 
-def _blob(literal: Any) -> Any | None:
+def _blob(literal: literals_pb2.Literal) -> literals_pb2.Blob | None:
     """The blob a file or directory output holds (also inside ``Optional[...]``), or None."""
     scalar = literal.scalar if literal.HasField("scalar") else None
     if scalar is None:
@@ -151,7 +152,7 @@ def _blob(literal: Any) -> Any | None:
     return None
 
 
-def _download(client: Admin, output: str, blob: Any, target: Path) -> Download:
+def _download(client: Admin, output: str, blob: literals_pb2.Blob, target: Path) -> Download:
     if "/" in output or output in ("", ".", ".."):
         return Download(output, None, "not a name a file can have")
     try:

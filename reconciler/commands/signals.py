@@ -5,7 +5,7 @@ A gate of a run that has finished (succeeded, failed, aborted, timed out) waits 
 more: it shows as not set, with the run's phase, never as waiting. Signal values come back from
 Admin as they were sent, so a value a Signal manifest takes from ``${env:...}`` shows as the
 reference, and any resolved secret elsewhere in the output is replaced by its reference
-(``reconciler.render.redact``), before the report goes to a renderer
+(``reconciler.redact``), before the report goes to a renderer
 (``reconciler.render.signals``).
 """
 
@@ -25,7 +25,7 @@ from reconciler.kinds.execution import TERMINAL, Phase
 from reconciler.kinds.signal import KIND as SIGNAL
 from reconciler.plan.common import decoded
 from reconciler.read import EntityKey, Needs, fetch_actual
-from reconciler.render.redact import Redactor
+from reconciler.redact import Redactor
 from reconciler.render.signals import SignalRow, SignalsReport, render_json, render_text
 
 RENDERERS = {"text": render_text, "json": render_json}

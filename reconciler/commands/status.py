@@ -2,7 +2,7 @@
 duration, inputs and outputs (as YAML values), error, console URL and timing spans.
 
 Admin returns a run's inputs as apply sent them, values from ``${env:...}`` included, so every
-row is redacted before it goes into the report (``reconciler.render.redact``): an input the
+row is redacted before it goes into the report (``reconciler.redact``): an input the
 manifest gives as a reference shows as the reference, and any resolved secret left anywhere in
 the row (outputs, error messages) is replaced by its reference too. The renderers
 (``reconciler.render.status``) only ever see the redacted report.
@@ -17,6 +17,8 @@ from typing import Any, Literal, TextIO
 
 from flyteidl.admin import execution_pb2
 from flyteidl.core import execution_pb2 as core_execution
+from flyteidl.core import metrics_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from reconciler.admin.api import Admin
 from reconciler.admin.client import fetch_all
@@ -25,13 +27,12 @@ from reconciler.commands import Outcome
 from reconciler.commands.reconcile_common import AdminOptions, connected, load_desired, terminal
 from reconciler.diagnostics import FieldPath
 from reconciler.errors import AdminError
-from reconciler.kinds import KINDS, execution
-from reconciler.manifests.execution import ExecutionManifest
+from reconciler.kinds import KINDS
+from reconciler.kinds.base import union
 from reconciler.manifests.resolve import Resolved
-from reconciler.manifests.signal import SignalManifest
-from reconciler.plan.common import decoded, redact
+from reconciler.plan.common import decoded
 from reconciler.read import Actual, EntityKey, Needs, fetch_actual
-from reconciler.render.redact import Redactor, held_values
+from reconciler.redact import Held, Redactor, held_values, redact
 from reconciler.render.status import RunStatus, StatusReport, render_json, render_text
 
 Phase = core_execution.WorkflowExecution.Phase
@@ -93,47 +94,24 @@ def read_runs(
     """The runs ``wanted`` names ((manifest address, run key) pairs), and the signals that
     Signal manifests set from ``${env:...}``: Admin holds their values, which may come back in
     what is reported (a gate passes its value on as an output), so the redaction learns them
-    (``held_in_admin``)."""
-    return fetch_actual(
-        client,
-        Needs(
-            executions=frozenset(key for _, key in wanted),
-            signals=frozenset(secret_signals(resolved)),
-        ),
-        parallelism=parallelism,
-    )
+    (``held_in_admin``); each kind says what it needs read for that (``Kind.held_needs``)."""
+    resolved = list(resolved)
+    runs = Needs(executions=frozenset(key for _, key in wanted))
+    held = (kind.held_needs(item) for kind in KINDS for item in kind.of(resolved))
+    return fetch_actual(client, union([runs, *held]), parallelism=parallelism)
 
 
-def secret_signals(resolved: Iterable[Resolved]) -> set[EntityKey]:
-    """The runs whose signals Signal manifests set from ``${env:...}``."""
-    return {
-        (item.manifest.project, item.manifest.domain, item.manifest.model.spec.execution)
-        for item in resolved
-        if isinstance(item.manifest.model, SignalManifest) and ("spec", "value") in item.secrets
-    }
-
-
-def held_in_admin(resolved: Iterable[Resolved], actual: Actual) -> list[tuple[str, Any]]:
-    """What Admin holds where the manifests have ``${env:...}`` references (a run's env vars,
-    labels and annotations; a signal's value), each with the reference as written: the values
-    of the apply that sent them, maybe secrets rotated since (``Redactor.holding``)."""
-    held: list[tuple[str, Any]] = []
-    for item in resolved:
-        manifest, model = item.manifest, item.manifest.model
-        if not item.secrets:
-            continue
-        if isinstance(model, ExecutionManifest):
-            run = actual.executions.get((manifest.project, manifest.domain, manifest.name))
-            if run is not None:
-                view = execution.execution_view(run.spec, None, {})
-                held.extend(held_values(view, item.secrets, ("spec",)))
-        elif isinstance(model, SignalManifest):
-            key = (manifest.project, manifest.domain, model.spec.execution)
-            for signal in actual.signals.get(key, []):
-                if signal.id.signal_id == model.spec.signal_id and signal.HasField("value"):
-                    value = decoded(signal.value, signal.type)
-                    held.extend(held_values({"value": value}, item.secrets, ("spec",)))
-    return held
+def held_in_admin(resolved: Iterable[Resolved], actual: Actual) -> list[Held]:
+    """What Admin holds where the manifests have ``${env:...}`` references (each kind says what:
+    ``Kind.held``), each with the reference as written: the values of the apply that sent them,
+    maybe secrets rotated since (``Redactor.holding``)."""
+    return [
+        pair
+        for kind in KINDS
+        for item in kind.of(resolved)
+        if item.secrets
+        for pair in kind.held(item, actual)
+    ]
 
 
 def describe(
@@ -185,7 +163,7 @@ def _redacted(
     return {key: redactor.scrub(value) for key, value in row.items()}
 
 
-def _spans(span: Any) -> dict[str, Any]:
+def _spans(span: metrics_pb2.Span) -> dict[str, Any]:
     which = span.WhichOneof("id") or ""
     ident = getattr(span, which) if which else None
     name = (
@@ -206,6 +184,6 @@ def _spans(span: Any) -> dict[str, Any]:
     return out
 
 
-def _time(stamp: Any) -> str:
+def _time(stamp: Timestamp) -> str:
     moment: datetime = stamp.ToDatetime(tzinfo=timezone.utc)
     return moment.isoformat().replace("+00:00", "Z")

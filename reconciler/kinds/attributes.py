@@ -60,18 +60,20 @@ from flyteidl.admin import (
 from flyteidl.core import literals_pb2, security_pb2
 from google.protobuf import wrappers_pb2
 
+from reconciler.admin.api import AttributesAnswer
 from reconciler.diagnostics import FieldPath
 from reconciler.kinds.base import Desired, Kind, Pair, Planning
-from reconciler.manifests.attributes import AttributesManifest
+from reconciler.manifests.attributes import AttributesManifest, WorkflowExecutionConfig
 from reconciler.manifests.base import ALL_DOMAINS
 from reconciler.manifests.project import ProjectManifest
 from reconciler.manifests.resolve import Resolved
-from reconciler.plan.calls import operation
-from reconciler.plan.common import OWNER_KEY, Context, Problems, digest, mask_values, redact
+from reconciler.plan.calls import Request, operation
+from reconciler.plan.common import OWNER_KEY, Context, Problems, digest
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, Operation, SecretInput
 from reconciler.plan.secrets import hide_text, secret_values
-from reconciler.read import Actual, AttributesKey, Needs, Unreadable
+from reconciler.read import Actual, AttributesKey, Needs, Observed, Unreadable
+from reconciler.redact import mask_values, redact
 
 Scope = tuple[str, str, str]  # project, domain, workflow; "" where the level has none
 OTHER_VALUE = "(another value in Admin)"
@@ -118,7 +120,8 @@ _BEHAVIOUR = {"fail": "FAIL", "useDefault": "USE_DEFAULT"}  # PluginOverride.Mis
 
 
 def to_matching(kind: Type, value: Any) -> matchable_resource_pb2.MatchingAttributes:
-    """A spec field's value as the ``MatchingAttributes`` apply sends for its type."""
+    """A spec field's value as the ``MatchingAttributes`` apply sends for its type. (``value``
+    is the spec's field ``kind.attr``, whose model differs per type: Any, read by that type.)"""
     m = matchable_resource_pb2
     out = m.MatchingAttributes()
     if kind.attr == "task_resources":
@@ -160,7 +163,9 @@ def to_matching(kind: Type, value: Any) -> matchable_resource_pb2.MatchingAttrib
     return out
 
 
-def _execution_config(value: Any) -> matchable_resource_pb2.WorkflowExecutionConfig:
+def _execution_config(
+    value: WorkflowExecutionConfig,
+) -> matchable_resource_pb2.WorkflowExecutionConfig:
     config = matchable_resource_pb2.WorkflowExecutionConfig(
         max_parallelism=value.max_parallelism or 0,
         overwrite_cache=value.overwrite_cache,
@@ -223,7 +228,7 @@ def view(kind: Type, matching: matchable_resource_pb2.MatchingAttributes) -> Any
     return {"clusterPoolName": value.cluster_pool_name} if value.cluster_pool_name else {}
 
 
-def _resources(spec: Any) -> dict[str, str]:
+def _resources(spec: matchable_resource_pb2.TaskResourceSpec) -> dict[str, str]:
     names = {"ephemeral_storage": "ephemeralStorage"}
     return {names.get(f.name, f.name): v for f, v in spec.ListFields() if isinstance(v, str) and v}
 
@@ -288,7 +293,9 @@ def _needs(item: Resolved[AttributesManifest], desired: Desired, context: Contex
     )
 
 
-def stored(actual: Actual, scope: Scope, kind: Type) -> Any:
+def stored(
+    actual: Actual, scope: Scope, kind: Type
+) -> matchable_resource_pb2.MatchingAttributes | Unreadable | None:
     """What Admin holds at exactly this level for this type: ``MatchingAttributes``, None, or
     an :class:`Unreadable`."""
     if kind.name in actual.attribute_rows:
@@ -304,7 +311,7 @@ def stored(actual: Actual, scope: Scope, kind: Type) -> Any:
     return found.attributes if level == scope else None
 
 
-def _below(actual: Actual, scope: Scope, kind: Type) -> list[Any]:
+def _below(actual: Actual, scope: Scope, kind: Type) -> list[AttributesAnswer]:
     """The listed rows of ``kind`` that a delete at ``scope`` also removes."""
     project, domain, _ = scope
     if scope[2]:
@@ -319,7 +326,7 @@ def _below(actual: Actual, scope: Scope, kind: Type) -> list[Any]:
     ]
 
 
-def observed(actual: Actual, scope: Scope) -> dict[str, Any]:
+def observed(actual: Actual, scope: Scope) -> Observed:
     """What a change at ``scope`` was planned against: its level's rows, the rows below it
     that a delete puts back, and the project's marker."""
     shown: list[Any] = []
@@ -345,7 +352,7 @@ def observed(actual: Actual, scope: Scope) -> dict[str, Any]:
     }
 
 
-def _recheck(observed_: Mapping[str, Any]) -> Needs | None:
+def _recheck(observed_: Observed) -> Needs | None:
     """What ``apply --plan`` reads again for a change that :func:`observed` recorded."""
     if "attributes" not in observed_:
         return None
@@ -361,7 +368,7 @@ def _recheck(observed_: Mapping[str, Any]) -> Needs | None:
     )
 
 
-def _digests(actual: Actual, observed_: Mapping[str, Any]) -> tuple[str, ...]:
+def _digests(actual: Actual, observed_: Observed) -> tuple[str, ...]:
     [(project, domain, workflow)] = observed_["attributes"]
     return (str(observed(actual, (project, domain, workflow))["digest"]),)
 
@@ -427,15 +434,17 @@ class _Orphan:
     change gets."""
 
     address: str
-    rows: Mapping[str, Any]
+    rows: Mapping[str, AttributesAnswer]
 
 
-def _pair(item: Resolved[AttributesManifest], planning: Planning) -> Pair[AttributesManifest, Any]:
+def _pair(
+    item: Resolved[AttributesManifest], planning: Planning
+) -> Pair[AttributesManifest, _Orphan]:
     """Keyed by the level; Admin's side is read per type at that level (see :func:`stored`)."""
     return Pair(item.manifest.model.scope, item, None)
 
 
-def _plan(pair: Pair[AttributesManifest, Any], planning: Planning) -> Change | None:
+def _plan(pair: Pair[AttributesManifest, _Orphan], planning: Planning) -> Change | None:
     if pair.desired is None:
         assert isinstance(pair.actual, _Orphan)
         return _orphan_change(pair.key, pair.actual, planning)
@@ -530,7 +539,12 @@ def _compare(
     sides = _Sides()
     for kind in TYPES:
         found = None if new_project else stored(actual, scope, kind)
-        now = view(kind, found) if found is not None else None
+        # an Unreadable level never gets here: plan_one reported it and stopped
+        now = (
+            view(kind, found)
+            if isinstance(found, matchable_resource_pb2.MatchingAttributes)
+            else None
+        )
         value = getattr(model.spec, kind.attr)
         if value is None:
             if now is not None and context.prune and owned(actual, scope[0], context):
@@ -559,7 +573,7 @@ def _update_change(
     sides: _Sides,
     after_view: dict[str, Any],
     marking: bool,
-    seen: dict[str, Any],
+    seen: Observed,
 ) -> Change:
     changed = diff({"spec": sides.before}, {"spec": after_view})
     reasons = []
@@ -633,7 +647,7 @@ def _update_with(
     values: Mapping[str, str] | None = None,
 ) -> Operation:
     project, domain, workflow = scope
-    request: Any
+    request: Request
     if workflow:
         request = workflow_attributes_pb2.WorkflowAttributesUpdateRequest(
             attributes=workflow_attributes_pb2.WorkflowAttributes(
@@ -658,7 +672,7 @@ def _update_with(
 
 def _delete(scope: Scope, kind: Type) -> Operation:
     project, domain, workflow = scope
-    request: Any
+    request: Request
     if workflow:
         request = workflow_attributes_pb2.WorkflowAttributesDeleteRequest(
             project=project, domain=domain, workflow=workflow, resource_type=kind.name
@@ -721,13 +735,13 @@ def project_update(found: project_pb2.Project, labels: Mapping[str, str]) -> Ope
     return operation(project)
 
 
-def _orphans(planning: Planning) -> list[Pair[AttributesManifest, Any]]:
+def _orphans(planning: Planning) -> list[Pair[AttributesManifest, _Orphan]]:
     """``--prune``: the levels of owned projects that hold attributes no manifest declares."""
     context, actual = planning.context, planning.actual
     if not context.prune:
         return []
     desired = _declared(planning)
-    found: dict[Scope, dict[str, Any]] = {}
+    found: dict[Scope, dict[str, AttributesAnswer]] = {}
     for kind in TYPES:
         for row in actual.attribute_rows.get(kind.name, []):
             scope: Scope = (row.project, row.domain, row.workflow)
@@ -740,7 +754,7 @@ def _orphans(planning: Planning) -> list[Pair[AttributesManifest, Any]]:
             if owned(actual, row.project, context):
                 found.setdefault(scope, {})[kind.name] = row
     taken = {item.manifest.address for item in desired.values()}
-    pairs: list[Pair[AttributesManifest, Any]] = []
+    pairs: list[Pair[AttributesManifest, _Orphan]] = []
     for scope, rows in sorted(found.items()):
         project, domain, workflow = scope
         name = workflow or (f"{project}-{domain}" if domain else project)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from croniter import croniter
 from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2, schedule_pb2, workflow_pb2
@@ -58,7 +57,7 @@ def launch_plan_key(manifest: Manifest[BackfillManifest]) -> EntityKey:
     return (ref.project or manifest.project, ref.domain or manifest.domain, ref.name)
 
 
-def ticks(schedule: Any, start: datetime, end: datetime) -> list[datetime]:
+def ticks(schedule: schedule_pb2.Schedule, start: datetime, end: datetime) -> list[datetime]:
     """Every tick of ``schedule`` from ``start`` to ``end``, both included, in UTC."""
     found: list[datetime] = []
     # A tick past datetime's last instant (the end of 9999) is past ``end`` too: OverflowError
@@ -109,7 +108,7 @@ def covered(actual: Actual, key: EntityKey) -> dict[datetime, str]:
     return found
 
 
-def _tick_of(node: Any) -> datetime | None:
+def _tick_of(node: core_workflow.Node) -> datetime | None:
     prefix = "b-"
     if not node.metadata.name.startswith(prefix):
         return None
@@ -361,7 +360,9 @@ def _runs(manifest: Manifest[BackfillManifest]) -> tuple[EntityKey, ...]:
     return tuple((manifest.project, manifest.domain, n) for n in run_names(manifest.name))
 
 
-def _pair(item: Resolved[BackfillManifest], planning: Planning) -> Pair[BackfillManifest, Any]:
+def _pair(
+    item: Resolved[BackfillManifest], planning: Planning
+) -> Pair[BackfillManifest, list[execution_pb2.Execution]]:
     """Keyed by project, domain and name; Admin's side is the runs this backfill made."""
     manifest = item.manifest
     key = (manifest.project, manifest.domain, manifest.name)
@@ -369,7 +370,9 @@ def _pair(item: Resolved[BackfillManifest], planning: Planning) -> Pair[Backfill
     return Pair(key, item, [r for r in runs if r is not None] or None)
 
 
-def _plan(pair: Pair[BackfillManifest, Any], planning: Planning) -> Change | None:
+def _plan(
+    pair: Pair[BackfillManifest, list[execution_pb2.Execution]], planning: Planning
+) -> Change | None:
     assert pair.desired is not None  # backfills are never pruned
     return plan(pair.desired.manifest, planning)
 

@@ -16,7 +16,10 @@ defaults says so in one line per kind, and the table stays plain data:
 - ``recheck`` / ``digests``: what ``plan --out`` recorded, read again by ``apply --plan``;
 - apply order: its place in ``KINDS``;
 - ``runs`` / ``gates``: the runs ``status`` shows for a manifest, and those whose signals
-  ``signals`` lists.
+  ``signals`` lists;
+- ``held`` / ``held_needs``: what Admin holds where a manifest has ``${env:...}`` references,
+  from which ``status`` learns secret values rotated since (``reconciler.redact``), and what to
+  read for it besides the runs shown.
 
 What the kinds share while one plan is made is a :class:`Planning`: the desired and actual
 state, the launch plans this plan declares (for the executions and backfills that run them)
@@ -39,7 +42,8 @@ from reconciler.manifests.resolve import Resolved
 from reconciler.packages import DesiredRegistration
 from reconciler.plan.common import Context, Problems
 from reconciler.plan.model import Change
-from reconciler.read import Actual, EntityKey, Needs
+from reconciler.read import Actual, EntityKey, Needs, Observed
+from reconciler.redact import Held
 
 M = TypeVar("M", bound=ManifestBase)
 A = TypeVar("A")  # what Admin has under a kind's key
@@ -100,16 +104,24 @@ class Pair(Generic[M, A]):
     actual: A | None
 
 
-def no_followups(item: Resolved[Any], desired: Desired, actual: Actual) -> Needs:
+def no_followups(item: Resolved[M], desired: Desired, actual: Actual) -> Needs:
     return Needs()
 
 
-def no_runs(manifest: Manifest[Any]) -> tuple[EntityKey, ...]:
+def no_runs(manifest: Manifest[M]) -> tuple[EntityKey, ...]:
     return ()
 
 
-def no_orphans(planning: Planning) -> list[Pair[Any, Any]]:
+def no_orphans(planning: Planning) -> list[Pair[M, A]]:
     return []
+
+
+def nothing_held(item: Resolved[M], actual: Actual) -> list[Held]:
+    return []
+
+
+def no_needs(item: Resolved[M]) -> Needs:
+    return Needs()
 
 
 @dataclass(frozen=True)
@@ -121,9 +133,9 @@ class Kind(Generic[M, A]):
     needs: Callable[[Resolved[M], Desired, Context], Needs]
     pair: Callable[[Resolved[M], Planning], Pair[M, A]]
     plan: Callable[[Pair[M, A], Planning], Change | None]
-    recheck: Callable[[Mapping[str, Any]], Needs | None]
+    recheck: Callable[[Observed], Needs | None]
     """What to read again to check a saved change; None when it recorded nothing to check."""
-    digests: Callable[[Actual, Mapping[str, Any]], tuple[str, ...]]
+    digests: Callable[[Actual, Observed], tuple[str, ...]]
     """The digests of what Admin has now, made as the builds that save plans make them (this
     build's first): a saved change whose digest is none of them is stale."""
     followups: Callable[[Resolved[M], Desired, Actual], Needs] = no_followups
@@ -133,6 +145,11 @@ class Kind(Generic[M, A]):
     """The runs ``status`` shows for a manifest of this kind."""
     gates: Callable[[Manifest[M]], tuple[EntityKey, ...]] = no_runs
     """The runs whose signals ``signals`` lists for a manifest of this kind."""
+    held: Callable[[Resolved[M], Actual], list[Held]] = nothing_held
+    """(text as written, value Admin holds) where the manifest has ``${env:...}`` references:
+    the values of the apply that sent them (``Redactor.holding``)."""
+    held_needs: Callable[[Resolved[M]], Needs] = no_needs
+    """What ``held`` needs read, besides the runs ``status`` shows (``runs``)."""
 
     @property
     def name(self) -> str:

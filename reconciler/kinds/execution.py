@@ -21,7 +21,7 @@ from typing import Any
 
 from flyteidl.admin import cluster_assignment_pb2, execution_pb2, matchable_resource_pb2
 from flyteidl.core import execution_pb2 as core_execution
-from flyteidl.core import identifier_pb2, literals_pb2
+from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
 
 from reconciler.admin.literals import to_literal_map
 from reconciler.diagnostics import FieldPath
@@ -45,15 +45,14 @@ from reconciler.plan.common import (
     Problems,
     decoded,
     digest,
-    mask_values,
     notification,
-    redact,
     secret_inputs,
 )
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation, SecretInput
 from reconciler.plan.secrets import hide_text, secret_values
-from reconciler.read import Actual, EntityKey, Needs
+from reconciler.read import Actual, EntityKey, Needs, Observed
+from reconciler.redact import Held, held_values, mask_values, redact
 
 Phase = core_execution.WorkflowExecution.Phase
 TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED, Phase.TIMED_OUT})
@@ -128,9 +127,9 @@ class Target:
     Admin fills in for inputs the request leaves out (defaults) or may not set (fixed)."""
 
     id: identifier_pb2.Identifier
-    interface: Mapping[str, Any]
-    fixed: Mapping[str, Any] = field(default_factory=dict)
-    defaults: Mapping[str, Any] = field(default_factory=dict)
+    interface: Mapping[str, types_pb2.LiteralType]
+    fixed: Mapping[str, literals_pb2.Literal] = field(default_factory=dict)
+    defaults: Mapping[str, literals_pb2.Literal] = field(default_factory=dict)
 
 
 def build(item: Resolved[ExecutionManifest], planning: Planning) -> DesiredExecution | None:
@@ -373,7 +372,7 @@ def _task_target(
 def execution_view(
     spec: execution_pb2.ExecutionSpec,
     inputs: literals_pb2.LiteralMap | None,
-    interface: Mapping[str, Any],
+    interface: Mapping[str, types_pb2.LiteralType],
 ) -> dict[str, Any]:
     lp = spec.launch_plan
     view: dict[str, Any] = {
@@ -410,7 +409,9 @@ SERVER_FILLED = frozenset({"maxParallelism", "serviceAccount", "iamRole", "execu
 
 
 def conflict_diff(
-    desired: DesiredExecution, stored: Any, stored_inputs: Any | None
+    desired: DesiredExecution,
+    stored: execution_pb2.Execution,
+    stored_inputs: literals_pb2.LiteralMap | None,
 ) -> tuple[FieldDiff, ...]:
     """The run Admin has against the one the manifest asks for, on the fields the spec digest
     covers: what the manifest writes, inputs included; without what Admin fills in by itself
@@ -431,7 +432,9 @@ def conflict_diff(
 
 
 def _compared(
-    desired: DesiredExecution, stored_spec: Any | None, stored_inputs: Any | None
+    desired: DesiredExecution,
+    stored_spec: execution_pb2.ExecutionSpec | None,
+    stored_inputs: literals_pb2.LiteralMap | None,
 ) -> dict[str, Any]:
     target = desired.target
     interface = target.interface if target is not None else {}
@@ -455,7 +458,9 @@ def _compared(
     return dict(view)
 
 
-def _stored_view(desired: DesiredExecution, stored_spec: Any) -> dict[str, Any]:
+def _stored_view(
+    desired: DesiredExecution, stored_spec: execution_pb2.ExecutionSpec
+) -> dict[str, Any]:
     """The run Admin has, each field the manifest gives from ``${env:...}`` shown as written:
     Admin holds the value of the run's launch, which may be a secret rotated since (and so
     unknown to ``desired.values``)."""
@@ -465,7 +470,9 @@ def _stored_view(desired: DesiredExecution, stored_spec: Any) -> dict[str, Any]:
     return masked
 
 
-def _stored_inputs(desired: DesiredExecution, stored_inputs: Any) -> dict[str, Any]:
+def _stored_inputs(
+    desired: DesiredExecution, stored_inputs: literals_pb2.LiteralMap
+) -> dict[str, Any]:
     """A run's inputs as Admin keeps them, less what Admin filled in (a default or fixed value
     the manifest does not write), each secret shown as written."""
     target = desired.target
@@ -487,7 +494,7 @@ def _stored_inputs(desired: DesiredExecution, stored_inputs: Any) -> dict[str, A
     return masked
 
 
-def observed(actual: Actual, keys: list[EntityKey]) -> dict[str, Any]:
+def observed(actual: Actual, keys: list[EntityKey]) -> Observed:
     """The runs a change was planned against (its own, its attempts; a backfill's runs): their
     phase and spec digest, for the staleness check of saved plans."""
     return {"executions": [list(k) for k in keys], "digest": _digest(actual, keys)}
@@ -504,18 +511,18 @@ def _digest(actual: Actual, keys: list[EntityKey]) -> str:
     return digest(state)
 
 
-def recheck(observed: Mapping[str, Any]) -> Needs | None:
+def recheck(observed: Observed) -> Needs | None:
     """What to read again for a change that recorded runs (executions and backfills)."""
     if "executions" not in observed:
         return None
     return Needs(executions=frozenset(_keys(observed)))
 
 
-def digests(actual: Actual, observed: Mapping[str, Any]) -> tuple[str, ...]:
+def digests(actual: Actual, observed: Observed) -> tuple[str, ...]:
     return (_digest(actual, _keys(observed)),)
 
 
-def _keys(observed: Mapping[str, Any]) -> list[EntityKey]:
+def _keys(observed: Observed) -> list[EntityKey]:
     return [(str(p), str(d), str(n)) for p, d, n in observed["executions"]]
 
 
@@ -598,12 +605,12 @@ def plan(
 
 def _retry(
     desired: DesiredExecution,
-    stored: Any,
+    stored: execution_pb2.Execution,
     actual: Actual,
     attempt_keys: list[EntityKey],
     address: str,
     before: dict[str, Any],
-    seen: dict[str, Any],
+    seen: Observed,
 ) -> Change | None:
     """The next recover/relaunch when the latest attempt failed and attempts remain."""
     chain = [stored] + [actual.executions[k] for k in attempt_keys if k in actual.executions]
@@ -646,7 +653,8 @@ def _retry(
         )
     new_name = attempt_keys[made][2]
     if desired.on_failure == "recover":
-        request: Any = execution_pb2.ExecutionRecoverRequest(id=latest.id, name=new_name)
+        request: execution_pb2.ExecutionRecoverRequest | execution_pb2.ExecutionRelaunchRequest
+        request = execution_pb2.ExecutionRecoverRequest(id=latest.id, name=new_name)
         action = Action.RECOVER
     else:
         request = execution_pb2.ExecutionRelaunchRequest(id=stored.id, name=new_name)
@@ -713,20 +721,33 @@ def _gates(manifest: Manifest[ExecutionManifest]) -> tuple[EntityKey, ...]:
     return ((manifest.project, manifest.domain, manifest.name),)
 
 
-def _pair(item: Resolved[ExecutionManifest], planning: Planning) -> Pair[ExecutionManifest, Any]:
+def _pair(
+    item: Resolved[ExecutionManifest], planning: Planning
+) -> Pair[ExecutionManifest, execution_pb2.Execution]:
     """Keyed by project, domain and name; Admin's side is the run of that name."""
     manifest = item.manifest
     key = (manifest.project, manifest.domain, manifest.name)
     return Pair(key, item, planning.actual.executions.get(key))
 
 
-def _plan(pair: Pair[ExecutionManifest, Any], planning: Planning) -> Change | None:
+def _plan(
+    pair: Pair[ExecutionManifest, execution_pb2.Execution], planning: Planning
+) -> Change | None:
     assert pair.desired is not None  # executions are never pruned
     built = build(pair.desired, planning)
     if built is None:
         return None
     manifest = pair.desired.manifest
     return plan(built, planning.actual, manifest.address, attempt_names(manifest))
+
+
+def _held(item: Resolved[ExecutionManifest], actual: Actual) -> list[Held]:
+    """The run's env vars, labels and annotations (and inputs) as Admin holds them."""
+    manifest = item.manifest
+    run = actual.executions.get((manifest.project, manifest.domain, manifest.name))
+    if run is None:
+        return []
+    return held_values(execution_view(run.spec, None, {}), item.secrets, ("spec",))
 
 
 KIND = Kind(
@@ -739,4 +760,5 @@ KIND = Kind(
     digests=digests,
     runs=_runs,
     gates=_gates,
+    held=_held,
 )

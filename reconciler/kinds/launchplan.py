@@ -28,7 +28,7 @@ from typing import Any
 
 from flyteidl.admin import launch_plan_pb2, schedule_pb2
 from flyteidl.core import execution_pb2 as core_execution
-from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2
+from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2, types_pb2
 
 from reconciler.admin.literals import from_literal, to_literal_map
 from reconciler.diagnostics import FieldPath, format_path
@@ -47,18 +47,17 @@ from reconciler.plan.common import (
     Context,
     Problems,
     digest,
-    mask_values,
     message_digest,
     normalized,
     notification,
     pruned,
-    redact,
     secret_inputs,
 )
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation, SecretInput
 from reconciler.plan.secrets import TEXT, hide_text, read_text, reveal_text, secret_values
-from reconciler.read import Actual, EntityKey, Needs
+from reconciler.read import Actual, EntityKey, Needs, Observed
+from reconciler.redact import mask_values, redact
 
 AUTO = "auto"
 _RATE_UNITS = {"MINUTE": schedule_pb2.MINUTE, "HOUR": schedule_pb2.HOUR, "DAY": schedule_pb2.DAY}
@@ -109,7 +108,7 @@ class DesiredLaunchPlan:
         return self.at(self.version)
 
     @property
-    def inputs(self) -> Mapping[str, Any]:
+    def inputs(self) -> Mapping[str, types_pb2.LiteralType]:
         """Input name -> LiteralType, for executions of this launch plan."""
         return {n: p.var.type for n, p in self.spec.default_inputs.parameters.items()}
 
@@ -162,7 +161,7 @@ def build(item: Resolved[LaunchPlanManifest], planning: Planning) -> DesiredLaun
 
 def _workflow(
     manifest: Manifest[LaunchPlanManifest], planning: Planning
-) -> tuple[identifier_pb2.Identifier, Any] | None:
+) -> tuple[identifier_pb2.Identifier, Mapping[str, interface_pb2.Variable]] | None:
     """The workflow the launch plan runs, at the version it runs, and its input variables."""
     project, domain, name = key = workflow_key(manifest)
     written = manifest.model.spec.workflow.version
@@ -213,7 +212,7 @@ def _python_defaults(
 
 
 def _parameters(
-    variables: Any,
+    variables: Mapping[str, interface_pb2.Variable],
     fixed: Mapping[str, literals_pb2.Literal],
     defaults: Mapping[str, literals_pb2.Literal],
     python_defaults: Mapping[str, interface_pb2.Parameter],
@@ -239,7 +238,7 @@ def _parameters(
 def _schedulable(
     manifest: Manifest[LaunchPlanManifest],
     parameters: Mapping[str, interface_pb2.Parameter],
-    variables: Any,
+    variables: Mapping[str, interface_pb2.Variable],
     problems: Problems,
 ) -> bool:
     """Whether Admin can run the launch plan on its schedule, if it has one."""
@@ -274,7 +273,7 @@ def _desired(
     manifest: Manifest[LaunchPlanManifest],
     launch_plan_spec: launch_plan_pb2.LaunchPlanSpec,
     secrets: Mapping[FieldPath, str],
-    types: Mapping[str, Any],
+    types: Mapping[str, types_pb2.LiteralType],
     problems: Problems,
 ) -> DesiredLaunchPlan:
     """The built spec with its secrets accounted for: left out of what the plan carries, and
@@ -332,7 +331,10 @@ def _content_version(
 
 
 def _literals(
-    values: Mapping[str, Any], variables: Any, where: str, secrets: Mapping[FieldPath, str]
+    values: Mapping[str, object],
+    variables: Mapping[str, interface_pb2.Variable],
+    where: str,
+    secrets: Mapping[FieldPath, str],
 ) -> dict[str, literals_pb2.Literal]:
     interface = {name: variable.type for name, variable in variables.items()}
     prefix = tuple(where.split("."))
@@ -408,7 +410,7 @@ def launch_plan_view(spec: launch_plan_pb2.LaunchPlanSpec, *, active: bool) -> d
     return view
 
 
-def observed(actual: Actual, key: EntityKey, *, legacy: bool = False) -> dict[str, Any]:
+def observed(actual: Actual, key: EntityKey, *, legacy: bool = False) -> Observed:
     """What a change was planned against: every version of the name, its state and spec.
 
     The spec counts by a hash of its encoding, not of its normalized form: this digest is only
@@ -517,7 +519,7 @@ def _create(
     address: str,
     version: str,
     reason: str,
-    seen: dict[str, Any],
+    seen: Observed,
 ) -> Change:
     operations = [desired.create_operation()]
     if desired.active:
@@ -535,7 +537,7 @@ def _create(
     )
 
 
-def _value(literal: literals_pb2.Literal, literal_type: Any) -> Any:
+def _value(literal: literals_pb2.Literal, literal_type: types_pb2.LiteralType | None) -> object:
     """A literal as the manifest writes it; one this tool cannot read as a value is shown (and
     compared) as Admin's literal, so that two such literals never look alike."""
     try:
@@ -703,7 +705,7 @@ def _conflict_diff(
     return tuple(sorted(found, key=lambda d: d.path))
 
 
-def _replacing(active_now: Any) -> str:
+def _replacing(active_now: launch_plan_pb2.LaunchPlan | None) -> str:
     if active_now is None:
         return ""
     return f" (replacing active version {active_now.id.version})"
@@ -713,7 +715,7 @@ def _with_version(view: dict[str, Any], version: str) -> dict[str, Any]:
     return {"version": version, **view}
 
 
-def prune_change(stored: Any, address: str, actual: Actual) -> Change:
+def prune_change(stored: launch_plan_pb2.LaunchPlan, address: str, actual: Actual) -> Change:
     """Deactivate an owned, active launch plan whose manifest is gone."""
     key = (stored.id.project, stored.id.domain, stored.id.name)
     request = launch_plan_pb2.LaunchPlanUpdateRequest(id=stored.id, state=launch_plan_pb2.INACTIVE)
@@ -744,14 +746,16 @@ def _needs(item: Resolved[LaunchPlanManifest], desired: Desired, context: Contex
 
 def _pair(
     item: Resolved[LaunchPlanManifest], planning: Planning
-) -> Pair[LaunchPlanManifest, list[Any]]:
+) -> Pair[LaunchPlanManifest, list[launch_plan_pb2.LaunchPlan]]:
     """Keyed by project, domain and name; Admin's side is every version of that name."""
     manifest = item.manifest
     key = (manifest.project, manifest.domain, manifest.name)
     return Pair(key, item, planning.actual.launch_plans.get(key))
 
 
-def _plan(pair: Pair[LaunchPlanManifest, list[Any]], planning: Planning) -> Change | None:
+def _plan(
+    pair: Pair[LaunchPlanManifest, list[launch_plan_pb2.LaunchPlan]], planning: Planning
+) -> Change | None:
     if pair.desired is None:
         assert pair.actual  # an orphan is the active version no manifest declares
         [stored] = pair.actual
@@ -765,7 +769,9 @@ def _plan(pair: Pair[LaunchPlanManifest, list[Any]], planning: Planning) -> Chan
     return plan(built, planning.actual, pair.desired.manifest.address)
 
 
-def _orphans(planning: Planning) -> list[Pair[LaunchPlanManifest, list[Any]]]:
+def _orphans(
+    planning: Planning,
+) -> list[Pair[LaunchPlanManifest, list[launch_plan_pb2.LaunchPlan]]]:
     """With ``--prune``: owned, active launch plans in scope that no manifest declares.
 
     Only launch plans that carry this repository's owner id are touched (DESIGN.md,
@@ -779,7 +785,7 @@ def _orphans(planning: Planning) -> list[Pair[LaunchPlanManifest, list[Any]]]:
         for r in planning.desired.resolved
         if isinstance(r.manifest.model, LaunchPlanManifest)
     }
-    found: list[Pair[LaunchPlanManifest, list[Any]]] = []
+    found: list[Pair[LaunchPlanManifest, list[launch_plan_pb2.LaunchPlan]]] = []
     for (project, domain), active in sorted(planning.actual.active_in_scope.items()):
         for stored in active:
             key = (project, domain, stored.id.name)
@@ -790,13 +796,14 @@ def _orphans(planning: Planning) -> list[Pair[LaunchPlanManifest, list[Any]]]:
     return found
 
 
-def _recheck(observed: Mapping[str, Any]) -> Needs | None:
+def _recheck(observed: Observed) -> Needs | None:
     if "launch_plans" not in observed:
         return None
-    return Needs(launch_plans=frozenset(tuple(k) for k in observed["launch_plans"]))
+    keys = observed["launch_plans"]
+    return Needs(launch_plans=frozenset((str(p), str(d), str(n)) for p, d, n in keys))
 
 
-def _digests(actual: Actual, observed: Mapping[str, Any]) -> tuple[str, ...]:
+def _digests(actual: Actual, observed: Observed) -> tuple[str, ...]:
     [key] = [(str(p), str(d), str(n)) for p, d, n in observed["launch_plans"]]
     return (
         observed_digest(actual, key),

@@ -9,7 +9,6 @@ part of the manifest's labels, is never removed, and is left out of the diff.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from flyteidl.admin import project_pb2
@@ -23,7 +22,7 @@ from reconciler.plan.calls import operation
 from reconciler.plan.common import OWNER_KEY, PROVENANCE_KEYS, Context, digest, normalized
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change
-from reconciler.read import Actual, Needs
+from reconciler.read import Actual, Needs, Observed
 
 _STATES = {
     "active": project_pb2.Project.ACTIVE,
@@ -44,13 +43,15 @@ def _needs(item: Resolved[ProjectManifest], desired: Desired, context: Context) 
     return Needs(projects=frozenset({name_of(item.manifest)}))
 
 
-def _pair(item: Resolved[ProjectManifest], planning: Planning) -> Pair[ProjectManifest, Any]:
+def _pair(
+    item: Resolved[ProjectManifest], planning: Planning
+) -> Pair[ProjectManifest, project_pb2.Project]:
     """Keyed by the project id; Admin's side is the project GetProject returned."""
     name = name_of(item.manifest)
     return Pair(name, item, planning.actual.projects.get(name))
 
 
-def _plan(pair: Pair[ProjectManifest, Any], planning: Planning) -> Change:
+def _plan(pair: Pair[ProjectManifest, project_pb2.Project], planning: Planning) -> Change:
     assert pair.desired is not None  # projects are never pruned
     claimed = {
         item.manifest.model.metadata.project
@@ -72,7 +73,7 @@ def view(project: project_pb2.Project) -> dict[str, Any]:
     }
 
 
-def observed(actual: Actual, name: str) -> dict[str, Any]:
+def observed(actual: Actual, name: str) -> Observed:
     found = actual.projects.get(name)
     return {
         "projects": [name],
@@ -80,13 +81,13 @@ def observed(actual: Actual, name: str) -> dict[str, Any]:
     }
 
 
-def _recheck(observed_: Mapping[str, Any]) -> Needs | None:
+def _recheck(observed_: Observed) -> Needs | None:
     if "projects" not in observed_:
         return None
     return Needs(projects=frozenset(observed_["projects"]))
 
 
-def _digests(actual: Actual, observed_: Mapping[str, Any]) -> tuple[str, ...]:
+def _digests(actual: Actual, observed_: Observed) -> tuple[str, ...]:
     [name] = observed_["projects"]
     return (str(observed(actual, name)["digest"]),)
 

@@ -22,22 +22,22 @@ provenance (the reconciler adds no labels to them).
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 from typing import Any
 
 from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.core import compiler_pb2, identifier_pb2
+from flyteidl.core import workflow_pb2 as core_workflow
 
 from reconciler.kinds.base import Desired, Kind, Pair, Planning
 from reconciler.manifests.launchplan import LaunchPlanManifest
 from reconciler.manifests.registration import RegistrationManifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.packages import DesiredRegistration, Entity, canonical
-from reconciler.plan.calls import operation
+from reconciler.plan.calls import Request, operation
 from reconciler.plan.common import Context, decoded, digest, normalized
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change, FieldDiff, Operation
-from reconciler.read import Actual, Needs, RegisteredKey
+from reconciler.read import Actual, Needs, Observed, Registered, RegisteredKey
 
 RESOURCE = {
     "task": identifier_pb2.TASK,
@@ -60,7 +60,7 @@ def plan(desired: DesiredRegistration, actual: Actual) -> Change:
         if stored is None:
             to_create.append((entity, spec))
             continue
-        ours, theirs = _comparable(entity.kind, spec), _comparable_stored(entity.kind, stored)
+        ours, theirs = _comparable(entity.kind, spec), _comparable_stored(stored)
         if ours != theirs:
             differences.append((entity, theirs, ours))
     seen = observed(actual, [desired.key(e) for e in desired.package.entities])
@@ -128,7 +128,7 @@ def plan(desired: DesiredRegistration, actual: Actual) -> Change:
     )
 
 
-def observed(actual: Actual, keys: list[RegisteredKey]) -> dict[str, Any]:
+def observed(actual: Actual, keys: list[RegisteredKey]) -> Observed:
     """What exists of the entities, for the staleness check of saved plans."""
     return {"registered": [list(k) for k in keys], "digest": _digest(actual, keys)}
 
@@ -137,17 +137,17 @@ def _digest(actual: Actual, keys: list[RegisteredKey]) -> str:
     return digest([[*key, key in actual.registered] for key in keys])
 
 
-def _recheck(observed: Mapping[str, Any]) -> Needs | None:
+def _recheck(observed: Observed) -> Needs | None:
     if "registered" not in observed:
         return None
     return Needs(registered=frozenset(_keys(observed)))
 
 
-def _digests(actual: Actual, observed: Mapping[str, Any]) -> tuple[str, ...]:
+def _digests(actual: Actual, observed: Observed) -> tuple[str, ...]:
     return (_digest(actual, _keys(observed)),)
 
 
-def _keys(observed: Mapping[str, Any]) -> list[RegisteredKey]:
+def _keys(observed: Observed) -> list[RegisteredKey]:
     return [(str(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in observed["registered"]]
 
 
@@ -160,7 +160,7 @@ def _create(desired: DesiredRegistration, entity: Entity, spec: Any) -> Operatio
         version=desired.version,
     )
     if entity.kind == "task":
-        request: Any = task_pb2.TaskCreateRequest(id=identifier, spec=spec)
+        request: Request = task_pb2.TaskCreateRequest(id=identifier, spec=spec)
     elif entity.kind == "workflow":
         request = workflow_pb2.WorkflowCreateRequest(id=identifier, spec=spec)
     else:
@@ -203,15 +203,15 @@ def _comparable(kind: str, spec: Any) -> dict[str, Any]:
     return _launch_plan(spec.spec)
 
 
-def _comparable_stored(kind: str, stored: Any) -> dict[str, Any]:
-    if kind == "task":
+def _comparable_stored(stored: Registered) -> dict[str, Any]:
+    if isinstance(stored, task_pb2.Task):
         return normalized(canonical(stored.closure.compiled_task.template))
-    if kind == "workflow":
+    if isinstance(stored, workflow_pb2.Workflow):
         return workflow_shape(stored.closure.compiled_workflow.primary.template)
     return _launch_plan(stored.spec)
 
 
-def _launch_plan(spec: Any) -> dict[str, Any]:
+def _launch_plan(spec: launch_plan_pb2.LaunchPlanSpec) -> dict[str, Any]:
     """A launch plan spec with its default inputs as input name -> default value: Admin stores
     its expected inputs in place of ``default_inputs`` (every input, required or defaulted), so
     the parameters themselves differ in form, but a changed default must be a conflict."""
@@ -225,7 +225,7 @@ def _launch_plan(spec: Any) -> dict[str, Any]:
     return data
 
 
-def workflow_shape(template: Any) -> dict[str, Any]:
+def workflow_shape(template: core_workflow.WorkflowTemplate) -> dict[str, Any]:
     """What a workflow is made of, without what Admin's compiler adds (start and end nodes,
     edges derived from bindings), in canonical form: nested nodes (branch cases, array nodes) keep
     their upstream ids, in sorted order."""
@@ -305,7 +305,7 @@ def _needs(item: Resolved[RegistrationManifest], desired: Desired, context: Cont
 
 def _pair(
     item: Resolved[RegistrationManifest], planning: Planning
-) -> Pair[RegistrationManifest, dict[RegisteredKey, Any]]:
+) -> Pair[RegistrationManifest, dict[RegisteredKey, Registered]]:
     """Keyed by address: a Registration is its package's entities, each paired in ``plan``
     with the version Admin has of it."""
     planned = planning.desired.registrations[item.manifest.address]
@@ -315,7 +315,7 @@ def _pair(
 
 
 def _plan(
-    pair: Pair[RegistrationManifest, dict[RegisteredKey, Any]], planning: Planning
+    pair: Pair[RegistrationManifest, dict[RegisteredKey, Registered]], planning: Planning
 ) -> Change | None:
     assert pair.desired is not None  # a registration is never pruned
     planned = planning.desired.registrations[pair.desired.manifest.address]

@@ -17,7 +17,7 @@ it).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from flyteidl.admin import signal_pb2
 from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
@@ -31,18 +31,11 @@ from reconciler.manifests.load import Manifest
 from reconciler.manifests.resolve import Resolved
 from reconciler.manifests.signal import SignalManifest
 from reconciler.plan.calls import operation
-from reconciler.plan.common import (
-    Context,
-    Problems,
-    decoded,
-    digest,
-    normalized,
-    redact,
-    secret_inputs,
-)
+from reconciler.plan.common import Context, Problems, decoded, digest, normalized, secret_inputs
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Action, Change
-from reconciler.read import Actual, EntityKey, Needs
+from reconciler.read import Actual, EntityKey, Needs, Observed
+from reconciler.redact import Held, held_values, redact
 
 BOOLEAN = types_pb2.LiteralType(simple=types_pb2.SimpleType.BOOLEAN)
 
@@ -51,7 +44,7 @@ def execution_key(manifest: Manifest[SignalManifest]) -> EntityKey:
     return (manifest.project, manifest.domain, manifest.model.spec.execution)
 
 
-def observed(actual: Actual, key: EntityKey, signal_id: str) -> dict[str, Any]:
+def observed(actual: Actual, key: EntityKey, signal_id: str) -> Observed:
     return {"signals": [[*key, signal_id]], "digest": _digest(actual, key, signal_id)}
 
 
@@ -163,22 +156,19 @@ def plan(
 
 
 def _literal(
-    model: SignalManifest, literal_type: Any, *, redact: bool = False
+    model: SignalManifest, literal_type: types_pb2.LiteralType, *, redact: bool = False
 ) -> literals_pb2.Literal | None:
     """``redact``: the value comes from ``${env:...}``; a message must not quote it."""
     spec = model.spec
     if "value" in spec.model_fields_set:
-        return cast(
-            literals_pb2.Literal,
-            to_literal(spec.value, literal_type, path="spec.value", redact=redact),
-        )
+        return to_literal(spec.value, literal_type, path="spec.value", redact=redact)
     if literal_type != BOOLEAN:
         return None
     # flytekit's approve/reject send the literals True/False (ADMIN-SEMANTICS.md, Signals)
-    return cast(literals_pb2.Literal, to_literal(bool(spec.approve), BOOLEAN, path="spec.approve"))
+    return to_literal(bool(spec.approve), BOOLEAN, path="spec.approve")
 
 
-def _current(signal: Any) -> literals_pb2.Literal | None:
+def _current(signal: signal_pb2.Signal) -> literals_pb2.Literal | None:
     return signal.value if signal.HasField("value") and signal.value.ByteSize() else None
 
 
@@ -191,7 +181,7 @@ def _wanted_view(model: SignalManifest, secrets: Mapping[FieldPath, str]) -> dic
     return _shown(model, bool(spec.approve))
 
 
-def _shown(model: SignalManifest, value: Any) -> dict[str, Any]:
+def _shown(model: SignalManifest, value: object) -> dict[str, Any]:
     """A signal's value in manifest terms, the same for what Admin holds and what the manifest
     asks: an answer to an approval gate also says which (``as``), as the manifest writes it."""
     if "value" in model.spec.model_fields_set or not isinstance(value, bool):
@@ -209,24 +199,42 @@ def _gates(manifest: Manifest[SignalManifest]) -> tuple[EntityKey, ...]:
     return (execution_key(manifest),)
 
 
-def _pair(item: Resolved[SignalManifest], planning: Planning) -> Pair[SignalManifest, Any]:
+def _pair(
+    item: Resolved[SignalManifest], planning: Planning
+) -> Pair[SignalManifest, signal_pb2.Signal]:
     """Keyed by execution and signal id; Admin's side is the signal, once the run made it."""
     key = (execution_key(item.manifest), item.manifest.model.spec.signal_id)
     return Pair(key, item, planning.actual.signal(*key))
 
 
-def _plan(pair: Pair[SignalManifest, Any], planning: Planning) -> Change | None:
+def _plan(pair: Pair[SignalManifest, signal_pb2.Signal], planning: Planning) -> Change | None:
     assert pair.desired is not None  # signals are never pruned
     return plan(pair.desired.manifest, pair.desired.secrets, planning.actual, planning.problems)
 
 
-def _recheck(observed: Mapping[str, Any]) -> Needs | None:
+def _held(item: Resolved[SignalManifest], actual: Actual) -> list[Held]:
+    """The signal's value as Admin holds it, once set."""
+    signal = actual.signal(execution_key(item.manifest), item.manifest.model.spec.signal_id)
+    if signal is None or not signal.HasField("value"):
+        return []
+    value = decoded(signal.value, signal.type)
+    return held_values({"value": value}, item.secrets, ("spec",))
+
+
+def _held_needs(item: Resolved[SignalManifest]) -> Needs:
+    """The run's signals, where the value is a reference (the signal may be set already)."""
+    if ("spec", "value") not in item.secrets:
+        return Needs()
+    return Needs(signals=frozenset({execution_key(item.manifest)}))
+
+
+def _recheck(observed: Observed) -> Needs | None:
     if "signals" not in observed:
         return None
     return Needs(signals=frozenset((str(p), str(d), str(n)) for p, d, n, _ in observed["signals"]))
 
 
-def _digests(actual: Actual, observed: Mapping[str, Any]) -> tuple[str, ...]:
+def _digests(actual: Actual, observed: Observed) -> tuple[str, ...]:
     [(project, domain, name, signal_id)] = observed["signals"]
     return (_digest(actual, (project, domain, name), signal_id),)
 
@@ -239,4 +247,6 @@ KIND = Kind(
     recheck=_recheck,
     digests=_digests,
     gates=_gates,
+    held=_held,
+    held_needs=_held_needs,
 )

@@ -28,6 +28,9 @@ import yaml
 
 from reconciler.diagnostics import Diagnostic, FieldPath, Location
 
+# Any here is the honest type: a YAML value of unknown shape (what a document holds is only known
+# once the manifest models read it), and the C loader, which has no stubs.
+
 # Larger than any sane manifest file and equal to gRPC's default message size limit: a manifest
 # bigger than this could not be sent to Admin in one request anyway.
 MAX_FILE_BYTES = 4 * 1024 * 1024

@@ -31,7 +31,7 @@ import enum
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from flyteidl.admin import (
     execution_pb2,
@@ -51,7 +51,17 @@ from reconciler.errors import FailedPrecondition, ReconcilerError
 from reconciler.plan.common import BACKFILL_KEY, SPEC_KEY
 from reconciler.plan.model import Operation, SecretInput
 
-_Request = TypeVar("_Request")
+
+class Request(Protocol):
+    """A call's request: a flyteidl message. Its stubs type the fields, but protobuf's own base
+    class is untyped here (no stubs installed), so the two methods a plan uses are named."""
+
+    def ParseFromString(self, serialized: bytes, /) -> object: ...
+
+    def SerializeToString(self, *, deterministic: bool = ...) -> bytes: ...
+
+
+_Request = TypeVar("_Request", bound=Request)
 
 
 class Effect(enum.Enum):
@@ -79,7 +89,7 @@ class Call(Generic[_Request]):
 
     def decode(self, data: bytes) -> _Request:
         request = self.request()
-        request.ParseFromString(data)  # type: ignore[attr-defined]
+        request.ParseFromString(data)
         return request
 
 
@@ -171,7 +181,7 @@ def _same_project(admin: Admin, request: project_pb2.ProjectRegisterRequest) -> 
     return same and dict(stored.labels.values) == dict(wanted.labels.values)
 
 
-def _same_id(one: Any, other: Any, *, versioned: bool = False) -> bool:
+def _same_id(one: object, other: object, *, versioned: bool = False) -> bool:
     fields = ("project", "domain", "name") + (("version",) if versioned else ())
     return all(getattr(one, f) == getattr(other, f) for f in fields)
 
@@ -303,7 +313,7 @@ CALLS: Mapping[str, Call[Any]] = {
         ),
     )
 }
-_BY_REQUEST: Mapping[type[Any], Call[Any]] = {call.request: call for call in CALLS.values()}
+_BY_REQUEST: Mapping[type[Request], Call[Any]] = {call.request: call for call in CALLS.values()}
 
 
 def call_of(operation: Operation) -> Call[Any]:
@@ -315,7 +325,7 @@ def call_of(operation: Operation) -> Call[Any]:
 
 
 def operation(
-    request: Any, secrets: Sequence[SecretInput] = (), *, payload: bytes = b""
+    request: Request, secrets: Sequence[SecretInput] = (), *, payload: bytes = b""
 ) -> Operation:
     """The operation that sends ``request`` (its call known by the request's type), less the
     values of ``secrets``."""

@@ -1,4 +1,4 @@
-"""Helpers shared by the per-kind planners: provenance, redaction of plan views, secret inputs.
+"""Helpers shared by the per-kind planners: provenance, secret inputs.
 
 The canonical forms and digests live in ``reconciler.canonical`` (the package reader needs them
 too) and are re-exported here."""
@@ -11,10 +11,12 @@ from typing import Any
 
 from flyteidl.admin import common_pb2
 from flyteidl.core import execution_pb2 as core_execution
+from flyteidl.core import literals_pb2, types_pb2
 
 from reconciler.canonical import digest, message_digest, normalized, pruned
 from reconciler.diagnostics import Diagnostic, FieldPath
 from reconciler.errors import LiteralError
+from reconciler.manifests.fields import Notification
 from reconciler.manifests.manifest import Manifest
 from reconciler.plan.model import SecretInput
 from reconciler.shard import Shard
@@ -29,12 +31,10 @@ __all__ = [
     "Problems",
     "decoded",
     "digest",
-    "mask_values",
     "message_digest",
     "normalized",
     "notification",
     "pruned",
-    "redact",
     "secret_inputs",
 ]
 
@@ -72,43 +72,13 @@ class Problems:
             self.add(manifest.diagnostic(problem.path, problem.message))
 
 
-def redact(view: dict[str, Any], secrets: Mapping[FieldPath, str], prefix: FieldPath) -> None:
-    """Replace, in a manifest-shaped view, each value that came from ``${env:...}`` by the
-    reference as written (in place). ``prefix`` is where the view sits in the manifest."""
-    for path, written in secrets.items():
-        if path[: len(prefix)] != prefix:
-            continue
-        target: Any = view
-        rest = path[len(prefix) :]
-        for part in rest[:-1]:
-            if not isinstance(target, dict) or part not in target:
-                target = None
-                break
-            target = target[part]
-        if isinstance(target, dict) and rest and rest[-1] in target:
-            target[rest[-1]] = written
-
-
-def mask_values(value: Any, values: Mapping[str, str]) -> Any:
-    """``value`` with every string equal to a resolved secret replaced by its reference as
-    written: for what comes back from Admin, where a secret may sit at a path that holds none
-    in the manifest today."""
-    if isinstance(value, str):
-        return values.get(value, value)
-    if isinstance(value, dict):
-        return {k: mask_values(v, values) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_values(v, values) for v in value]
-    return value
-
-
 _PHASES = {
     name: core_execution.WorkflowExecution.Phase.Value(name)
     for name in ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 }
 
 
-def notification(manifest_notification: Any) -> common_pb2.Notification:
+def notification(manifest_notification: Notification) -> common_pb2.Notification:
     """A manifest's ``notifications`` entry as Admin's ``Notification``."""
     out = common_pb2.Notification(phases=[_PHASES[p] for p in manifest_notification.phases])
     if manifest_notification.email:
@@ -130,9 +100,9 @@ def secret_inputs(
     secrets: Mapping[FieldPath, str],
     prefix: FieldPath,
     field_name: str,
-    types: Mapping[str, Any],
+    types: Mapping[str, types_pb2.LiteralType],
     problems: Problems,
-    manifest: Any,
+    manifest: Manifest,
 ) -> tuple[SecretInput, ...]:
     """The inputs under ``prefix`` (``("spec", "inputs")``) whose whole value is an
     ``${env:...}`` template, to be left out of the plan and resolved by apply."""
@@ -155,7 +125,7 @@ def secret_inputs(
     return tuple(found)
 
 
-def decoded(literal: Any, literal_type: Any) -> Any:
+def decoded(literal: literals_pb2.Literal, literal_type: types_pb2.LiteralType | None) -> Any:
     """A literal as a plain value for plan output; never fails the plan over display."""
     from reconciler.admin.literals import from_literal
 

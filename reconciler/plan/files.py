@@ -50,7 +50,7 @@ def upload_needs(project: str, domain: str, files: Mapping[str, LocalFile]) -> s
     }
 
 
-def shape(literal_type: Any) -> str | None:
+def shape(literal_type: types_pb2.LiteralType) -> str | None:
     """``file``, ``directory`` or ``dataset`` for the types a local path can give (also as the
     one such variant of a union, ``Optional[FlyteFile]``), else None."""
     kind = literal_type.WhichOneof("type")
@@ -67,7 +67,7 @@ def shape(literal_type: Any) -> str | None:
 def with_remote_uris(
     manifest: Manifest[Any],
     inputs: Mapping[str, Any],
-    interface: Mapping[str, Any],
+    interface: Mapping[str, types_pb2.LiteralType],
     files: Mapping[str, LocalFile],
     upload_urls: Mapping[UploadKey, str],
     problems: Problems,

@@ -48,9 +48,10 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from reconciler.manifests.source import Source
+from reconciler.read import Observed
 
 FORMAT_VERSION = 1
 
@@ -208,7 +209,7 @@ class Change:
     diff: tuple[FieldDiff, ...] = ()
     reason: str = ""
     operations: tuple[Operation, ...] = ()
-    observed: Mapping[str, Any] = field(default_factory=dict)
+    observed: Observed = field(default_factory=Observed)
     """What Admin state the change was planned against: the keys read and their digest, so
     that ``apply --plan`` can read them again and refuse a stale plan."""
 
@@ -234,7 +235,8 @@ class Change:
             diff=tuple(FieldDiff.from_json(d) for d in data.get("diff", ())),
             reason=str(data.get("reason", "")),
             operations=tuple(Operation.from_json(o) for o in data.get("operations", ())),
-            observed=dict(data.get("observed") or {}),
+            # a plan file holds what to_json wrote; the kinds read its keys with str()
+            observed=cast(Observed, dict(data.get("observed") or {})),
         )
 
 

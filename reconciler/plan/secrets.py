@@ -26,23 +26,26 @@ TEXT = "text"
 """``SecretInput.field`` of a string somewhere in the request; its ``name`` is the JSON of the
 path to it (field names, list indexes, and ``["key", K]`` for map keys)."""
 
+# The walks below go through protobuf messages and their containers, which are untyped here (no
+# protobuf stubs), and through paths of field names, indexes and map keys: Any, honestly.
 ProtoPath = tuple[Any, ...]
 
 
-def secret_values(data: Any, secrets: Mapping[FieldPath, str]) -> dict[str, str]:
+def secret_values(data: object, secrets: Mapping[FieldPath, str]) -> dict[str, str]:
     """Resolved value -> the text as written, for each path of the resolved manifest ``data``
     that held a reference. Empty values are left out (they can reveal nothing)."""
     found: dict[str, str] = {}
     for path, written in secrets.items():
-        value: Any = data
+        value = data
         for part in path:
-            inside = isinstance(value, dict) and part in value
-            inside |= isinstance(value, list) and isinstance(part, int) and part < len(value)
-            if inside:
+            if isinstance(value, dict) and part in value:
                 value = value[part]
-            else:
-                value = None
-                break
+                continue
+            if isinstance(value, list) and isinstance(part, int) and part < len(value):
+                value = value[part]
+                continue
+            value = None
+            break
         if isinstance(value, str) and value:
             found[value] = written
     return found

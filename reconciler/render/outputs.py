@@ -2,7 +2,7 @@
 (text for people) or JSON (for scripts), what ``--download`` fetched, and the runs that have no
 outputs yet.
 
-The command builds the report from what Admin returns, redacted (``reconciler.render.redact``):
+The command builds the report from what Admin returns, redacted (``reconciler.redact``):
 nothing here sees a value from ``${env:...}``."""
 
 from __future__ import annotations

@@ -34,6 +34,9 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from reconciler.render.fields import value_text
 
+# The state is the loop's JSON (``loop/state.py`` writes it; a file may hold an older one) and
+# every value is read here with isinstance or str(), so ``Mapping[str, Any]`` is its honest type.
+
 STATUSES = ("synced", "drifted", "conflict", "waiting", "failed")
 _PROBLEMS_FIRST = {"failed": 0, "conflict": 1, "drifted": 2, "waiting": 3, "synced": 4}
 FILTERS = ("kind", "project", "domain", "status")
@@ -141,18 +144,18 @@ class PageOptions:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _e(value: Any) -> str:
+def _e(value: object) -> str:
     """Text from the state, safe as element content (not in attributes: ``_attr``). Quotes
     stay quotes: JSON values are full of them, and ``&quot;`` would cost a thousand rows."""
     return html.escape("" if value is None else str(value), quote=False)
 
 
-def _attr(value: Any) -> str:
+def _attr(value: object) -> str:
     """Text from the state, safe inside a double-quoted attribute value."""
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _href(url: Any) -> str | None:
+def _href(url: object) -> str | None:
     """An outside link (the Flyte console) only when it is http(s): a ``javascript:`` console
     endpoint in reconciler.yaml must not become a link."""
     if not isinstance(url, str) or urlsplit(url).scheme.lower() not in ("http", "https"):
@@ -160,7 +163,7 @@ def _href(url: Any) -> str | None:
     return _attr(url)
 
 
-def _when(stamp: Any, now: float) -> str:
+def _when(stamp: object, now: float) -> str:
     """An ISO time from the state as ``<time>``, with how long ago."""
     if not isinstance(stamp, str):
         return "never"
@@ -184,7 +187,7 @@ def _ago(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days ago"
 
 
-def _duration(seconds: Any) -> str:
+def _duration(seconds: object) -> str:
     if not isinstance(seconds, int | float):
         return "?"
     if seconds < 120:
@@ -192,7 +195,7 @@ def _duration(seconds: Any) -> str:
     return f"{seconds / 60:.1f} min"
 
 
-def _every(seconds: Any) -> str:
+def _every(seconds: object) -> str:
     if not isinstance(seconds, int | float):
         return "unknown interval"
     if seconds >= 3600 and seconds % 3600 == 0:
@@ -202,22 +205,22 @@ def _every(seconds: Any) -> str:
     return f"every {seconds:g} s"
 
 
-def _commit(commit: Any) -> str:
+def _commit(commit: object) -> str:
     if not isinstance(commit, str) or not commit:
         return "unknown"
     return f'<code title="{_attr(commit)}">{_e(commit[:12])}</code>'
 
 
-def _status(status: Any) -> str:
+def _status(status: object) -> str:
     return f'<span class="{_attr(status) if status in STATUSES else ""}">{_e(status)}</span>'
 
 
-def _result(result: Any) -> str:
+def _result(result: object) -> str:
     known = ("synced", "drifted", "failed", "error")
     return f'<span class="{_attr(result) if result in known else ""}">{_e(result)}</span>'
 
 
-def _short(value: Any) -> str:
+def _short(value: object) -> str:
     text = value_text(value)
     return text if len(text) <= SHORT_VALUE else text[: SHORT_VALUE - 1] + "…"
 

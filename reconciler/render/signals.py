@@ -1,7 +1,7 @@
 """What ``signals`` prints: the gates the runs behind the manifests have reached, with their
 types and states (text for people, JSON for tools).
 
-The command builds the report redacted (``reconciler.render.redact``): a value set from
+The command builds the report redacted (``reconciler.redact``): a value set from
 ``${env:...}`` arrives here as its reference."""
 
 from __future__ import annotations

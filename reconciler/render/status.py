@@ -1,7 +1,7 @@
 """What ``status`` prints: the runs behind Execution and Backfill manifests (text for people,
 JSON for tools), and the manifests whose runs were not launched.
 
-The command builds the report from what Admin returns, redacted (``reconciler.render.redact``):
+The command builds the report from what Admin returns, redacted (``reconciler.redact``):
 nothing here sees a value from ``${env:...}``."""
 
 from __future__ import annotations
