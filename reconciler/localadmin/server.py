@@ -97,7 +97,11 @@ class LocalAdmin:
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self._own_data_dir = data_dir is None
-        self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="localadmin-"))
+        # absolute: blobs and outputs are named by file:// URIs, which a relative path cannot be
+        # (`--endpoint local` gives a path relative to the working directory)
+        self.data_dir = (
+            Path(data_dir).absolute() if data_dir else Path(tempfile.mkdtemp(prefix="localadmin-"))
+        )
         self.store = Store(db if db is not None else ":memory:")
         self._build_logic(
             execution_defaults if execution_defaults is not None else default_execution_config()

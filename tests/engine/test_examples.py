@@ -11,8 +11,12 @@ from tests.conftest import EXAMPLES
 pytestmark = pytest.mark.timeout(300)
 
 
-def test_examples_apply_end_to_end_and_then_plan_empty(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    endpoint = ("--endpoint", f"local:{tmp_path / 'admin.db'}")
+def test_examples_apply_end_to_end_and_then_plan_empty(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a path relative to the working directory, as `make demo`'s `--endpoint local` has
+    monkeypatch.chdir(tmp_path)
+    endpoint = ("--endpoint", "local:state/admin.db")
     first = run_cli("apply", EXAMPLES, "--auto-approve", *endpoint)
     assert first.code == 0, first.out + first.err
     assert "Apply: 18 done, 0 failed." in first.out
