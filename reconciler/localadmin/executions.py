@@ -90,7 +90,7 @@ from reconciler.localadmin.errors import (
 from reconciler.localadmin.launch_plans import LaunchPlans
 from reconciler.localadmin.node_executions import NodeExecutions
 from reconciler.localadmin.projects import Projects, check_labels
-from reconciler.localadmin.protos import execution_text, missing, parse, timestamp
+from reconciler.localadmin.protos import data_response, execution_text, missing, parse, timestamp
 from reconciler.localadmin.store import Row, Store
 
 Phase = core_exec_pb2.WorkflowExecution.Phase
@@ -476,13 +476,7 @@ class Executions:
     def get_data(
         self, identifier: identifier_pb2.WorkflowExecutionIdentifier
     ) -> execution_pb2.WorkflowExecutionGetDataResponse:
-        row = self._row(identifier)
-        response = execution_pb2.WorkflowExecutionGetDataResponse(
-            full_inputs=parse(literals_pb2.LiteralMap, row["inputs"])
-        )
-        if row["outputs"] is not None:
-            response.full_outputs.CopyFrom(parse(literals_pb2.LiteralMap, row["outputs"]))
-        return response
+        return data_response(execution_pb2.WorkflowExecutionGetDataResponse, self._row(identifier))
 
     def list_executions(
         self, request: common_pb2.ResourceListRequest

@@ -19,7 +19,14 @@ from flyteidl.core import identifier_pb2, literals_pb2
 
 from reconciler.localadmin import filters
 from reconciler.localadmin.errors import invalid, not_found
-from reconciler.localadmin.protos import duration, execution_text, missing, parse, timestamp
+from reconciler.localadmin.protos import (
+    data_response,
+    duration,
+    execution_text,
+    missing,
+    parse,
+    timestamp,
+)
 from reconciler.localadmin.store import Row, Store
 
 NodePhase = core_exec_pb2.NodeExecution.Phase
@@ -93,13 +100,7 @@ class NodeExecutions:
     def get_node_data(
         self, identifier: identifier_pb2.NodeExecutionIdentifier
     ) -> node_execution_pb2.NodeExecutionGetDataResponse:
-        row = self.row(identifier)
-        response = node_execution_pb2.NodeExecutionGetDataResponse(
-            full_inputs=parse(literals_pb2.LiteralMap, row["inputs"])
-        )
-        if row["outputs"] is not None:
-            response.full_outputs.CopyFrom(parse(literals_pb2.LiteralMap, row["outputs"]))
-        return response
+        return data_response(node_execution_pb2.NodeExecutionGetDataResponse, self.row(identifier))
 
     def list_tasks(
         self, request: task_execution_pb2.TaskExecutionListRequest
@@ -140,13 +141,9 @@ class NodeExecutions:
     def get_task_data(
         self, identifier: identifier_pb2.TaskExecutionIdentifier
     ) -> task_execution_pb2.TaskExecutionGetDataResponse:
-        row = self._task_row(identifier)
-        response = task_execution_pb2.TaskExecutionGetDataResponse(
-            full_inputs=parse(literals_pb2.LiteralMap, row["inputs"])
+        return data_response(
+            task_execution_pb2.TaskExecutionGetDataResponse, self._task_row(identifier)
         )
-        if row["outputs"] is not None:
-            response.full_outputs.CopyFrom(parse(literals_pb2.LiteralMap, row["outputs"]))
-        return response
 
     def rows_of(self, execution: identifier_pb2.WorkflowExecutionIdentifier) -> list[Row]:
         """Every node execution of an execution, the children of sub-workflow nodes included."""

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from typing import TypeVar, cast
 
-from flyteidl.core import identifier_pb2
+from flyteidl.admin import execution_pb2, node_execution_pb2, task_execution_pb2
+from flyteidl.core import identifier_pb2, literals_pb2
 from google.protobuf import duration_pb2, timestamp_pb2
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
 M = TypeVar("M", bound=Message)
+D = TypeVar(
+    "D",
+    execution_pb2.WorkflowExecutionGetDataResponse,
+    node_execution_pb2.NodeExecutionGetDataResponse,
+    task_execution_pb2.TaskExecutionGetDataResponse,
+)
 
 
 def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
@@ -74,3 +82,12 @@ def missing(entity: str, identifier_text: str) -> str:
 
 def execution_text(identifier: identifier_pb2.WorkflowExecutionIdentifier) -> str:
     return f"{identifier.project}/{identifier.domain}/{identifier.name}"
+
+
+def data_response(response_type: type[D], row: sqlite3.Row) -> D:
+    """What ``Get*Data`` answers for a stored run, node or task attempt: its inputs, and its
+    outputs once it has some (a row's ``inputs`` and ``outputs`` columns)."""
+    response = response_type(full_inputs=parse(literals_pb2.LiteralMap, row["inputs"]))
+    if row["outputs"] is not None:
+        response.full_outputs.CopyFrom(parse(literals_pb2.LiteralMap, row["outputs"]))
+    return response
